@@ -1,0 +1,25 @@
+#!/usr/bin/env bun
+// natter's one command line: server, admin, scriptable client and TUI.
+// Each command group registers itself; errors map to exit codes in run.ts.
+import { Command } from "commander";
+import { registerServe } from "./serve.ts";
+import { registerAdmin } from "./admin/index.ts";
+import { registerClientCommands } from "./client/index.ts";
+import { registerChat } from "../tui/command.ts";
+import { VERSION } from "../version.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("natter")
+    .description("Self-hosted messenger: server, terminal chat client and admin CLI")
+    .version(VERSION)
+    .showHelpAfterError();
+  registerServe(program);
+  registerAdmin(program);
+  registerClientCommands(program);
+  registerChat(program);
+  return program;
+}
+
+if (import.meta.main) {
+  await buildProgram().parseAsync(process.argv);
+}

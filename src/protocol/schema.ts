@@ -1,0 +1,130 @@
+// One schema per op, shared by server (validation at the edge) and clients.
+// A tiny declarative validator: it checks types, ranges and required fields
+// and drops unknown fields, so handlers receive exactly the typed params.
+
+import { MESSAGE_TYPES, type JoinPolicy, type MessageType } from "./types.ts";
+
+type FieldSpec =
+  | { kind: "string"; optional?: boolean; min?: number; max?: number }
+  | { kind: "int"; optional?: boolean; min?: number; max?: number }
+  | { kind: "enum"; optional?: boolean; values: readonly string[] }
+  | { kind: "ids"; optional?: boolean; max?: number };
+
+type Schema = Record<string, FieldSpec>;
+
+const id = (optional = false): FieldSpec => ({ kind: "string", optional, min: 1, max: 200 });
+const seq = (optional = false): FieldSpec => ({ kind: "int", optional, min: 0, max: Number.MAX_SAFE_INTEGER });
+
+/** Params of each op. Content length in bytes is a server limit, checked there. */
+export const OP_SCHEMAS = {
+  getAll: {},
+  getMessages: {
+    channel: id(),
+    before_seq: seq(true),
+    after_seq: seq(true),
+    limit: { kind: "int", optional: true, min: 1, max: 200 },
+  },
+  sendMessage: {
+    channel: id(true),
+    to: id(true),
+    client_id: { kind: "string", min: 1, max: 128 },
+    type: { kind: "enum", values: MESSAGE_TYPES },
+    content: { kind: "string", optional: true, max: 16 * 1024 * 1024 },
+    media: id(true),
+    reply_to: id(true),
+  },
+  createGroup: {
+    name: { kind: "string", min: 1, max: 200 },
+    description: { kind: "string", optional: true, max: 2000 },
+    avatar_url: { kind: "string", optional: true, max: 2000 },
+    members: { kind: "ids", optional: true, max: 1000 },
+    join: { kind: "enum", optional: true, values: ["invite", "open"] },
+  },
+  createInvite: { channel: id() },
+  joinGroup: { channel: id(), invite: id(true) },
+  leaveGroup: { channel: id() },
+  addMembers: { channel: id(), members: { kind: "ids", max: 1000 } },
+  removeMember: { channel: id(), user: id() },
+  markDelivered: { channel: id(), seq: seq() },
+  markSeen: { channel: id(), seq: seq() },
+  typing: { channel: id(), state: { kind: "enum", values: ["start", "stop"] } },
+  findUser: { phone: { kind: "string", min: 1, max: 40 } },
+  ping: {},
+} as const satisfies Record<string, Schema>;
+
+export type OpName = keyof typeof OP_SCHEMAS;
+export const OP_NAMES = Object.keys(OP_SCHEMAS) as OpName[];
+
+type FieldType<F> = F extends { kind: "string" }
+  ? string
+  : F extends { kind: "int" }
+    ? number
+    : F extends { kind: "enum"; values: readonly (infer V)[] }
+      ? V
+      : F extends { kind: "ids" }
+        ? string[]
+        : never;
+type IsOptional<F> = F extends { optional: true } ? true : false;
+type ParamsOf<S> = {
+  [K in keyof S as IsOptional<S[K]> extends true ? never : K]: FieldType<S[K]>;
+} & {
+  [K in keyof S as IsOptional<S[K]> extends true ? K : never]?: FieldType<S[K]>;
+};
+
+/** Typed params of each op, derived from its schema. */
+export type OpParams = { [K in OpName]: ParamsOf<(typeof OP_SCHEMAS)[K]> };
+
+// Narrow the enum-typed fields to their union types for handlers' convenience.
+export type SendMessageParams = OpParams["sendMessage"] & { type: MessageType };
+export type CreateGroupParams = OpParams["createGroup"] & { join?: JoinPolicy };
+
+export function isOpName(op: unknown): op is OpName {
+  return typeof op === "string" && Object.hasOwn(OP_SCHEMAS, op);
+}
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** Validates `input` against the op's schema; unknown fields are dropped. */
+export function validateParams<K extends OpName>(op: K, input: unknown): Validation<OpParams[K]> {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    return { ok: false, message: "params must be a JSON object" };
+  }
+  const schema: Schema = OP_SCHEMAS[op];
+  const src = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const name in schema) {
+    const spec = schema[name]!;
+    const v = src[name];
+    if (v === undefined || v === null) {
+      if (!spec.optional) return { ok: false, message: `${name} is required` };
+      continue;
+    }
+    const err = checkField(name, spec, v);
+    if (err) return { ok: false, message: err };
+    out[name] = v;
+  }
+  return { ok: true, value: out as OpParams[K] };
+}
+
+function checkField(name: string, spec: FieldSpec, v: unknown): string | null {
+  switch (spec.kind) {
+    case "string":
+      if (typeof v !== "string") return `${name} must be a string`;
+      if (spec.min !== undefined && v.length < spec.min) return `${name} must not be empty`;
+      if (spec.max !== undefined && v.length > spec.max) return `${name} is longer than ${spec.max} characters`;
+      return null;
+    case "int":
+      if (typeof v !== "number" || !Number.isSafeInteger(v)) return `${name} must be an integer`;
+      if (spec.min !== undefined && v < spec.min) return `${name} must be at least ${spec.min}`;
+      if (spec.max !== undefined && v > spec.max) return `${name} must be at most ${spec.max}`;
+      return null;
+    case "enum":
+      if (typeof v !== "string" || !spec.values.includes(v)) return `${name} must be one of ${spec.values.join(", ")}`;
+      return null;
+    case "ids":
+      if (!Array.isArray(v)) return `${name} must be an array of ids`;
+      if (spec.max !== undefined && v.length > spec.max) return `${name} has more than ${spec.max} entries`;
+      for (const x of v) if (typeof x !== "string" || x.length === 0 || x.length > 200) return `${name} must be an array of ids`;
+      return null;
+  }
+}

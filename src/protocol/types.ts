@@ -1,0 +1,180 @@
+// Wire shapes of natter protocol v1 (see docs/protocol.md). Imported by the
+// server, the client library, the CLI and the TUI; nothing internal rides here.
+
+export const PROTOCOL_VERSION = 1;
+
+export type MessageType = "text" | "image" | "video" | "audio" | "file";
+export const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "video", "audio", "file"];
+
+export type JoinPolicy = "invite" | "open";
+
+export interface User {
+  id: string;
+  name: string;
+  phone: string;
+  /** Last time any device of the user disconnected; null if never seen. */
+  last_seen: number | null;
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface Message {
+  /** `${channel}:${seq}`: stable, and routable to the channel's shard. */
+  id: string;
+  channel: string;
+  seq: number;
+  sender: string;
+  client_id: string;
+  type: MessageType;
+  content: string;
+  media: string | null;
+  /** Id of the message this one replies to (same channel), or null. */
+  reply_to: string | null;
+  sent_at: number;
+  /** Set once every other member has reached this seq. */
+  delivered_at: number | null;
+  seen_at: number | null;
+}
+
+export interface Channel {
+  id: string;
+  kind: "direct" | "group";
+  name: string;
+  description: string;
+  avatar_url: string;
+  join: JoinPolicy;
+  created_at: number;
+  members: string[];
+  admins: string[];
+  last_seq: number;
+  last_message: Message | null;
+  /** The caller's own cursors. */
+  delivered_seq: number;
+  seen_seq: number;
+  /** Others' messages after seen_seq. */
+  unread: number;
+}
+
+export interface MediaInfo {
+  id: string;
+  size: number;
+  mime: string;
+  sha256: string;
+  name: string;
+}
+
+// ---- events pushed by the server ----
+
+export interface HelloEvent {
+  ev: "hello";
+  user: User;
+  device: Device;
+  heartbeat_ms: number;
+  protocol: number;
+}
+export interface MessageEvent {
+  ev: "message";
+  message: Message;
+}
+export interface ReceiptEvent {
+  ev: "receipt";
+  channel: string;
+  user: string;
+  delivered_seq: number;
+  seen_seq: number;
+  at: number;
+}
+export interface TypingEvent {
+  ev: "typing";
+  channel: string;
+  user: string;
+  state: "start" | "stop";
+}
+export type MemberAction = "joined" | "left" | "added" | "removed";
+export interface MemberEvent {
+  ev: "member";
+  channel: string;
+  user: string;
+  action: MemberAction;
+  by: string;
+}
+export interface PresenceEvent {
+  ev: "presence";
+  user: string;
+  online: boolean;
+  last_seen: number | null;
+}
+
+export type ServerEvent =
+  | HelloEvent
+  | MessageEvent
+  | ReceiptEvent
+  | TypingEvent
+  | MemberEvent
+  | PresenceEvent;
+
+// ---- requests and replies ----
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retry_after_ms?: number;
+}
+
+export type Reply =
+  | ({ re: number | string | null; ok: true } & Record<string, unknown>)
+  | { re: number | string | null; ok: false; error: WireError };
+
+export type ErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "group_full"
+  | "too_large"
+  | "rate_limited"
+  | "unavailable"
+  | "internal";
+
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  group_full: 409,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Results of each op (the reply body without `re` and `ok`). */
+export interface OpResults {
+  getAll: { channels: Channel[] };
+  getMessages: { messages: Message[]; has_more: boolean };
+  sendMessage: { message: Message };
+  createGroup: { channel: Channel };
+  createInvite: { invite: string };
+  joinGroup: { channel: Channel };
+  leaveGroup: Record<string, never>;
+  addMembers: { channel: Channel };
+  removeMember: Record<string, never>;
+  markDelivered: Record<string, never>;
+  markSeen: Record<string, never>;
+  typing: Record<string, never>;
+  findUser: { user: User };
+  ping: { at: number };
+}
+
+/** Login over HTTP: POST /api/login. */
+export interface LoginResult {
+  token: string;
+  user: User;
+  device: Device;
+}
