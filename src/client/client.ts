@@ -1,0 +1,391 @@
+// NatterClient: a live, self-healing connection for the TUI, `natter watch`
+// and scripts. It reconnects forever (full-jitter backoff) until close(),
+// catches up after every reconnect, fills seq gaps, emits each message id
+// exactly once in seq order per channel, and sends through an idempotent outbox.
+import {
+  NatterError,
+  validateParams,
+  type Device,
+  type HelloEvent,
+  type Message,
+  type MessageType,
+  type OpName,
+  type OpParams,
+  type OpResults,
+  type ServerEvent,
+  type User,
+} from "../protocol/index.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { Connection, connectionLost } from "./connection.ts";
+import { Emitter } from "./emitter.ts";
+import { isRetryable, Outbox, type OutgoingEntry } from "./outbox.ts";
+import { ChannelSync } from "./sync.ts";
+
+export type ConnState = "connecting" | "open" | "reconnecting" | "offline" | "closed";
+
+export interface ClientOptions {
+  /** http(s) base URL, e.g. http://127.0.0.1:8080 */
+  server: string;
+  /** Device token. */
+  token: string;
+  /** Reconnect backoff; defaults 500 / 30000 ms, full jitter. */
+  backoff?: BackoffOptions;
+  /** Limit for one request (including the wait for a connection); default 15000. */
+  requestTimeoutMs?: number;
+}
+
+export interface SendParams {
+  channel?: string;
+  to?: string;
+  type?: MessageType;
+  content: string;
+  media?: string;
+  reply_to?: string;
+}
+
+type Events = {
+  state: ConnState;
+  hello: HelloEvent;
+  message: Message;
+  event: ServerEvent;
+  outbox: OutgoingEntry[];
+};
+
+/**
+ * Typed params from a plain object. OpParams derived from the schema marks
+ * some optional fields as required (the schema's id() helper widens its
+ * result), so well-formed params need this cast until that is fixed.
+ */
+export function opParams<K extends OpName>(_op: K, p: object): OpParams[K] {
+  return p as OpParams[K];
+}
+
+/** Largest page the protocol allows; catch-up and gap fill page with it. */
+const PAGE = 200;
+/** Pushes often arrive a moment after a reply that overtook them: wait this long before fetching a gap. */
+const GAP_FILL_DELAY_MS = 50;
+
+export class NatterClient {
+  private readonly conn: Connection;
+  private readonly emitter = new Emitter<Events>();
+  private readonly sync = new ChannelSync();
+  private readonly box = new Outbox();
+  private readonly timeoutMs: number;
+  private _state: ConnState = "closed";
+  private _nextRetryAt: number | null = null;
+  private _me: User | null = null;
+  private _device: Device | null = null;
+  private _error: NatterError | null = null;
+  /** Increases with each hello, so work for an older connection stops. */
+  private generation = 0;
+  private baselined = false;
+  /** Pushes that arrive while catching up; handled when catch-up ends. */
+  private buffered: Message[] | null = null;
+  private filling = new Set<string>();
+  private pumping = false;
+  private openWaiters = new Set<{ resolve(): void; reject(e: NatterError): void }>();
+
+  constructor(opts: ClientOptions) {
+    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.conn = new Connection(
+      { server: opts.server, token: opts.token, backoff: opts.backoff, connectTimeoutMs: this.timeoutMs },
+      {
+        connecting: () => this.setState(this._state === "closed" || this._state === "offline" ? "connecting" : this.baselined ? "reconnecting" : "connecting"),
+        hello: (h) => this.onHello(h),
+        event: (e) => this.onEvent(e),
+        down: (at) => {
+          this._nextRetryAt = at;
+          this.setState("reconnecting");
+        },
+        unauthorized: (err) => {
+          this._error = err;
+          this._nextRetryAt = null;
+          this.setState("offline");
+          this.rejectOpenWaiters(err);
+          for (let e = this.box.nextQueued(); e; e = this.box.nextQueued()) this.box.fail(e.client_id, err);
+          this.emitOutbox();
+        },
+      },
+    );
+  }
+
+  get state(): ConnState {
+    return this._state;
+  }
+  /** When the next connection attempt happens, while state is "reconnecting". */
+  get nextRetryAt(): number | null {
+    return this._state === "reconnecting" ? this._nextRetryAt : null;
+  }
+  get me(): User | null {
+    return this._me;
+  }
+  get device(): Device | null {
+    return this._device;
+  }
+  /** Why the client went "offline" (the token was refused), else null. */
+  get error(): NatterError | null {
+    return this._error;
+  }
+
+  /** Starts connecting; reconnects until close(). Calling it again after close() starts over. */
+  connect(): void {
+    this._error = null;
+    this.conn.start();
+  }
+
+  /** Closes the socket for good; waiting requests and sends reject with unavailable, outbox entries stay. */
+  close(): void {
+    const err = new NatterError("unavailable", "client closed");
+    this.generation++;
+    this.conn.stop(err);
+    this.setState("closed");
+    this.rejectOpenWaiters(err);
+    this.box.rejectAll(err);
+    for (const e of this.box.list()) if (e.status === "sending") this.box.setStatus(e.client_id, "queued");
+  }
+
+  /** Resolves once connected and caught up; rejects on timeout (unavailable), unauthorized, or close. */
+  waitOpen(timeoutMs: number = this.timeoutMs): Promise<void> {
+    if (this._state === "open") return Promise.resolve();
+    if (this._state === "offline" && this._error) return Promise.reject(this._error);
+    if (this._state === "closed") return Promise.reject(new NatterError("unavailable", "client is not connected; call connect()"));
+    return new Promise<void>((resolve, reject) => {
+      const w = {
+        resolve: () => {
+          clearTimeout(t);
+          this.openWaiters.delete(w);
+          resolve();
+        },
+        reject: (e: NatterError) => {
+          clearTimeout(t);
+          this.openWaiters.delete(w);
+          reject(e);
+        },
+      };
+      const t = setTimeout(() => w.reject(new NatterError("unavailable", `no connection to the server within ${timeoutMs} ms`)), timeoutMs);
+      this.openWaiters.add(w);
+    });
+  }
+
+  /** Typed request/reply once the connection is open; rejects with NatterError (unavailable on timeout or disconnect). */
+  async request<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
+    const start = Date.now();
+    await this.waitOpen(this.timeoutMs);
+    const left = Math.max(1, this.timeoutMs - (Date.now() - start));
+    const result = await this.conn.send(op, params, left);
+    if (op === "getMessages") this.observe((result as OpResults["getMessages"]).messages);
+    return result;
+  }
+
+  /**
+   * Queues a message and sends it when connected, with a fresh client_id;
+   * retried (same client_id) after rate limits and disconnects. Resolves with
+   * the stored Message; a final error marks the entry failed and rejects.
+   */
+  sendMessage(p: SendParams): Promise<Message> {
+    const entry = {
+      client_id: crypto.randomUUID(),
+      channel: p.channel,
+      to: p.to,
+      type: p.type ?? "text",
+      content: p.content,
+      media: p.media,
+      reply_to: p.reply_to,
+    };
+    const v = validateParams("sendMessage", entry);
+    if (!v.ok) return Promise.reject(new NatterError("bad_request", v.message));
+    if (!entry.channel === !entry.to) return Promise.reject(new NatterError("bad_request", "give exactly one of channel or to"));
+    if (this._state === "offline" && this._error) return Promise.reject(this._error);
+    for (const k of ["channel", "to", "media", "reply_to"] as const) if (entry[k] === undefined) delete entry[k];
+    const done = this.box.add(entry);
+    this.emitOutbox();
+    this.pump();
+    return done;
+  }
+
+  /** Sends a failed entry again with the same client_id; for an entry still pending, waits for it. */
+  retry(client_id: string): Promise<Message> {
+    const e = this.box.get(client_id);
+    if (!e) return Promise.reject(new NatterError("not_found", `no outbox entry ${client_id}`));
+    const done = this.box.wait(client_id);
+    if (e.status === "failed") {
+      this.box.setStatus(client_id, "queued");
+      this.emitOutbox();
+      this.pump();
+    }
+    return done;
+  }
+
+  outbox(): OutgoingEntry[] {
+    return this.box.list();
+  }
+
+  on(ev: "state", f: (s: ConnState) => void): () => void;
+  on(ev: "hello", f: (e: HelloEvent) => void): () => void;
+  on(ev: "message", f: (m: Message) => void): () => void;
+  on(ev: "event", f: (e: ServerEvent) => void): () => void;
+  on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
+  on<K extends keyof Events>(ev: K, f: (v: Events[K]) => void): () => void {
+    return this.emitter.on(ev, f);
+  }
+
+  /** Highest seq this client has seen in the channel (0 if none). */
+  lastSeq(channel: string): number {
+    return this.sync.lastSeq(channel);
+  }
+
+  // ---- internals ----
+
+  private setState(s: ConnState): void {
+    if (s !== "reconnecting") this._nextRetryAt = null;
+    if (s === this._state) return;
+    this._state = s;
+    this.emitter.emit("state", s);
+  }
+
+  private rejectOpenWaiters(e: NatterError): void {
+    for (const w of [...this.openWaiters]) w.reject(e);
+  }
+
+  private emitOutbox(): void {
+    this.emitter.emit("outbox", this.box.list());
+  }
+
+  private emitMessages(ms: Message[]): void {
+    for (const m of ms) this.emitter.emit("message", m);
+  }
+
+  private onHello(h: HelloEvent): void {
+    this._me = h.user;
+    this._device = h.device;
+    this.emitter.emit("hello", h);
+    const gen = ++this.generation;
+    this.buffered = [];
+    this.catchUp(gen).then(
+      () => {
+        if (gen !== this.generation) return;
+        const pushed = this.buffered ?? [];
+        this.buffered = null;
+        for (const m of pushed) this.emitMessages(this.sync.offer(m));
+        this.setState("open");
+        for (const w of [...this.openWaiters]) w.resolve();
+        for (const g of this.sync.gaps()) this.scheduleFill(g.channel);
+        this.pump();
+      },
+      () => {
+        // The connection dropped (or a request failed) mid catch-up: the next hello starts over.
+      },
+    );
+  }
+
+  private onEvent(e: ServerEvent): void {
+    this.emitter.emit("event", e);
+    if (e.ev !== "message") return;
+    if (this.buffered) this.buffered.push(e.message);
+    else this.observe([e.message]);
+  }
+
+  /** Feeds live messages (pushes, replies, fetched pages) through dedupe and gap detection. */
+  private observe(ms: Message[]): void {
+    for (const m of ms) {
+      this.emitMessages(this.sync.offer(m));
+      if (this.sync.gap(m.channel)) this.scheduleFill(m.channel);
+    }
+  }
+
+  /**
+   * After hello: list channels, then fetch everything newer than what this
+   * client has seen. On the very first connection the current history is the
+   * baseline (nothing old is emitted), except what was pushed since hello.
+   */
+  private async catchUp(gen: number): Promise<void> {
+    const { channels } = await this.conn.send("getAll", {}, this.timeoutMs);
+    if (gen !== this.generation) return;
+    const first = !this.baselined;
+    const listed = new Set<string>();
+    for (const c of channels) {
+      listed.add(c.id);
+      if (first && !this.sync.known(c.id)) {
+        const pushed = (this.buffered ?? []).filter((m) => m.channel === c.id).map((m) => m.seq);
+        this.sync.baseline(c.id, Math.min(c.last_seq, ...pushed.map((s) => s - 1)));
+        continue;
+      }
+      const gap = this.sync.gap(c.id);
+      if (c.last_seq > this.sync.lastSeq(c.id) || gap || !this.sync.known(c.id)) {
+        await this.fetchAfter(c.id, Math.max(c.last_seq, gap?.upTo ?? 0), gen);
+        if (gen !== this.generation) return;
+      }
+    }
+    // Held messages of channels we no longer belong to can never be filled: release them.
+    for (const g of this.sync.gaps()) if (!listed.has(g.channel)) this.emitMessages(this.sync.fill(g.channel, [], true, g.upTo));
+    this.baselined = true;
+  }
+
+  /** Pages getMessages after lastSeq until the server has nothing newer; emits what is new. */
+  private async fetchAfter(channel: string, upTo: number, gen: number): Promise<void> {
+    for (;;) {
+      const after = this.sync.lastSeq(channel);
+      const r = await this.conn.send("getMessages", opParams("getMessages", { channel, after_seq: after, limit: PAGE }), this.timeoutMs);
+      if (gen !== this.generation) return;
+      this.emitMessages(this.sync.fill(channel, r.messages, !r.has_more, upTo));
+      if (!r.has_more || r.messages.length === 0) return;
+    }
+  }
+
+  /** Fetches a channel's gap soon, once at a time per channel, until it is closed. */
+  private scheduleFill(channel: string): void {
+    if (this.filling.has(channel) || this.buffered) return;
+    this.filling.add(channel);
+    const gen = this.generation;
+    setTimeout(async () => {
+      try {
+        for (let g = this.sync.gap(channel); g && gen === this.generation && this._state === "open"; g = this.sync.gap(channel)) {
+          try {
+            await this.fetchAfter(channel, g.upTo, gen);
+          } catch (e) {
+            const err = e as NatterError;
+            // Not a member any more (or the channel is gone): nothing will fill it; release what is held.
+            if (err.code === "forbidden" || err.code === "not_found") this.emitMessages(this.sync.fill(channel, [], true, g.upTo));
+            return; // a lost connection is repaired by the catch-up after the next hello
+          }
+        }
+      } finally {
+        this.filling.delete(channel);
+      }
+    }, GAP_FILL_DELAY_MS);
+  }
+
+  /** Sends queued outbox entries one at a time, oldest first, while the connection is open. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this._state === "open") {
+        const e = this.box.nextQueued();
+        if (!e) return;
+        this.box.setStatus(e.client_id, "sending");
+        this.emitOutbox();
+        const { status: _s, error: _e, created_at: _c, ...params } = e;
+        try {
+          const { message } = await this.conn.send("sendMessage", opParams("sendMessage", params), this.timeoutMs);
+          this.box.succeed(e.client_id, message);
+          this.emitOutbox();
+          this.observe([message]);
+        } catch (x) {
+          const err = x instanceof NatterError ? x : new NatterError("internal", String(x));
+          if (!isRetryable(err)) {
+            this.box.fail(e.client_id, err);
+            this.emitOutbox();
+            continue;
+          }
+          if (this.box.get(e.client_id)?.status === "sending") this.box.setStatus(e.client_id, "queued", err.toWire());
+          this.emitOutbox();
+          if (err.retryAfterMs !== undefined) await new Promise((r) => setTimeout(r, err.retryAfterMs));
+          else if (this._state === "open" && err.message !== connectionLost().message) await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}

@@ -1,0 +1,234 @@
+// One websocket at a time to the server: connects, reconnects with
+// full-jitter backoff until stopped, matches replies to requests, and treats
+// a silent connection (no frame for 2x heartbeat_ms) as dead. It knows
+// nothing of messages or channels; the client layers that on top.
+import { NatterError, type HelloEvent, type OpName, type OpParams, type OpResults, type Reply, type ServerEvent } from "../protocol/index.ts";
+import { fullJitterDelay, type BackoffOptions } from "./backoff.ts";
+import { wsUrl } from "./http.ts";
+
+export interface ConnectionHandler {
+  /** A socket is being opened (first time or again). */
+  connecting(): void;
+  /** The server said hello: requests may be sent. */
+  hello(h: HelloEvent): void;
+  /** Any event frame after hello (hello itself included first). */
+  event(e: ServerEvent): void;
+  /** The socket is gone; the next attempt is at `retryAt`. */
+  down(retryAt: number): void;
+  /** The token was refused (HTTP 401 or close 4401): no more attempts. */
+  unauthorized(err: NatterError): void;
+}
+
+export interface ConnectionOptions {
+  server: string;
+  token: string;
+  backoff?: BackoffOptions;
+  /** Limit for opening a socket and receiving hello. */
+  connectTimeoutMs: number;
+}
+
+/** Error of every request in flight when the socket goes away. */
+export const connectionLost = () => new NatterError("unavailable", "connection to the server was lost");
+
+interface Pending {
+  resolve(v: Record<string, unknown>): void;
+  reject(e: NatterError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class Connection {
+  private ws: WebSocket | null = null;
+  private running = false;
+  private attempt = 0;
+  private helloed = false;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private lastFrameAt = 0;
+  private pingSentAt = 0;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly handler: ConnectionHandler,
+  ) {}
+
+  /** True between hello and the socket closing. */
+  get up(): boolean {
+    return this.helloed && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.attempt = 0;
+    this.open();
+  }
+
+  /** Stops for good: closes the socket, cancels retries, rejects requests in flight with `reason`. */
+  stop(reason: NatterError = new NatterError("unavailable", "client closed")): void {
+    this.running = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.teardown(reason);
+  }
+
+  /** Sends a request on the live socket; rejects with unavailable if there is none, or after `timeoutMs`. */
+  send<K extends OpName>(op: K, params: OpParams[K], timeoutMs: number): Promise<OpResults[K]> {
+    const ws = this.ws;
+    if (!ws || !this.up) return Promise.reject(connectionLost());
+    const id = this.nextId++;
+    return new Promise<OpResults[K]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new NatterError("unavailable", `${op}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: (v) => resolve(v as unknown as OpResults[K]), reject, timer });
+      try {
+        ws.send(JSON.stringify({ ...params, id, op }));
+      } catch {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(connectionLost());
+      }
+    });
+  }
+
+  private open(): void {
+    if (!this.running) return;
+    this.handler.connecting();
+    this.helloed = false;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(wsUrl(this.opts.server, this.opts.token));
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    this.connectTimer = setTimeout(() => {
+      if (this.ws === ws && !this.helloed) this.drop(ws);
+    }, this.opts.connectTimeoutMs);
+    let refused401 = false;
+    ws.onerror = (e) => {
+      // Bun reports a refused upgrade as "Expected 101 status code: 401".
+      if (/\b401\b/.test(String((e as ErrorEvent).message ?? ""))) refused401 = true;
+    };
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      this.frame(String(e.data));
+    };
+    ws.addEventListener("ping", () => {
+      if (this.ws === ws) this.lastFrameAt = Date.now();
+    });
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      if (refused401 || e.code === 4401) {
+        this.running = false;
+        const err = new NatterError("unauthorized", "the server refused this device's token (revoked or invalid); log in again");
+        this.teardown(err);
+        this.handler.unauthorized(err);
+        return;
+      }
+      this.teardown(connectionLost());
+      this.scheduleRetry();
+    };
+  }
+
+  private frame(text: string): void {
+    let f: Record<string, unknown>;
+    try {
+      f = JSON.parse(text);
+    } catch {
+      return; // not ours to interpret; the protocol only sends JSON
+    }
+    if (typeof f.ev === "string") {
+      const ev = f as unknown as ServerEvent;
+      if (ev.ev === "hello") {
+        this.helloed = true;
+        this.attempt = 0;
+        if (this.connectTimer) clearTimeout(this.connectTimer);
+        this.startWatchdog(ev.heartbeat_ms);
+        this.handler.hello(ev);
+      }
+      this.handler.event(ev);
+      return;
+    }
+    if ("re" in f) {
+      const r = f as unknown as Reply;
+      const p = typeof r.re === "number" ? this.pending.get(r.re) : undefined;
+      if (!p) return;
+      this.pending.delete(r.re as number);
+      clearTimeout(p.timer);
+      if (r.ok) {
+        const { re: _re, ok: _ok, ...result } = r;
+        p.resolve(result);
+      } else p.reject(NatterError.fromWire(r.error));
+    }
+  }
+
+  /** No frame for heartbeat_ms: ask with a ping op; none for 2x: the socket is dead. */
+  private startWatchdog(heartbeatMs: number): void {
+    const hb = heartbeatMs > 0 ? heartbeatMs : 25_000;
+    this.lastFrameAt = Date.now();
+    this.pingSentAt = 0;
+    const ws = this.ws!;
+    this.watchdog = setInterval(() => {
+      if (this.ws !== ws) return;
+      const idle = Date.now() - this.lastFrameAt;
+      if (idle >= 2 * hb) this.drop(ws);
+      else if (idle >= hb && this.pingSentAt < this.lastFrameAt) {
+        this.pingSentAt = Date.now();
+        this.send("ping", {}, hb).catch(() => {});
+      }
+    }, Math.max(10, Math.floor(hb / 4)));
+  }
+
+  /** Abandons a socket that is stuck, and reconnects. */
+  private drop(ws: WebSocket): void {
+    if (this.ws !== ws) return;
+    this.teardown(connectionLost());
+    try {
+      ws.terminate();
+    } catch {
+      ws.close();
+    }
+    this.scheduleRetry();
+  }
+
+  private teardown(reason: NatterError): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.helloed = false;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.connectTimer = null;
+    this.watchdog = null;
+    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
+      try {
+        ws.close(1000);
+      } catch {
+        ws.terminate();
+      }
+    }
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(reason);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running) return;
+    const delay = fullJitterDelay(this.attempt++, this.opts.backoff);
+    const at = Date.now() + delay;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.open();
+    }, delay);
+    this.handler.down(at);
+  }
+}

@@ -1,0 +1,7 @@
+// The client library: what the TUI, the CLI and scripts use to talk to a
+// natter server. See docs/client.md for its guarantees.
+export { NatterClient, type ClientOptions, type ConnState, type SendParams } from "./client.ts";
+export type { OutgoingEntry } from "./outbox.ts";
+export { login, HttpApi, baseUrl } from "./http.ts";
+export { configDir, loadCredentials, saveCredentials, credentialsPath, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
+export { fullJitterDelay, backoffCeiling } from "./backoff.ts";
