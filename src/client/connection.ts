@@ -47,7 +47,7 @@ export class Connection {
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
-  private pingSentAt = 0;
+  private pingOutstanding = false;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -118,10 +118,13 @@ export class Connection {
     ws.onmessage = (e) => {
       if (this.ws !== ws) return;
       this.lastFrameAt = Date.now();
+      this.pingOutstanding = false;
       this.frame(String(e.data));
     };
     ws.addEventListener("ping", () => {
-      if (this.ws === ws) this.lastFrameAt = Date.now();
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      this.pingOutstanding = false;
     });
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
@@ -173,14 +176,14 @@ export class Connection {
   private startWatchdog(heartbeatMs: number): void {
     const hb = heartbeatMs > 0 ? heartbeatMs : 25_000;
     this.lastFrameAt = Date.now();
-    this.pingSentAt = 0;
+    this.pingOutstanding = false;
     const ws = this.ws!;
     this.watchdog = setInterval(() => {
       if (this.ws !== ws) return;
       const idle = Date.now() - this.lastFrameAt;
       if (idle >= 2 * hb) this.drop(ws);
-      else if (idle >= hb && this.pingSentAt < this.lastFrameAt) {
-        this.pingSentAt = Date.now();
+      else if (idle >= hb && !this.pingOutstanding) {
+        this.pingOutstanding = true;
         this.send("ping", {}, hb).catch(() => {});
       }
     }, Math.max(10, Math.floor(hb / 4)));

@@ -1,0 +1,321 @@
+// NatterClient against a small in-process protocol peer, for what the real
+// server makes hard to provoke on demand: refused tokens, a silent socket,
+// pushes that skip seqs, rate limits. The real server is exercised in
+// test/e2e/client-cli.test.ts.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { ServerWebSocket } from "bun";
+import type { Channel, Message } from "../protocol/index.ts";
+import { NatterClient } from "./client.ts";
+
+interface Peer {
+  url: string;
+  port: number;
+  sockets: Set<ServerWebSocket<unknown>>;
+  messages: Map<string, Message[]>;
+  requests: Array<Record<string, any>>;
+  /** Reply hook: return a reply body to override, or undefined for the default. */
+  hook: ((f: Record<string, any>) => Record<string, unknown> | undefined | "silence") | null;
+  heartbeatMs: number;
+  acceptToken: string;
+  closeWith4401: boolean;
+  push(m: Message): void;
+  add(channel: string, content: string, sender?: string): Message;
+  stop(): void;
+}
+
+const me = { id: "u_me", name: "Me", phone: "+1", last_seen: null };
+
+function startPeer(): Peer {
+  let seqs = new Map<string, number>();
+  const peer: Peer = {
+    url: "",
+    port: 0,
+    sockets: new Set(),
+    messages: new Map(),
+    requests: [],
+    hook: null,
+    heartbeatMs: 25_000,
+    acceptToken: "good",
+    closeWith4401: false,
+    push(m) {
+      for (const s of peer.sockets) s.send(JSON.stringify({ ev: "message", message: m }));
+    },
+    add(channel, content, sender = "u_other") {
+      const seq = (seqs.get(channel) ?? 0) + 1;
+      seqs.set(channel, seq);
+      const m: Message = {
+        id: `${channel}:${seq}`, channel, seq, sender, client_id: crypto.randomUUID(), type: "text", content,
+        media: null, reply_to: null, sent_at: Date.now(), delivered_at: null, seen_at: null,
+      };
+      const list = peer.messages.get(channel) ?? [];
+      list.push(m);
+      peer.messages.set(channel, list);
+      return m;
+    },
+    stop() {
+      server.stop(true);
+    },
+  };
+  const channel = (id: string): Channel => ({
+    id, kind: "group", name: id, description: "", avatar_url: "", join: "invite", created_at: 0, members: [me.id], admins: [],
+    last_seq: seqs.get(id) ?? 0, last_message: null, delivered_seq: 0, seen_seq: 0, unread: 0,
+  });
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req, srv) {
+      const token = new URL(req.url).searchParams.get("token");
+      if (token === peer.acceptToken && srv.upgrade(req)) return;
+      return new Response('{"ok":false,"error":{"code":"unauthorized","message":"bad token"}}', { status: 401 });
+    },
+    websocket: {
+      open(ws) {
+        if (peer.closeWith4401) return ws.close(4401, "unauthorized");
+        peer.sockets.add(ws);
+        ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: peer.heartbeatMs, protocol: 1 }));
+      },
+      close(ws) {
+        peer.sockets.delete(ws);
+      },
+      message(ws, data) {
+        const f = JSON.parse(String(data));
+        peer.requests.push(f);
+        const over = peer.hook?.(f);
+        if (over === "silence") return;
+        const reply = (body: Record<string, unknown>) => ws.send(JSON.stringify({ re: f.id, ...body }));
+        if (over) return reply(over);
+        switch (f.op) {
+          case "getAll":
+            return reply({ ok: true, channels: [...peer.messages.keys()].map(channel) });
+          case "getMessages": {
+            const all = (peer.messages.get(f.channel) ?? []).filter((m) => m.seq > (f.after_seq ?? 0));
+            const page = all.slice(0, f.limit ?? 50);
+            return reply({ ok: true, messages: page, has_more: all.length > page.length });
+          }
+          case "sendMessage": {
+            const ch = f.channel as string;
+            const dup = (peer.messages.get(ch) ?? []).find((m) => m.client_id === f.client_id && m.sender === me.id);
+            if (dup) return reply({ ok: true, message: dup });
+            const m = peer.add(ch, f.content, me.id);
+            m.client_id = f.client_id;
+            return reply({ ok: true, message: m });
+          }
+          case "ping":
+            return reply({ ok: true, at: Date.now() });
+          default:
+            return reply({ ok: false, error: { code: "bad_request", message: "unknown op" } });
+        }
+      },
+    },
+  });
+  peer.port = server.port!;
+  peer.url = `http://127.0.0.1:${server.port}`;
+  return peer;
+}
+
+const until = async (pred: () => boolean, ms = 5000, what = "condition") => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+};
+
+describe("NatterClient (protocol peer)", () => {
+  const cleanup: Array<() => void> = [];
+  afterEach(() => {
+    for (const f of cleanup.splice(0)) f();
+  });
+  const setup = (token = "good") => {
+    const peer = startPeer();
+    const c = new NatterClient({ server: peer.url, token, backoff: { baseMs: 20, maxMs: 100 }, requestTimeoutMs: 2000 });
+    const got: Message[] = [];
+    c.on("message", (m) => got.push(m));
+    cleanup.push(() => c.close(), () => peer.stop());
+    return { peer, c, got };
+  };
+
+  test("connects, learns who it is, and old history is the baseline", async () => {
+    const { peer, c, got } = setup();
+    peer.add("g_1", "old");
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    c.connect();
+    await c.waitOpen();
+    expect(c.me?.id).toBe("u_me");
+    expect(c.device?.id).toBe("dv_1");
+    expect(states).toEqual(["connecting", "open"]);
+    expect(c.lastSeq("g_1")).toBe(1);
+    expect(got).toEqual([]);
+  });
+
+  test("a push that skips seqs triggers a fetch; every message comes out once, in order", async () => {
+    const { peer, c, got } = setup();
+    peer.add("g_1", "a");
+    c.connect();
+    await c.waitOpen();
+    const m2 = peer.add("g_1", "b");
+    peer.add("g_1", "c");
+    const m4 = peer.add("g_1", "d");
+    peer.push(m4);
+    await until(() => got.length === 3, 3000, "gap fill");
+    peer.push(m2); // late duplicate
+    await Bun.sleep(50);
+    expect(got.map((m) => m.seq)).toEqual([2, 3, 4]);
+    expect(peer.requests.some((r) => r.op === "getMessages" && r.after_seq === 1)).toBe(true);
+  });
+
+  test("reconnects after the socket drops and catches up on what it missed", async () => {
+    const { peer, c, got } = setup();
+    peer.add("g_1", "a");
+    c.connect();
+    await c.waitOpen();
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    for (const s of peer.sockets) s.close(1001, "going away");
+    peer.add("g_1", "missed 1");
+    peer.add("g_1", "missed 2");
+    peer.add("g_2", "new chat");
+    await until(() => states.includes("open"), 3000, "reopen");
+    expect(states[0]).toBe("reconnecting");
+    expect(got.map((m) => m.id)).toEqual(["g_1:2", "g_1:3", "g_2:1"]);
+  });
+
+  test("outbox: a send while disconnected goes out once after reconnect", async () => {
+    const { peer, c, got } = setup();
+    c.connect();
+    await c.waitOpen();
+    let swallow = true;
+    peer.hook = (f) => (f.op === "sendMessage" && swallow ? "silence" : undefined);
+    const p = c.sendMessage({ channel: "g_1", content: "hi" });
+    await until(() => peer.requests.some((r) => r.op === "sendMessage"), 2000, "first attempt");
+    for (const s of peer.sockets) s.close(1001, "bye");
+    swallow = false;
+    const m = await p;
+    expect(m.content).toBe("hi");
+    const attempts = peer.requests.filter((r) => r.op === "sendMessage");
+    expect(new Set(attempts.map((r) => r.client_id)).size).toBe(1);
+    expect(peer.messages.get("g_1")!.length).toBe(1);
+    expect(got.map((x) => x.id)).toEqual([m.id]);
+    expect(c.outbox()).toEqual([]);
+  });
+
+  test("outbox: rate_limited waits retry_after_ms and resends with the same client_id", async () => {
+    const { peer, c } = setup();
+    c.connect();
+    await c.waitOpen();
+    let limited = 2;
+    peer.hook = (f) =>
+      f.op === "sendMessage" && limited-- > 0 ? { ok: false, error: { code: "rate_limited", message: "slow down", retry_after_ms: 60 } } : undefined;
+    const t0 = Date.now();
+    const m = await c.sendMessage({ channel: "g_1", content: "x" });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
+    const ids = peer.requests.filter((r) => r.op === "sendMessage").map((r) => r.client_id);
+    expect(ids.length).toBe(3);
+    expect(new Set(ids)).toEqual(new Set([m.client_id]));
+  });
+
+  test("outbox: a final error marks the entry failed; retry resends it with the same client_id", async () => {
+    const { peer, c } = setup();
+    c.connect();
+    await c.waitOpen();
+    peer.hook = (f) => (f.op === "sendMessage" ? { ok: false, error: { code: "forbidden", message: "not a member" } } : undefined);
+    const err = await c.sendMessage({ channel: "g_1", content: "x" }).catch((e) => e);
+    expect(err.code).toBe("forbidden");
+    const [entry] = c.outbox();
+    expect(entry).toMatchObject({ status: "failed", error: { code: "forbidden" }, content: "x" });
+    peer.hook = null;
+    const m = await c.retry(entry!.client_id);
+    expect(m.client_id).toBe(entry!.client_id);
+    expect(c.outbox()).toEqual([]);
+  });
+
+  test("sends go out in the order they were made", async () => {
+    const { peer, c } = setup();
+    const ps = Array.from({ length: 20 }, (_, i) => c.sendMessage({ channel: "g_1", content: String(i) }));
+    c.connect();
+    const ms = await Promise.all(ps);
+    expect(ms.map((m) => m.content)).toEqual(ms.map((_, i) => String(i)));
+    expect(peer.messages.get("g_1")!.map((m) => m.content)).toEqual(ms.map((_, i) => String(i)));
+  });
+
+  test("a refused token (HTTP 401) goes offline with unauthorized instead of retrying", async () => {
+    const { peer, c } = setup("bad");
+    c.connect();
+    const err = await c.waitOpen(2000).catch((e) => e);
+    expect(err.code).toBe("unauthorized");
+    expect(c.state).toBe("offline");
+    expect(c.error?.code).toBe("unauthorized");
+    await Bun.sleep(100);
+    expect(peer.requests).toEqual([]);
+    expect((await c.request("ping", {}).catch((e) => e)).code).toBe("unauthorized");
+  });
+
+  test("close code 4401 also means unauthorized", async () => {
+    const { peer, c } = setup();
+    peer.closeWith4401 = true;
+    c.connect();
+    expect((await c.waitOpen(2000).catch((e) => e)).code).toBe("unauthorized");
+    expect(c.state).toBe("offline");
+  });
+
+  test("a silent connection (no frame for 2x heartbeat) is dropped and replaced", async () => {
+    const { peer, c } = setup();
+    peer.heartbeatMs = 100;
+    peer.hook = (f) => (f.op === "ping" ? "silence" : undefined);
+    c.connect();
+    await c.waitOpen();
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    await until(() => states.includes("reconnecting"), 2000, "dead connection detected");
+    expect(peer.requests.some((r) => r.op === "ping")).toBe(true);
+    peer.hook = null;
+    await until(() => c.state === "open", 2000, "reopen");
+  });
+
+  test("a quiet but live connection is kept: the ping op answers", async () => {
+    const { peer, c } = setup();
+    peer.heartbeatMs = 80;
+    c.connect();
+    await c.waitOpen();
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    await Bun.sleep(500);
+    expect(states).toEqual([]);
+    expect(peer.requests.filter((r) => r.op === "ping").length).toBeGreaterThan(1);
+  });
+
+  test("backoff: while the server is down the client waits, says when it retries, and comes back", async () => {
+    const { peer, c } = setup();
+    c.connect();
+    await c.waitOpen();
+    const port = peer.port;
+    peer.stop();
+    await until(() => c.state === "reconnecting", 2000, "reconnecting");
+    expect(c.nextRetryAt).toBeNumber();
+    await Bun.sleep(150);
+    const again = Bun.serve({ hostname: "127.0.0.1", port, fetch: (req, s) => (s.upgrade(req) ? undefined : new Response("no", { status: 400 })), websocket: {
+      open: (ws) => ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 })),
+      message: (ws, d) => { const f = JSON.parse(String(d)); ws.send(JSON.stringify({ re: f.id, ok: true, channels: [] })); },
+    } });
+    cleanup.push(() => again.stop(true));
+    await c.waitOpen(3000);
+    expect(c.state).toBe("open");
+    expect(c.nextRetryAt).toBeNull();
+  });
+
+  test("request validates nothing itself but maps error replies to NatterError", async () => {
+    const { c } = setup();
+    c.connect();
+    const err = await c.request("createInvite", { channel: "g_x" }).catch((e) => e);
+    expect(err.name).toBe("NatterError");
+    expect(err.code).toBe("bad_request");
+  });
+
+  test("sendMessage rejects bad params at once and keeps nothing", async () => {
+    const { c } = setup();
+    expect((await c.sendMessage({ content: "no target" }).catch((e) => e)).code).toBe("bad_request");
+    expect((await c.sendMessage({ channel: "a", to: "b", content: "both" }).catch((e) => e)).code).toBe("bad_request");
+    expect(c.outbox()).toEqual([]);
+  });
+});
