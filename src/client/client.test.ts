@@ -82,7 +82,7 @@ function startPeer(): Peer {
         peer.requests.push(f);
         const over = peer.hook?.(f);
         if (over === "silence") return;
-        const reply = (body: Record<string, unknown>) => ws.send(JSON.stringify({ re: f.id, ...body }));
+        const reply = (body: Record<string, unknown>): void => void ws.send(JSON.stringify({ re: f.id, ...body }));
         if (over) return reply(over);
         switch (f.op) {
           case "getAll":
@@ -295,7 +295,7 @@ describe("NatterClient (protocol peer)", () => {
     expect(c.nextRetryAt).toBeNumber();
     await Bun.sleep(150);
     const again = Bun.serve({ hostname: "127.0.0.1", port, fetch: (req, s) => (s.upgrade(req) ? undefined : new Response("no", { status: 400 })), websocket: {
-      open: (ws) => ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 })),
+      open: (ws) => void ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 })),
       message: (ws, d) => { const f = JSON.parse(String(d)); ws.send(JSON.stringify({ re: f.id, ok: true, channels: [] })); },
     } });
     cleanup.push(() => again.stop(true));
