@@ -1,7 +1,17 @@
 // The scriptable client commands: login, chats, send, history, watch.
+// One file per command: options, parse (tested apart) and run.
 import type { Command } from "commander";
+import { registerChats } from "./chats.ts";
+import { registerHistory } from "./history.ts";
+import { registerLogin } from "./login.ts";
+import { registerSend } from "./send.ts";
+import { registerWatch } from "./watch.ts";
 
 /** Registers every client command on the root program. */
 export function registerClientCommands(program: Command): void {
-  void program;
+  registerLogin(program);
+  registerChats(program);
+  registerSend(program);
+  registerHistory(program);
+  registerWatch(program);
 }

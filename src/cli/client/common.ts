@@ -1,0 +1,87 @@
+// What every client command shares: the --profile/--server/--json options,
+// finding the saved session, output helpers. Commands get plain typed options.
+import { Option, type Command } from "commander";
+import { DEFAULT_PROFILE, loadCredentials, type Credentials } from "../../client/index.ts";
+import { CliError, EXIT } from "../run.ts";
+
+export interface SessionOptions {
+  profile: string;
+  /** Overrides the saved server URL. */
+  server?: string;
+  json: boolean;
+}
+
+/** Where command output goes; tests pass their own. */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  /** All of stdin as text. */
+  stdin(): Promise<string>;
+}
+
+export const processIo: Io = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  stdin: () => Bun.stdin.text(),
+};
+
+/** Adds --profile, --server and (if the command prints data) --json. */
+export function sessionOptions(cmd: Command, { json = true } = {}): Command {
+  cmd.addOption(new Option("--profile <name>", "credentials profile").env("NATTER_PROFILE").default(DEFAULT_PROFILE));
+  cmd.addOption(new Option("--server <url>", "server URL (overrides the saved one)").env("NATTER_SERVER"));
+  if (json) cmd.option("--json", "print JSON instead of text", false);
+  return cmd;
+}
+
+/** Reads the session options commander parsed. */
+export function parseSession(raw: Record<string, unknown>): SessionOptions {
+  return {
+    profile: typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE,
+    server: typeof raw.server === "string" && raw.server ? raw.server : undefined,
+    json: raw.json === true,
+  };
+}
+
+/** The saved credentials (with --server applied); throws CliError exit 4 if not logged in. */
+export function requireSession(s: SessionOptions): Credentials {
+  let c: Credentials | null;
+  try {
+    c = loadCredentials(s.profile);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.auth);
+  }
+  if (!c) {
+    const flag = s.profile === DEFAULT_PROFILE ? "" : ` --profile ${s.profile}`;
+    throw new CliError(`not logged in${flag ? ` (profile ${s.profile})` : ""}; run: natter login --server URL --code CODE${flag}`, EXIT.auth);
+  }
+  return s.server ? { ...c, server: s.server } : c;
+}
+
+/** A positive integer option, or a usage error. */
+export function intOption(name: string, v: unknown, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new CliError(`${name} must be an integer >= ${min}`, EXIT.usage);
+  return n;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Local time as YYYY-MM-DD HH:MM:SS. */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** One line, at most `max` characters. */
+export function preview(text: string, max = 40): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > max ? one.slice(0, max - 1) + "…" : one;
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return "";
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n").join("");
+}

@@ -1,0 +1,65 @@
+// natter history CHANNEL [--limit N] [--before SEQ] [--after SEQ] [--json]
+import type { Command } from "commander";
+import { HttpApi } from "../../client/index.ts";
+import { opParams } from "../../client/client.ts";
+import type { Message } from "../../protocol/index.ts";
+import { CliError, EXIT, runCommand } from "../run.ts";
+import { formatTime, intOption, parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+import { Names } from "./names.ts";
+
+export interface HistoryOptions extends SessionOptions {
+  channel: string;
+  limit?: number;
+  before?: number;
+  after?: number;
+}
+
+export function parseHistoryOptions(raw: Record<string, unknown>, channel: string | undefined): HistoryOptions {
+  if (!channel) throw new CliError("missing CHANNEL (see natter chats)", EXIT.usage);
+  const limit = intOption("--limit", raw.limit, 1);
+  if (limit !== undefined && limit > 200) throw new CliError("--limit must be at most 200", EXIT.usage);
+  const before = intOption("--before", raw.before, 0);
+  const after = intOption("--after", raw.after, 0);
+  if (before !== undefined && after !== undefined) throw new CliError("give at most one of --before and --after", EXIT.usage);
+  return { ...parseSession(raw), channel, limit, before, after };
+}
+
+/** `seq  time  sender  text`, one message per line, oldest first. */
+export function historyLines(messages: Message[], names: Names): string {
+  return messages
+    .map((m) => {
+      const body = m.content + (m.type !== "text" ? ` [${m.type}${m.media ? ` ${m.media}` : ""}]` : "") + (m.reply_to ? ` (reply to ${m.reply_to})` : "");
+      return `${m.seq}  ${formatTime(m.sent_at)}  ${names.of(m.sender)}  ${body.replace(/\n/g, "\n    ")}\n`;
+    })
+    .join("");
+}
+
+export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise<void> {
+  const s = requireSession(o);
+  const api = new HttpApi(s.server, s.token);
+  const params: Record<string, unknown> = { channel: o.channel };
+  if (o.limit !== undefined) params.limit = o.limit;
+  if (o.before !== undefined) params.before_seq = o.before;
+  if (o.after !== undefined) params.after_seq = o.after;
+  const r = await api.call("getMessages", opParams("getMessages", params));
+  if (o.json) return io.out(JSON.stringify(r) + "\n");
+  const { channels } = await api.call("getAll", {});
+  io.out(historyLines(r.messages, new Names(s.user, channels)));
+  if (r.has_more) {
+    const hint = o.after !== undefined ? `--after ${r.messages.at(-1)?.seq ?? o.after}` : `--before ${r.messages[0]?.seq ?? o.before}`;
+    io.err(`(more: natter history ${o.channel} ${hint})\n`);
+  }
+}
+
+export function registerHistory(program: Command, run: (o: HistoryOptions) => Promise<void> = runHistory): void {
+  const cmd = program
+    .command("history")
+    .description("print a channel's messages, oldest first: seq, time, sender, text")
+    .argument("[channel]", "channel id (see natter chats)")
+    .option("--limit <n>", "how many messages (1-200, default 50)")
+    .option("--before <seq>", "messages before this seq")
+    .option("--after <seq>", "messages after this seq");
+  sessionOptions(cmd).action(async (channel: string | undefined, raw: Record<string, unknown>) => {
+    await runCommand(raw.json === true, async () => run(parseHistoryOptions(raw, channel)));
+  });
+}

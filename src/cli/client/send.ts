@@ -1,0 +1,82 @@
+// natter send (--to PHONE|USER_ID | --channel ID) [--reply-to MSG_ID] TEXT|-
+// Exits 0 only once the server has stored the message.
+import type { Command } from "commander";
+import { fullJitterDelay, HttpApi } from "../../client/index.ts";
+import { opParams } from "../../client/client.ts";
+import { NatterError, type Message } from "../../protocol/index.ts";
+import { CliError, EXIT, runCommand } from "../run.ts";
+import { parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+
+export interface SendOptions extends SessionOptions {
+  /** A phone number (starts with + or a digit) or a user id. */
+  to?: string;
+  channel?: string;
+  replyTo?: string;
+  /** The text, or "-" to read it from stdin. */
+  text: string;
+  /** Give up retrying rate limits / unavailability after this long. */
+  timeoutMs: number;
+}
+
+export function parseSendOptions(raw: Record<string, unknown>, text: string | undefined): SendOptions {
+  const to = typeof raw.to === "string" && raw.to ? raw.to : undefined;
+  const channel = typeof raw.channel === "string" && raw.channel ? raw.channel : undefined;
+  if (!to === !channel) throw new CliError("give exactly one of --to PHONE|USER_ID or --channel ID", EXIT.usage);
+  if (text === undefined) throw new CliError("missing TEXT (use - to read it from stdin)", EXIT.usage);
+  const replyTo = typeof raw.replyTo === "string" && raw.replyTo ? raw.replyTo : undefined;
+  return { ...parseSession(raw), to, channel, replyTo, text, timeoutMs: 60_000 };
+}
+
+/** True if `to` names a phone number rather than a user id. */
+export function isPhone(to: string): boolean {
+  return /^\+?[0-9][0-9 ()-]*$/.test(to);
+}
+
+/** Strips the one newline that ends piped input. */
+export function stdinText(s: string): string {
+  return s.replace(/\r?\n$/, "");
+}
+
+/** sendMessage with one client_id, resent after rate_limited/unavailable until acknowledged or `timeoutMs`. */
+export async function sendAcked(api: HttpApi, params: Record<string, unknown>, timeoutMs: number): Promise<Message> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await api.call("sendMessage", opParams("sendMessage", params))).message;
+    } catch (e) {
+      if (!(e instanceof NatterError) || (e.code !== "rate_limited" && e.code !== "unavailable")) throw e;
+      const wait = e.retryAfterMs ?? fullJitterDelay(attempt);
+      if (Date.now() + wait > deadline) throw e;
+      await Bun.sleep(wait);
+    }
+  }
+}
+
+export async function runSend(o: SendOptions, io: Io = processIo): Promise<void> {
+  const s = requireSession(o);
+  const api = new HttpApi(s.server, s.token);
+  const content = o.text === "-" ? stdinText(await io.stdin()) : o.text;
+  if (!content) throw new CliError("refusing to send an empty message", EXIT.usage);
+  let to = o.to;
+  if (to && isPhone(to)) to = (await api.call("findUser", { phone: to })).user.id;
+  const params: Record<string, unknown> = { client_id: crypto.randomUUID(), type: "text", content };
+  if (to) params.to = to;
+  if (o.channel) params.channel = o.channel;
+  if (o.replyTo) params.reply_to = o.replyTo;
+  const m = await sendAcked(api, params, o.timeoutMs);
+  if (o.json) io.out(JSON.stringify(m) + "\n");
+  else io.out(`sent ${m.id}\n`);
+}
+
+export function registerSend(program: Command, run: (o: SendOptions) => Promise<void> = runSend): void {
+  const cmd = program
+    .command("send")
+    .description("send a text message; exits 0 once the server has stored it")
+    .argument("[text]", "the message text, or - to read it from stdin")
+    .option("--to <who>", "a phone number (+15551234) or a user id: the direct chat with them")
+    .option("--channel <id>", "a channel id (see natter chats)")
+    .option("--reply-to <msg_id>", "the id of the message this one answers");
+  sessionOptions(cmd).action(async (text: string | undefined, raw: Record<string, unknown>) => {
+    await runCommand(raw.json === true, async () => run(parseSendOptions(raw, text)));
+  });
+}
