@@ -12,26 +12,28 @@ type FieldSpec =
 
 type Schema = Record<string, FieldSpec>;
 
-const id = (optional = false): FieldSpec => ({ kind: "string", optional, min: 1, max: 200 });
-const seq = (optional = false): FieldSpec => ({ kind: "int", optional, min: 0, max: Number.MAX_SAFE_INTEGER });
+const ID = { kind: "string", min: 1, max: 200 } as const;
+const OPT_ID = { kind: "string", min: 1, max: 200, optional: true } as const;
+const SEQ = { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER } as const;
+const OPT_SEQ = { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER, optional: true } as const;
 
 /** Params of each op. Content length in bytes is a server limit, checked there. */
 export const OP_SCHEMAS = {
   getAll: {},
   getMessages: {
-    channel: id(),
-    before_seq: seq(true),
-    after_seq: seq(true),
+    channel: ID,
+    before_seq: OPT_SEQ,
+    after_seq: OPT_SEQ,
     limit: { kind: "int", optional: true, min: 1, max: 200 },
   },
   sendMessage: {
-    channel: id(true),
-    to: id(true),
+    channel: OPT_ID,
+    to: OPT_ID,
     client_id: { kind: "string", min: 1, max: 128 },
     type: { kind: "enum", values: MESSAGE_TYPES },
     content: { kind: "string", optional: true, max: 16 * 1024 * 1024 },
-    media: id(true),
-    reply_to: id(true),
+    media: OPT_ID,
+    reply_to: OPT_ID,
   },
   createGroup: {
     name: { kind: "string", min: 1, max: 200 },
@@ -40,14 +42,14 @@ export const OP_SCHEMAS = {
     members: { kind: "ids", optional: true, max: 1000 },
     join: { kind: "enum", optional: true, values: ["invite", "open"] },
   },
-  createInvite: { channel: id() },
-  joinGroup: { channel: id(), invite: id(true) },
-  leaveGroup: { channel: id() },
-  addMembers: { channel: id(), members: { kind: "ids", max: 1000 } },
-  removeMember: { channel: id(), user: id() },
-  markDelivered: { channel: id(), seq: seq() },
-  markSeen: { channel: id(), seq: seq() },
-  typing: { channel: id(), state: { kind: "enum", values: ["start", "stop"] } },
+  createInvite: { channel: ID },
+  joinGroup: { channel: ID, invite: OPT_ID },
+  leaveGroup: { channel: ID },
+  addMembers: { channel: ID, members: { kind: "ids", max: 1000 } },
+  removeMember: { channel: ID, user: ID },
+  markDelivered: { channel: ID, seq: SEQ },
+  markSeen: { channel: ID, seq: SEQ },
+  typing: { channel: ID, state: { kind: "enum", values: ["start", "stop"] } },
   findUser: { phone: { kind: "string", min: 1, max: 40 } },
   ping: {},
 } as const satisfies Record<string, Schema>;

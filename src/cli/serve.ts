@@ -1,0 +1,40 @@
+// `natter serve`: start the server. Flags, NATTER_* variables and a JSON
+// config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
+import type { Command } from "commander";
+import { ConfigError, OPTIONS, envName, loadConfig, DEFAULTS, type ServerConfig } from "../server/config.ts";
+import { startServer } from "../server/server.ts";
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description("run the natter server (data in ./data by default)")
+    .option("--config <file>", "JSON config file (also NATTER_CONFIG)");
+  for (const o of OPTIONS) {
+    cmd.option(`--${o.flag} <${o.kind === "int" ? "n" : "value"}>`, `${o.help} (default ${JSON.stringify(DEFAULTS[o.key])}; env ${envName(o.flag)})`);
+  }
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+    const flags: Partial<Record<keyof ServerConfig, unknown>> = {};
+    for (const o of OPTIONS) {
+      const camel = o.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (opts[camel] !== undefined) flags[o.key] = opts[camel];
+    }
+    let config: ServerConfig;
+    try {
+      config = loadConfig(flags, process.env, opts.config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`natter serve: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    const server = await startServer(config);
+    const shutdown = async (signal: string) => {
+      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "signal", signal }) + "\n");
+      await server.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
+}

@@ -1,0 +1,130 @@
+// Server configuration, merged in one place at start-up:
+// defaults < config file (JSON) < NATTER_* environment < command-line flags.
+// The rest of the server receives a plain, validated ServerConfig.
+
+import { readFileSync } from "node:fs";
+import type { LogLevel } from "./log.ts";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  data: string;
+  /** Shard files for a new data dir (fixed afterwards). */
+  shards: number;
+  /** SQLite synchronous: "full" fsyncs every group commit (durable against power loss). */
+  sync: "full" | "normal";
+  heartbeatMs: number;
+  maxMessageBytes: number;
+  maxFrameBytes: number;
+  maxGroupMembers: number;
+  rateBurst: number;
+  ratePerSec: number;
+  maxConnections: number;
+  sendBufferBytes: number;
+  loginCodeTtlMs: number;
+  /** Event-loop lag above which new connections are refused (ms). */
+  overloadLagMs: number;
+  logLevel: LogLevel;
+}
+
+type Kind = "string" | "int" | "enum";
+interface OptionSpec {
+  key: keyof ServerConfig;
+  flag: string;
+  kind: Kind;
+  values?: readonly string[];
+  min?: number;
+  help: string;
+}
+
+export const DEFAULTS: ServerConfig = {
+  host: "0.0.0.0",
+  port: 8080,
+  data: "./data",
+  shards: 16,
+  sync: "full",
+  heartbeatMs: 25_000,
+  maxMessageBytes: 64 * 1024,
+  maxFrameBytes: 1024 * 1024,
+  maxGroupMembers: 100,
+  rateBurst: 300,
+  ratePerSec: 100,
+  maxConnections: 18_000,
+  sendBufferBytes: 4 * 1024 * 1024,
+  loginCodeTtlMs: 60 * 60 * 1000,
+  overloadLagMs: 500,
+  logLevel: "info",
+};
+
+/** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: "host", flag: "host", kind: "string", help: "address to listen on" },
+  { key: "port", flag: "port", kind: "int", min: 0, help: "port to listen on (0 picks a free one)" },
+  { key: "data", flag: "data", kind: "string", help: "data directory (shards, media, admin.token)" },
+  { key: "shards", flag: "shards", kind: "int", min: 1, help: "shard files for a new data directory" },
+  { key: "sync", flag: "sync", kind: "enum", values: ["full", "normal"], help: "SQLite synchronous mode of each commit" },
+  { key: "heartbeatMs", flag: "heartbeat-ms", kind: "int", min: 100, help: "websocket ping interval; a connection silent for two is closed" },
+  { key: "maxMessageBytes", flag: "max-message-bytes", kind: "int", min: 1, help: "largest message content, UTF-8 bytes" },
+  { key: "maxFrameBytes", flag: "max-frame-bytes", kind: "int", min: 1024, help: "largest websocket frame; larger closes with 1009" },
+  { key: "maxGroupMembers", flag: "max-group-members", kind: "int", min: 2, help: "members per group" },
+  { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
+  { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
+  { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
+  { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer before a slow consumer is closed" },
+  { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
+  { key: "overloadLagMs", flag: "overload-lag-ms", kind: "int", min: 1, help: "event-loop lag that makes the server refuse new connections" },
+  { key: "logLevel", flag: "log-level", kind: "enum", values: ["debug", "info", "warn", "error"], help: "log level" },
+];
+
+export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");
+
+export class ConfigError extends Error {}
+
+function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
+  if (spec.kind === "int") {
+    const n = typeof raw === "number" ? raw : Number(String(raw).trim());
+    if (!Number.isSafeInteger(n) || (spec.min !== undefined && n < spec.min))
+      throw new ConfigError(`${source}: ${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""} (got ${JSON.stringify(raw)})`);
+    return n;
+  }
+  const s = String(raw);
+  if (spec.kind === "enum" && !spec.values!.includes(s))
+    throw new ConfigError(`${source}: ${spec.flag} must be one of ${spec.values!.join(", ")} (got ${JSON.stringify(raw)})`);
+  if (s.length === 0) throw new ConfigError(`${source}: ${spec.flag} must not be empty`);
+  return s;
+}
+
+/**
+ * Merges the layers. `flags` holds only options given on the command line
+ * (keyed by ServerConfig key); `configFile` is a JSON file path.
+ */
+export function loadConfig(
+  flags: Partial<Record<keyof ServerConfig, unknown>>,
+  env: Record<string, string | undefined>,
+  configFile?: string,
+): ServerConfig {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  const file = configFile ?? env.NATTER_CONFIG;
+  if (file) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+    }
+    for (const k of Object.keys(parsed)) {
+      const spec = OPTIONS.find((o) => o.key === k || o.flag === k);
+      if (!spec) throw new ConfigError(`config file ${file}: unknown option ${JSON.stringify(k)}`);
+      out[spec.key] = coerce(spec, parsed[k], `config file ${file}`);
+    }
+  }
+  for (const spec of OPTIONS) {
+    const v = env[envName(spec.flag)];
+    if (v !== undefined && v !== "") out[spec.key] = coerce(spec, v, envName(spec.flag));
+  }
+  for (const spec of OPTIONS) {
+    const v = flags[spec.key];
+    if (v !== undefined) out[spec.key] = coerce(spec, v, `--${spec.flag}`);
+  }
+  return out as unknown as ServerConfig;
+}

@@ -1,0 +1,327 @@
+// Channel logic: every protocol op on channels and messages. Membership is
+// checked on every read and write; events go out only after the commit.
+
+import {
+  NatterError,
+  type Channel,
+  type CreateGroupParams,
+  type MemberAction,
+  type Message,
+  type OpParams,
+  type SendMessageParams,
+  type User,
+} from "../../protocol/index.ts";
+import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
+import type { Metrics } from "../metrics.ts";
+import type { ChannelState, MemberRow, Store } from "../store/types.ts";
+import type { Caller, Delivery, MediaAccess } from "./ports.ts";
+import { toMessage, toUser } from "./views.ts";
+
+export interface ChatLimits {
+  maxMessageBytes: number;
+  maxGroupMembers: number;
+}
+
+/** The acting party of a membership op: a user, or the operator through /admin. */
+export type Actor = { user: string } | { admin: true };
+const ADMIN_BY = "admin";
+
+const current = (s: ChannelState) => s.members.filter((m) => m.left_seq === null);
+const memberOf = (s: ChannelState, user: string): MemberRow | undefined => s.members.find((m) => m.user_id === user);
+const isCurrent = (s: ChannelState, user: string) => memberOf(s, user)?.left_seq === null;
+
+export class Chat {
+  constructor(
+    private readonly store: Store,
+    private readonly delivery: Delivery,
+    private readonly limits: ChatLimits,
+    private readonly metrics: Metrics,
+    private readonly media: MediaAccess | null = null,
+  ) {}
+
+  // ---- reads ----
+
+  /** A channel the caller belongs to (or once belonged to); not_found / forbidden otherwise. */
+  private async readable(user: string, channel: string): Promise<{ state: ChannelState; me: MemberRow }> {
+    const state = await this.store.getChannel(channel);
+    if (!state) throw new NatterError("not_found", "no such channel");
+    const me = memberOf(state, user);
+    if (!me) throw new NatterError("forbidden", "not a member of this channel");
+    return { state, me };
+  }
+
+  private async writable(user: string, channel: string): Promise<ChannelState> {
+    const { state, me } = await this.readable(user, channel);
+    if (me.left_seq !== null) throw new NatterError("forbidden", "no longer a member of this channel");
+    return state;
+  }
+
+  async getAll(caller: Caller): Promise<Channel[]> {
+    const ids = await this.store.userChannels(caller.user);
+    const out: Channel[] = [];
+    for (const id of ids) {
+      const state = await this.store.getChannel(id);
+      const me = state && memberOf(state, caller.user);
+      if (state && me) out.push(await this.view(state, caller.user));
+    }
+    const activity = (c: Channel) => c.last_message?.sent_at ?? c.created_at;
+    return out.sort((a, b) => activity(b) - activity(a) || a.id.localeCompare(b.id));
+  }
+
+  /** The channel as `user` sees it: their cursors, unread, last visible message. */
+  async view(state: ChannelState, user: string): Promise<Channel> {
+    const c = state.channel;
+    const me = memberOf(state, user);
+    const members = current(state);
+    const visibleLast = me?.left_seq != null ? Math.min(c.last_seq, me.left_seq) : c.last_seq;
+    const from = me?.joined_seq ?? 0;
+    const lastRow = visibleLast > from ? await this.store.getMessage(c.id, visibleLast) : null;
+    const seen = me ? Math.max(me.seen_seq, from) : visibleLast;
+    let name = c.name;
+    if (c.kind === "direct") {
+      const other = state.members.find((m) => m.user_id !== user);
+      name = (other && (await this.store.getUser(other.user_id))?.name) || c.name;
+    }
+    return {
+      id: c.id,
+      kind: c.kind,
+      name,
+      description: c.description,
+      avatar_url: c.avatar_url,
+      join: c.join,
+      created_at: c.created_at,
+      members: members.map((m) => m.user_id),
+      admins: members.filter((m) => m.role === "admin").map((m) => m.user_id),
+      last_seq: visibleLast,
+      last_message: lastRow ? toMessage(lastRow) : null,
+      delivered_seq: me?.delivered_seq ?? 0,
+      seen_seq: me?.seen_seq ?? 0,
+      unread: me ? await this.store.countUnread(c.id, user, seen, visibleLast) : 0,
+    };
+  }
+
+  async getMessages(caller: Caller, p: OpParams["getMessages"]): Promise<{ messages: Message[]; has_more: boolean }> {
+    const { me } = await this.readable(caller.user, p.channel);
+    // A member reads what arrived while they were a member: (joined_seq, left_seq].
+    const lo = me.joined_seq;
+    const hi = me.left_seq === null ? Number.MAX_SAFE_INTEGER : me.left_seq + 1;
+    const after = Math.max(p.after_seq ?? lo, lo);
+    const before = Math.min(p.before_seq ?? hi, hi);
+    const { rows, has_more } = await this.store.messages(p.channel, {
+      after_seq: after,
+      before_seq: before,
+      limit: p.limit ?? 50,
+      newest: p.after_seq === undefined,
+    });
+    return { messages: rows.map(toMessage), has_more };
+  }
+
+  // ---- messages ----
+
+  async sendMessage(caller: Caller, p: SendMessageParams): Promise<Message> {
+    const content = p.content ?? "";
+    if (Buffer.byteLength(content, "utf8") > this.limits.maxMessageBytes)
+      throw new NatterError("too_large", `content is larger than ${this.limits.maxMessageBytes} bytes`);
+    if (p.type === "text") {
+      if (content.length === 0) throw new NatterError("bad_request", "a text message needs content");
+      if (p.media !== undefined) throw new NatterError("bad_request", "a text message carries no media");
+    } else {
+      if (p.media === undefined) throw new NatterError("bad_request", `a ${p.type} message needs media`);
+      if (!this.media || !(await this.media.maySend(caller.user, p.media)))
+        throw new NatterError("not_found", "no such media (upload it first)");
+    }
+    const state = await this.target(caller.user, p);
+    let replyTo: string | null = null;
+    if (p.reply_to !== undefined) {
+      const ref = parseMessageId(p.reply_to);
+      const me = memberOf(state, caller.user)!;
+      if (!ref || ref.channel !== state.channel.id || ref.seq <= me.joined_seq || ref.seq > state.channel.last_seq)
+        throw new NatterError("not_found", "reply_to is not a message of this channel");
+      replyTo = p.reply_to;
+    }
+    const { message: row, duplicate } = await this.store.appendMessage({
+      channel: state.channel.id,
+      sender: caller.user,
+      client_id: p.client_id,
+      type: p.type,
+      content,
+      media: p.media ?? null,
+      reply_to: replyTo,
+      sent_at: Date.now(),
+    });
+    const message = toMessage(row);
+    if (!duplicate) {
+      // No await between the commit and the publish: events leave in seq order.
+      this.metrics.messages.inc();
+      this.publish(state, { ev: "message", message }, caller);
+    }
+    return message;
+  }
+
+  /** The channel a send goes to: `channel`, or the one direct chat with `to` (created on first use). */
+  private async target(user: string, p: SendMessageParams): Promise<ChannelState> {
+    if ((p.channel === undefined) === (p.to === undefined)) throw new NatterError("bad_request", "give exactly one of channel or to");
+    if (p.channel !== undefined) return this.writable(user, p.channel);
+    const to = p.to!;
+    if (to === user) throw new NatterError("bad_request", "cannot start a direct chat with yourself");
+    if (!(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
+    const id = directChannelId(user, to);
+    let state = await this.store.getChannel(id);
+    if (!state) {
+      state = await this.store.createChannel(
+        { id, kind: "direct", name: "", description: "", avatar_url: "", join: "invite", created_at: Date.now(), created_by: user, last_seq: 0 },
+        [
+          { user, role: "member" },
+          { user: to, role: "member" },
+        ],
+      );
+    }
+    // Idempotent: also repairs a user list left behind by a crash after the channel commit.
+    await Promise.all([this.store.addUserChannels(user, [id]), this.store.addUserChannels(to, [id])]);
+    if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this channel");
+    return state;
+  }
+
+  // ---- receipts and typing ----
+
+  async mark(caller: Caller, p: OpParams["markSeen"], which: "delivered" | "seen"): Promise<void> {
+    const state = await this.writable(caller.user, p.channel);
+    const seq = Math.min(p.seq, state.channel.last_seq);
+    const at = Date.now();
+    const r = await this.store.advanceCursor({
+      channel: p.channel,
+      user: caller.user,
+      at,
+      ...(which === "seen" ? { seen_seq: seq } : { delivered_seq: seq }),
+    });
+    if (r.changed)
+      this.publish(state, { ev: "receipt", channel: p.channel, user: caller.user, delivered_seq: r.delivered_seq, seen_seq: r.seen_seq, at });
+  }
+
+  async typing(caller: Caller, p: OpParams["typing"]): Promise<void> {
+    const state = await this.writable(caller.user, p.channel);
+    const others = current(state)
+      .map((m) => m.user_id)
+      .filter((u) => u !== caller.user);
+    this.delivery.toUsers(others, JSON.stringify({ ev: "typing", channel: p.channel, user: caller.user, state: p.state }));
+  }
+
+  async findUser(phone: string): Promise<User> {
+    const u = await this.store.userByPhone(phone.replace(/[\s\-().]/g, ""));
+    if (!u) throw new NatterError("not_found", "no user with that phone number");
+    return toUser(u);
+  }
+
+  // ---- groups ----
+
+  async createGroup(creator: string, p: CreateGroupParams): Promise<Channel> {
+    const others = [...new Set(p.members ?? [])].filter((u) => u !== creator);
+    if (others.length + 1 > this.limits.maxGroupMembers)
+      throw new NatterError("group_full", `a group holds at most ${this.limits.maxGroupMembers} members`);
+    await this.requireUsers([creator, ...others]);
+    const state = await this.store.createChannel(
+      {
+        id: newGroupId(),
+        kind: "group",
+        name: p.name,
+        description: p.description ?? "",
+        avatar_url: p.avatar_url ?? "",
+        join: p.join ?? "invite",
+        created_at: Date.now(),
+        created_by: creator,
+        last_seq: 0,
+      },
+      [{ user: creator, role: "admin" }, ...others.map((u) => ({ user: u, role: "member" as const }))],
+    );
+    await this.addToUserLists(state.channel.id, [creator, ...others]);
+    for (const u of others) this.memberEvent(state, u, "added", creator);
+    return this.view(state, creator);
+  }
+
+  async createInvite(actor: Actor, channel: string): Promise<string> {
+    const state = await this.group(channel);
+    this.requireAdmin(state, actor);
+    const code = newInviteCode();
+    await this.store.createInvite(code, channel, "user" in actor ? actor.user : ADMIN_BY, Date.now());
+    return code;
+  }
+
+  async joinGroup(user: string, p: OpParams["joinGroup"]): Promise<Channel> {
+    let state = await this.group(p.channel);
+    if (isCurrent(state, user)) return this.view(state, user);
+    const invited = p.invite !== undefined && (await this.store.inviteChannel(p.invite)) === p.channel;
+    if (state.channel.join !== "open" && !invited) throw new NatterError("forbidden", "this group needs an invite");
+    state = await this.store.changeMembers(p.channel, { kind: "add", users: [user], role: "member", at: Date.now(), max: this.limits.maxGroupMembers });
+    await this.addToUserLists(p.channel, [user]);
+    this.memberEvent(state, user, "joined", user);
+    return this.view(state, user);
+  }
+
+  async addMembers(actor: Actor, channel: string, users: string[]): Promise<Channel> {
+    let state = await this.group(channel);
+    this.requireAdmin(state, actor);
+    await this.requireUsers(users);
+    const fresh = [...new Set(users)].filter((u) => !isCurrent(state, u));
+    state = await this.store.changeMembers(channel, { kind: "add", users: fresh, role: "member", at: Date.now(), max: this.limits.maxGroupMembers });
+    await this.addToUserLists(channel, fresh);
+    const by = "user" in actor ? actor.user : ADMIN_BY;
+    for (const u of fresh) this.memberEvent(state, u, "added", by);
+    return this.view(state, "user" in actor ? actor.user : "");
+  }
+
+  async removeMember(actor: Actor, channel: string, user: string): Promise<void> {
+    const state = await this.group(channel);
+    const self = "user" in actor && actor.user === user;
+    if (!self) this.requireAdmin(state, actor);
+    else if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this group");
+    if (!isCurrent(state, user)) throw new NatterError("not_found", "not a member of this group");
+    const before = current(state).map((m) => m.user_id);
+    await this.store.changeMembers(channel, { kind: "remove", user, at: Date.now() });
+    const by = "user" in actor ? actor.user : ADMIN_BY;
+    const ev = JSON.stringify({ ev: "member", channel, user, action: self ? "left" : "removed", by });
+    this.delivery.toUsers(before, ev); // the remaining members and the one who left
+  }
+
+  private async group(channel: string): Promise<ChannelState> {
+    const state = await this.store.getChannel(channel);
+    if (!state) throw new NatterError("not_found", "no such channel");
+    if (state.channel.kind !== "group") throw new NatterError("bad_request", "a direct chat has no members to manage");
+    return state;
+  }
+
+  private requireAdmin(state: ChannelState, actor: Actor): void {
+    if ("admin" in actor) return;
+    const me = memberOf(state, actor.user);
+    if (!me || me.left_seq !== null) throw new NatterError("forbidden", "not a member of this group");
+    if (me.role !== "admin") throw new NatterError("forbidden", "only group admins can do that");
+  }
+
+  private async requireUsers(users: string[]): Promise<void> {
+    for (const u of new Set(users)) if (!(await this.store.getUser(u))) throw new NatterError("not_found", `no such user: ${u}`);
+  }
+
+  private async addToUserLists(channel: string, users: string[]): Promise<void> {
+    await Promise.all(users.map((u) => this.store.addUserChannels(u, [channel])));
+  }
+
+  private memberEvent(state: ChannelState, user: string, action: MemberAction, by: string): void {
+    this.publish(state, { ev: "member", channel: state.channel.id, user, action, by });
+  }
+
+  /** Sends an event to every current member's devices (except the caller's own connection). */
+  private publish(state: ChannelState, event: object, caller?: Caller): void {
+    this.delivery.toUsers(
+      current(state).map((m) => m.user_id),
+      JSON.stringify(event),
+      caller?.conn,
+    );
+  }
+
+  // ---- admin views ----
+
+  async channel(id: string): Promise<ChannelState> {
+    const s = await this.store.getChannel(id);
+    if (!s) throw new NatterError("not_found", "no such channel");
+    return s;
+  }
+}

@@ -1,0 +1,29 @@
+// What the domain needs from the transport: deliver frames to users' devices.
+// Implemented by transport/hub.ts; the domain never sees a socket.
+
+/** Opaque handle of one connection (used to skip the sender's own socket). */
+export interface ConnRef {
+  readonly id: number;
+}
+
+export interface Delivery {
+  /** Sends a serialized event to every connection of each user, except `except`. */
+  toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void;
+  /** True while the user has at least one open connection. */
+  isOnline(user: string): boolean;
+  /** Closes every connection of a device (revoked) or of a user (deleted). */
+  closeDevice(device: string, code: number, reason: string): void;
+  closeUser(user: string, code: number, reason: string): void;
+}
+
+/** Who is calling: the authenticated device, and its connection if on a websocket. */
+export interface Caller {
+  user: string;
+  device: string;
+  conn?: ConnRef;
+}
+
+/** Whether a user may attach a media id to a message (the media module answers; none yet means no). */
+export interface MediaAccess {
+  maySend(user: string, media: string): Promise<boolean>;
+}

@@ -1,0 +1,91 @@
+// Prometheus metrics: counters, gauges and histograms in text format 0.0.4.
+
+type Labels = Record<string, string>;
+const key = (l: Labels) =>
+  Object.keys(l)
+    .sort()
+    .map((k) => `${k}="${l[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+
+class Counter {
+  private values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" = "counter") {}
+  inc(labels: Labels = {}, by = 1) {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  set(labels: Labels, v: number) {
+    this.values.set(key(labels), v);
+  }
+  get(labels: Labels = {}) {
+    return this.values.get(key(labels)) ?? 0;
+  }
+  render(): string {
+    let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n`;
+    if (this.values.size === 0 && this.type === "gauge") s += `${this.name} 0\n`;
+    for (const [k, v] of this.values) s += `${this.name}${k ? `{${k}}` : ""} ${v}\n`;
+    return s;
+  }
+}
+
+class Histogram {
+  private series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
+  observe(labels: Labels, v: number) {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += v;
+    s.count++;
+  }
+  render(): string {
+    let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    for (const [k, h] of this.series) {
+      const pre = k ? `${k},` : "";
+      this.buckets.forEach((b, i) => (s += `${this.name}_bucket{${pre}le="${b}"} ${h.counts[i]}\n`));
+      s += `${this.name}_bucket{${pre}le="+Inf"} ${h.count}\n`;
+      s += `${this.name}_sum${k ? `{${k}}` : ""} ${h.sum}\n${this.name}_count${k ? `{${k}}` : ""} ${h.count}\n`;
+    }
+    return s;
+  }
+}
+
+/** The server's metrics; one instance per server. */
+export class Metrics {
+  readonly connections = new Counter("natter_connections", "Open websocket connections", "gauge");
+  readonly connectionsTotal = new Counter("natter_connections_total", "Websocket connections accepted");
+  readonly refused = new Counter("natter_connections_refused_total", "Websocket upgrades refused, by reason");
+  readonly messages = new Counter("natter_messages_total", "Messages committed");
+  readonly deliveries = new Counter("natter_deliveries_total", "Events sent to connections");
+  readonly errors = new Counter("natter_errors_total", "Error replies by code");
+  readonly slowConsumers = new Counter("natter_slow_consumers_total", "Connections closed for a full send buffer");
+  readonly opDuration = new Histogram("natter_op_duration_seconds", "Op latency, request to reply", [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+  ]);
+  readonly commitBatch = new Histogram("natter_commit_batch_size", "Writes per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+  readonly commitDuration = new Histogram("natter_commit_duration_seconds", "Group commit duration", [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  ]);
+
+  render(): string {
+    const mem = process.memoryUsage();
+    return (
+      [
+        this.connections,
+        this.connectionsTotal,
+        this.refused,
+        this.messages,
+        this.deliveries,
+        this.errors,
+        this.slowConsumers,
+        this.opDuration,
+        this.commitBatch,
+        this.commitDuration,
+      ]
+        .map((m) => m.render())
+        .join("") +
+      `# HELP natter_process_resident_memory_bytes Resident memory\n# TYPE natter_process_resident_memory_bytes gauge\nnatter_process_resident_memory_bytes ${mem.rss}\n`
+    );
+  }
+}

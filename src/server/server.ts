@@ -1,0 +1,138 @@
+// createServer: wires store, domain and transport for one node, and owns
+// start-up (data dir, admin token) and graceful shutdown (drain, flush, close).
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Elysia } from "elysia";
+import { NatterError } from "../protocol/index.ts";
+import type { ServerConfig } from "./config.ts";
+import { Accounts } from "./domain/accounts.ts";
+import { Chat } from "./domain/chat.ts";
+import type { MediaAccess } from "./domain/ports.ts";
+import { Presence } from "./domain/presence.ts";
+import { RateLimiter } from "./domain/rate-limit.ts";
+import { newToken } from "./ids.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
+import type { Store } from "./store/types.ts";
+import { ServerContext } from "./transport/context.ts";
+import { errorResponse, toNatterError } from "./transport/errors.ts";
+import { adminRoutes, apiRoutes } from "./transport/http.ts";
+import { Hub } from "./transport/hub.ts";
+import { websocketRoute } from "./transport/websocket.ts";
+
+export interface ServerDeps {
+  /** Defaults to SQLite shards under config.data. */
+  store?: Store;
+  log?: Logger;
+  media?: MediaAccess;
+}
+
+export interface NatterServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly context: ServerContext;
+  /** Graceful stop: refuse new work, finish in-flight ops, close sockets, flush and close the store. */
+  stop(): Promise<void>;
+}
+
+/** Creates the data dir and its admin token (0600) if missing; returns the token and whether it was new. */
+export function ensureDataDir(dir: string): { token: string; created: boolean } {
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, "media"), { recursive: true });
+  const p = join(dir, "admin.token");
+  if (existsSync(p)) return { token: readFileSync(p, "utf8").trim(), created: false };
+  const token = newToken();
+  writeFileSync(p, token + "\n", { mode: 0o600 });
+  chmodSync(p, 0o600);
+  return { token, created: true };
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<NatterServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const dataDir = resolve(config.data);
+  const { token: adminToken, created } = ensureDataDir(dataDir);
+  const metrics = new Metrics();
+  const store =
+    deps.store ??
+    new SqliteStore({
+      dir: dataDir,
+      shards: config.shards,
+      synchronous: config.sync,
+      onCommit: (n, ms) => {
+        metrics.commitBatch.observe({}, n);
+        metrics.commitDuration.observe({}, ms / 1000);
+      },
+    });
+  const hub = new Hub(metrics);
+  const accounts = new Accounts(store, hub, config.loginCodeTtlMs);
+  const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? null);
+  const presence = new Presence(store, hub);
+  const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
+  const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
+
+  const app = new Elysia({
+    websocket: {
+      maxPayloadLength: config.maxFrameBytes,
+      backpressureLimit: config.sendBufferBytes,
+      closeOnBackpressureLimit: true,
+      idleTimeout: 0,
+      sendPings: false,
+      perMessageDeflate: false,
+    },
+  })
+    .onError(({ error, code }) => {
+      if (error instanceof NatterError) {
+        metrics.errors.inc({ code: error.code });
+        return errorResponse(error);
+      }
+      if (code === "NOT_FOUND") return errorResponse(new NatterError("not_found", "no such route"));
+      if (code === "PARSE" || code === "VALIDATION") return errorResponse(new NatterError("bad_request", "malformed request"));
+      return errorResponse(toNatterError(error, log, "http"));
+    })
+    .use(apiRoutes(ctx))
+    .use(adminRoutes(ctx, adminToken))
+    .ws("/ws", websocketRoute(ctx) as never);
+
+  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxFrameBytes, development: false });
+  const bun = app.server!;
+  hub.server = bun;
+  ctx.startLagMonitor();
+  const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
+  const sweep = setInterval(() => limiter.sweep(), 60_000);
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
+  log.info("listening", {
+    url,
+    data: dataDir,
+    admin_token_file: join(dataDir, "admin.token"),
+    admin_token_created: created,
+    shards: (store as { shards?: unknown[] }).shards?.length,
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    port: bun.port!,
+    dataDir,
+    context: ctx,
+    stop() {
+      stopping ??= (async () => {
+        log.info("draining");
+        ctx.draining = true;
+        clearInterval(heartbeat);
+        clearInterval(sweep);
+        ctx.stopLagMonitor();
+        bun.stop(false); // stop accepting; in-flight HTTP requests finish
+        const deadline = Date.now() + 10_000;
+        while (ctx.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
+        hub.closeAll(1001, "server shutting down");
+        await Bun.sleep(20);
+        await store.close();
+        log.info("stopped", { in_flight_left: ctx.inFlight });
+      })();
+      return stopping;
+    },
+  };
+}

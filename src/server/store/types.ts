@@ -1,0 +1,164 @@
+// The storage interface: everything the domain needs from persistence, and
+// nothing about SQL. Every write resolves only after it is committed.
+// Implementations: sqlite/ (bun:sqlite shards with group commit).
+
+import type { JoinPolicy, MessageType } from "../../protocol/index.ts";
+
+export interface UserRow {
+  id: string;
+  name: string;
+  phone: string;
+  created_at: number;
+  last_seen: number | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ChannelRow {
+  id: string;
+  kind: "direct" | "group";
+  name: string;
+  description: string;
+  avatar_url: string;
+  join: JoinPolicy;
+  created_at: number;
+  created_by: string;
+  last_seq: number;
+}
+
+/** A member row; `left_seq` is set once the user left or was removed. */
+export interface MemberRow {
+  user_id: string;
+  role: "admin" | "member";
+  joined_seq: number;
+  left_seq: number | null;
+  delivered_seq: number;
+  seen_seq: number;
+}
+
+export interface ChannelState {
+  channel: ChannelRow;
+  /** Every member row, past members included (left_seq set). */
+  members: MemberRow[];
+}
+
+export interface MessageRow {
+  channel: string;
+  seq: number;
+  sender: string;
+  client_id: string;
+  type: MessageType;
+  content: string;
+  media: string | null;
+  reply_to: string | null;
+  sent_at: number;
+  delivered_at: number | null;
+  seen_at: number | null;
+}
+
+export interface NewMessage {
+  channel: string;
+  sender: string;
+  client_id: string;
+  type: MessageType;
+  content: string;
+  media: string | null;
+  reply_to: string | null;
+  sent_at: number;
+}
+
+/** What appendMessage found: a new row, or the original for a repeated client_id. */
+export interface AppendResult {
+  message: MessageRow;
+  duplicate: boolean;
+}
+
+export interface MessageRange {
+  /** Exclusive bounds; visibility bounds of the reader are applied by the caller. */
+  after_seq?: number;
+  before_seq?: number;
+  limit: number;
+  /** With no after_seq: newest first, then reversed (the latest page). */
+  newest: boolean;
+}
+
+export interface CursorUpdate {
+  channel: string;
+  user: string;
+  delivered_seq?: number;
+  seen_seq?: number;
+  at: number;
+}
+
+export interface StoreStats {
+  shards: number;
+  users: number;
+  channels: number;
+  messages: number;
+  devices: number;
+}
+
+/** Channel-membership changes applied atomically in the channel's home. */
+export type MemberChange =
+  | { kind: "add"; users: string[]; role: "admin" | "member"; at: number; max: number }
+  | { kind: "remove"; user: string; at: number };
+
+export interface Store {
+  // ---- accounts (user-keyed, phone-keyed, token-keyed rows) ----
+  /** Claims the phone and creates the user; throws conflict if the phone is taken. */
+  createUser(u: UserRow): Promise<void>;
+  getUser(id: string): Promise<UserRow | null>;
+  userByPhone(phone: string): Promise<UserRow | null>;
+  listUsers(): Promise<UserRow[]>;
+  /** Removes the user, the phone claim, devices, tokens and codes. Channel rows stay (history). */
+  deleteUser(id: string): Promise<void>;
+  setLastSeen(user: string, at: number): Promise<void>;
+
+  createLoginCode(codeHash: string, user: string, expiresAt: number): Promise<void>;
+  /** Deletes the code and returns its user if it existed and had not expired. */
+  consumeLoginCode(codeHash: string, now: number): Promise<string | null>;
+
+  createDevice(d: DeviceRow, tokenHash: string): Promise<void>;
+  deviceByToken(tokenHash: string): Promise<{ user_id: string; device_id: string } | null>;
+  getDevice(user: string, device: string): Promise<DeviceRow | null>;
+  listDevices(user: string): Promise<DeviceRow[]>;
+  /** Finds a device by id alone (admin path; may scan). */
+  findDevice(device: string): Promise<DeviceRow | null>;
+  /** Deletes the device and its token. Returns false if it did not exist. */
+  revokeDevice(device: string): Promise<boolean>;
+
+  // ---- channels (channel-keyed rows) ----
+  /** Creates the channel with its first members unless it exists; returns the state either way. */
+  createChannel(c: ChannelRow, members: { user: string; role: "admin" | "member" }[]): Promise<ChannelState>;
+  getChannel(id: string): Promise<ChannelState | null>;
+  listChannels(): Promise<ChannelRow[]>;
+  /** Applies the change in one transaction; throws group_full (nothing changed) past `max`. */
+  changeMembers(channel: string, change: MemberChange): Promise<ChannelState>;
+  /** The user's list of channels (user-keyed); idempotent adds. */
+  addUserChannels(user: string, channels: string[]): Promise<void>;
+  userChannels(user: string): Promise<string[]>;
+
+  createInvite(code: string, channel: string, by: string, at: number): Promise<void>;
+  inviteChannel(code: string): Promise<string | null>;
+
+  // ---- messages ----
+  /** Assigns the next seq and commits; a repeated (channel, sender, client_id) returns the original.
+   *  Throws forbidden if the sender is not a current member (checked inside the commit). */
+  appendMessage(m: NewMessage): Promise<AppendResult>;
+  getMessage(channel: string, seq: number): Promise<MessageRow | null>;
+  /** Messages in ascending seq, plus whether more exist beyond the page. */
+  messages(channel: string, range: MessageRange): Promise<{ rows: MessageRow[]; has_more: boolean }>;
+  /** Others' messages in (after_seq, up_to] not sent by `user`. */
+  countUnread(channel: string, user: string, after_seq: number, up_to: number): Promise<number>;
+  /** Advances the member's cursors monotonically and stamps messages every other member has reached. */
+  advanceCursor(u: CursorUpdate): Promise<{ delivered_seq: number; seen_seq: number; changed: boolean }>;
+
+  stats(): Promise<StoreStats>;
+  /** Flushes pending commits and closes every shard. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+// Live connections and fan-out. Each connection subscribes to its user's Bun
+// topic; publishing to a user is one native publish, and publishing through
+// the sender's socket skips that socket.
+
+import type { Server, ServerWebSocket } from "bun";
+import type { ConnRef, Delivery } from "../domain/ports.ts";
+import type { Metrics } from "../metrics.ts";
+
+export interface Conn extends ConnRef {
+  readonly id: number;
+  readonly user: string;
+  readonly device: string;
+  readonly raw: ServerWebSocket<unknown>;
+  /** Set by any frame or pong; cleared at each heartbeat. */
+  alive: boolean;
+}
+
+export const userTopic = (user: string) => "u:" + user;
+
+export class Hub implements Delivery {
+  readonly conns = new Map<number, Conn>();
+  private byUser = new Map<string, Set<Conn>>();
+  private nextId = 1;
+  server: Server<unknown> | null = null;
+
+  constructor(private readonly metrics: Metrics) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /** Registers a connection; returns it and whether it is the user's first. */
+  add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
+    const conn: Conn = { id: this.nextId++, user, device, raw, alive: true };
+    this.conns.set(conn.id, conn);
+    let set = this.byUser.get(user);
+    const first = !set;
+    if (!set) this.byUser.set(user, (set = new Set()));
+    set.add(conn);
+    raw.subscribe(userTopic(user));
+    this.metrics.connections.set({}, this.conns.size);
+    this.metrics.connectionsTotal.inc();
+    return { conn, first };
+  }
+
+  /** Unregisters; returns true if it was the user's last connection. */
+  remove(conn: Conn): boolean {
+    if (!this.conns.delete(conn.id)) return false;
+    const set = this.byUser.get(conn.user);
+    set?.delete(conn);
+    this.metrics.connections.set({}, this.conns.size);
+    if (set && set.size === 0) {
+      this.byUser.delete(conn.user);
+      return true;
+    }
+    return false;
+  }
+
+  toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void {
+    const skip = except ? this.conns.get(except.id) : undefined;
+    for (const u of users) {
+      const set = this.byUser.get(u);
+      if (!set) continue;
+      if (skip && skip.user === u) {
+        if (set.size > 1) skip.raw.publish(userTopic(u), frame);
+        this.metrics.deliveries.inc({}, set.size - 1);
+      } else {
+        this.server!.publish(userTopic(u), frame);
+        this.metrics.deliveries.inc({}, set.size);
+      }
+    }
+  }
+
+  isOnline(user: string): boolean {
+    return this.byUser.has(user);
+  }
+
+  closeDevice(device: string, code: number, reason: string): void {
+    for (const c of [...this.conns.values()]) if (c.device === device) c.raw.close(code, reason);
+  }
+
+  closeUser(user: string, code: number, reason: string): void {
+    for (const c of [...(this.byUser.get(user) ?? [])]) c.raw.close(code, reason);
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const c of [...this.conns.values()]) c.raw.close(code, reason);
+  }
+
+  /** One heartbeat round: close connections silent since the last round, ping the rest. */
+  heartbeat(): number {
+    let closed = 0;
+    for (const c of [...this.conns.values()]) {
+      if (!c.alive) {
+        c.raw.terminate();
+        closed++;
+        continue;
+      }
+      c.alive = false;
+      c.raw.ping();
+    }
+    return closed;
+  }
+}
