@@ -51,15 +51,6 @@ type Events = {
   outbox: OutgoingEntry[];
 };
 
-/**
- * Typed params from a plain object. OpParams derived from the schema marks
- * some optional fields as required (the schema's id() helper widens its
- * result), so well-formed params need this cast until that is fixed.
- */
-export function opParams<K extends OpName>(_op: K, p: object): OpParams[K] {
-  return p as OpParams[K];
-}
-
 /** Largest page the protocol allows; catch-up and gap fill page with it. */
 const PAGE = 200;
 /** Pushes often arrive a moment after a reply that overtook them: wait this long before fetching a gap. */
@@ -325,7 +316,7 @@ export class NatterClient {
   private async fetchAfter(channel: string, upTo: number, gen: number): Promise<void> {
     for (;;) {
       const after = this.sync.lastSeq(channel);
-      const r = await this.conn.send("getMessages", opParams("getMessages", { channel, after_seq: after, limit: PAGE }), this.timeoutMs);
+      const r = await this.conn.send("getMessages", { channel, after_seq: after, limit: PAGE }, this.timeoutMs);
       if (gen !== this.generation) return;
       this.emitMessages(this.sync.fill(channel, r.messages, !r.has_more, upTo));
       if (!r.has_more || r.messages.length === 0) return;
@@ -367,7 +358,7 @@ export class NatterClient {
         this.emitOutbox();
         const { status: _s, error: _e, created_at: _c, ...params } = e;
         try {
-          const { message } = await this.conn.send("sendMessage", opParams("sendMessage", params), this.timeoutMs);
+          const { message } = await this.conn.send("sendMessage", params, this.timeoutMs);
           this.box.succeed(e.client_id, message);
           this.emitOutbox();
           this.observe([message]);

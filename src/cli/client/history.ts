@@ -1,8 +1,7 @@
 // natter history CHANNEL [--limit N] [--before SEQ] [--after SEQ] [--json]
 import type { Command } from "commander";
 import { HttpApi } from "../../client/index.ts";
-import { opParams } from "../../client/client.ts";
-import type { Message } from "../../protocol/index.ts";
+import type { Message, OpParams } from "../../protocol/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
 import { formatTime, intOption, parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
@@ -37,11 +36,13 @@ export function historyLines(messages: Message[], names: Names): string {
 export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
   const api = new HttpApi(s.server, s.token);
-  const params: Record<string, unknown> = { channel: o.channel };
-  if (o.limit !== undefined) params.limit = o.limit;
-  if (o.before !== undefined) params.before_seq = o.before;
-  if (o.after !== undefined) params.after_seq = o.after;
-  const r = await api.call("getMessages", opParams("getMessages", params));
+  const params: OpParams["getMessages"] = {
+    channel: o.channel,
+    ...(o.limit !== undefined && { limit: o.limit }),
+    ...(o.before !== undefined && { before_seq: o.before }),
+    ...(o.after !== undefined && { after_seq: o.after }),
+  };
+  const r = await api.call("getMessages", params);
   if (o.json) return io.out(JSON.stringify(r) + "\n");
   const { channels } = await api.call("getAll", {});
   io.out(historyLines(r.messages, new Names(s.user, channels)));

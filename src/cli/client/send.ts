@@ -2,8 +2,7 @@
 // Exits 0 only once the server has stored the message.
 import type { Command } from "commander";
 import { fullJitterDelay, HttpApi } from "../../client/index.ts";
-import { opParams } from "../../client/client.ts";
-import { NatterError, type Message } from "../../protocol/index.ts";
+import { NatterError, type Message, type OpParams } from "../../protocol/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
 import { parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 
@@ -38,11 +37,11 @@ export function stdinText(s: string): string {
 }
 
 /** sendMessage with one client_id, resent after rate_limited/unavailable until acknowledged or `timeoutMs`. */
-export async function sendAcked(api: HttpApi, params: Record<string, unknown>, timeoutMs: number): Promise<Message> {
+export async function sendAcked(api: HttpApi, params: OpParams["sendMessage"], timeoutMs: number): Promise<Message> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await api.call("sendMessage", opParams("sendMessage", params))).message;
+      return (await api.call("sendMessage", params)).message;
     } catch (e) {
       if (!(e instanceof NatterError) || (e.code !== "rate_limited" && e.code !== "unavailable")) throw e;
       const wait = e.retryAfterMs ?? fullJitterDelay(attempt);
@@ -59,10 +58,14 @@ export async function runSend(o: SendOptions, io: Io = processIo): Promise<void>
   if (!content) throw new CliError("refusing to send an empty message", EXIT.usage);
   let to = o.to;
   if (to && isPhone(to)) to = (await api.call("findUser", { phone: to })).user.id;
-  const params: Record<string, unknown> = { client_id: crypto.randomUUID(), type: "text", content };
-  if (to) params.to = to;
-  if (o.channel) params.channel = o.channel;
-  if (o.replyTo) params.reply_to = o.replyTo;
+  const params: OpParams["sendMessage"] = {
+    client_id: crypto.randomUUID(),
+    type: "text",
+    content,
+    ...(to && { to }),
+    ...(o.channel && { channel: o.channel }),
+    ...(o.replyTo && { reply_to: o.replyTo }),
+  };
   const m = await sendAcked(api, params, o.timeoutMs);
   if (o.json) io.out(JSON.stringify(m) + "\n");
   else io.out(`sent ${m.id}\n`);
