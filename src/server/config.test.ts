@@ -1,0 +1,35 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, DEFAULTS, envName, loadConfig } from "./config.ts";
+
+test("defaults need no config at all", () => {
+  expect(loadConfig({}, {})).toEqual(DEFAULTS);
+  expect(DEFAULTS.data).toBe("./data");
+  expect(DEFAULTS.maxMessageBytes).toBe(65536);
+  expect(DEFAULTS.maxGroupMembers).toBe(100);
+});
+
+test("precedence: defaults < file < NATTER_* env < flags", () => {
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "natter.json");
+  writeFileSync(f, JSON.stringify({ port: 9000, heartbeatMs: 1000, "rate-burst": 7, host: "127.0.0.2" }));
+  const c = loadConfig({ port: "9100" }, { NATTER_HEARTBEAT_MS: "2000", NATTER_CONFIG: f }, undefined);
+  expect(c.port).toBe(9100); // flag beats env and file
+  expect(c.heartbeatMs).toBe(2000); // env beats file
+  expect(c.rateBurst).toBe(7); // file (flag-style key) beats default
+  expect(c.host).toBe("127.0.0.2");
+});
+
+test("bad values are refused with the source named", () => {
+  expect(() => loadConfig({ port: "eighty" }, {})).toThrow(ConfigError);
+  expect(() => loadConfig({}, { NATTER_SYNC: "sometimes" })).toThrow(/NATTER_SYNC/);
+  expect(() => loadConfig({ maxGroupMembers: "1" }, {})).toThrow(/>= 2/);
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "bad.json");
+  writeFileSync(f, JSON.stringify({ colour: "blue" }));
+  expect(() => loadConfig({}, {}, f)).toThrow(/unknown option "colour"/);
+});
+
+test("env names follow the flags", () => {
+  expect(envName("max-message-bytes")).toBe("NATTER_MAX_MESSAGE_BYTES");
+});
