@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { OP_NAMES, isOpName, validateParams } from "./schema.ts";
 
 test("every op of protocol v1 has a schema", () => {
-  expect(OP_NAMES.sort()).toEqual(
+  expect([...OP_NAMES].sort() as string[]).toEqual(
     [
       "getAll", "getMessages", "sendMessage", "createGroup", "createInvite", "joinGroup", "leaveGroup",
       "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping",

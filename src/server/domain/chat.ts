@@ -31,6 +31,9 @@ const memberOf = (s: ChannelState, user: string): MemberRow | undefined => s.mem
 const isCurrent = (s: ChannelState, user: string) => memberOf(s, user)?.left_seq === null;
 
 export class Chat {
+  /** Direct chats whose members' channel lists are known to be written (bounded). */
+  private readonly linkedDirect = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly delivery: Delivery,
@@ -176,8 +179,13 @@ export class Chat {
         ],
       );
     }
-    // Idempotent: also repairs a user list left behind by a crash after the channel commit.
-    await Promise.all([this.store.addUserChannels(user, [id]), this.store.addUserChannels(to, [id])]);
+    // Idempotent, once per process per chat: also repairs a user list left behind by a crash
+    // between the channel commit and the list writes.
+    if (!this.linkedDirect.has(id)) {
+      await Promise.all([this.store.addUserChannels(user, [id]), this.store.addUserChannels(to, [id])]);
+      if (this.linkedDirect.size >= 100_000) this.linkedDirect.clear();
+      this.linkedDirect.add(id);
+    }
     if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this channel");
     return state;
   }
