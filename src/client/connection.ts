@@ -130,7 +130,7 @@ export class Connection {
       if (this.ws !== ws) return;
       if (refused401 || e.code === 4401) {
         this.running = false;
-        const err = new NatterError("unauthorized", "the server refused this device's token (revoked or invalid); log in again");
+        const err = new NatterError("unauthorized", "the server refused this device's token (revoked or invalid)");
         this.teardown(err);
         this.handler.unauthorized(err);
         return;

@@ -2,8 +2,7 @@
 import type { Command } from "commander";
 import { HttpApi } from "../../client/index.ts";
 import type { Channel } from "../../protocol/index.ts";
-import { runCommand } from "../run.ts";
-import { parseSession, preview, processIo, requireSession, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
+import { parseSession, preview, processIo, runClientCommand, requireSession, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
 
 export type ChatsOptions = SessionOptions;
@@ -40,6 +39,6 @@ export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<voi
 export function registerChats(program: Command, run: (o: ChatsOptions) => Promise<void> = runChats): void {
   const cmd = program.command("chats").description("list your chats: id, kind, name, unread count, last message");
   sessionOptions(cmd).action(async (raw: Record<string, unknown>) => {
-    await runCommand(raw.json === true, async () => run(parseChatsOptions(raw)));
+    await runClientCommand(raw.json === true, async () => run(parseChatsOptions(raw)));
   });
 }

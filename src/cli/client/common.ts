@@ -2,7 +2,8 @@
 // finding the saved session, output helpers. Commands get plain typed options.
 import { Option, type Command } from "commander";
 import { DEFAULT_PROFILE, loadCredentials, type Credentials } from "../../client/index.ts";
-import { CliError, EXIT } from "../run.ts";
+import { NatterError } from "../../protocol/index.ts";
+import { CliError, EXIT, runCommand } from "../run.ts";
 
 export interface SessionOptions {
   profile: string;
@@ -55,6 +56,19 @@ export function requireSession(s: SessionOptions): Credentials {
     throw new CliError(`not logged in${flag ? ` (profile ${s.profile})` : ""}; run: natter login --server URL --code CODE${flag}`, EXIT.auth);
   }
   return s.server ? { ...c, server: s.server } : c;
+}
+
+/** runCommand, plus a hint to log in again when the server refuses the token (exit 4). */
+export async function runClientCommand(json: boolean, body: () => Promise<void>): Promise<void> {
+  await runCommand(json, async () => {
+    try {
+      await body();
+    } catch (e) {
+      if (e instanceof NatterError && e.code === "unauthorized" && !/natter login/.test(e.message))
+        throw new NatterError("unauthorized", `${e.message}; log in again: natter login --server URL --code CODE`);
+      throw e;
+    }
+  });
 }
 
 /** A positive integer option, or a usage error. */

@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { HttpApi } from "../../client/index.ts";
 import type { Message, OpParams } from "../../protocol/index.ts";
-import { CliError, EXIT, runCommand } from "../run.ts";
-import { formatTime, intOption, parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+import { CliError, EXIT } from "../run.ts";
+import { formatTime, intOption, parseSession, runClientCommand, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
 
 export interface HistoryOptions extends SessionOptions {
@@ -61,6 +61,6 @@ export function registerHistory(program: Command, run: (o: HistoryOptions) => Pr
     .option("--before <seq>", "messages before this seq")
     .option("--after <seq>", "messages after this seq");
   sessionOptions(cmd).action(async (channel: string | undefined, raw: Record<string, unknown>) => {
-    await runCommand(raw.json === true, async () => run(parseHistoryOptions(raw, channel)));
+    await runClientCommand(raw.json === true, async () => run(parseHistoryOptions(raw, channel)));
   });
 }

@@ -3,8 +3,8 @@
 import type { Command } from "commander";
 import { fullJitterDelay, HttpApi } from "../../client/index.ts";
 import { NatterError, type Message, type OpParams } from "../../protocol/index.ts";
-import { CliError, EXIT, runCommand } from "../run.ts";
-import { parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+import { CliError, EXIT } from "../run.ts";
+import { parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 
 export interface SendOptions extends SessionOptions {
   /** A phone number (starts with + or a digit) or a user id. */
@@ -80,6 +80,6 @@ export function registerSend(program: Command, run: (o: SendOptions) => Promise<
     .option("--channel <id>", "a channel id (see natter chats)")
     .option("--reply-to <msg_id>", "the id of the message this one answers");
   sessionOptions(cmd).action(async (text: string | undefined, raw: Record<string, unknown>) => {
-    await runCommand(raw.json === true, async () => run(parseSendOptions(raw, text)));
+    await runClientCommand(raw.json === true, async () => run(parseSendOptions(raw, text)));
   });
 }

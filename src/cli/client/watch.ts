@@ -2,10 +2,9 @@
 // happens, one per line. Reconnects and catches up through the client
 // library, so no message is lost or printed twice. SIGINT/SIGTERM exit 0.
 import type { Command } from "commander";
-import { NatterClient, type ConnState } from "../../client/index.ts";
-import type { Message, ServerEvent } from "../../protocol/index.ts";
-import { runCommand } from "../run.ts";
-import { formatTime, parseSession, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+import { HttpApi, NatterClient, type ConnState } from "../../client/index.ts";
+import { NatterError, type Message, type ServerEvent } from "../../protocol/index.ts";
+import { formatTime, parseSession, processIo, runClientCommand, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
 
 export type WatchOptions = SessionOptions;
@@ -51,6 +50,13 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
   const s = requireSession(o);
   const client = new NatterClient({ server: s.server, token: s.token });
   const names = new Names(s.user);
+  // Names for the first events; a refused token fails here at once. A server
+  // that is down is fine: the client below keeps trying.
+  try {
+    names.learn((await new HttpApi(s.server, s.token).call("getAll", {})).channels, s.user.id);
+  } catch (e) {
+    if (e instanceof NatterError && e.code === "unauthorized") throw e;
+  }
   const line = (v: string) => io.out(v + "\n");
   client.on("event", (e) => {
     if (e.ev === "message") return; // printed once each, in order, by the "message" listener
@@ -92,6 +98,6 @@ function exitSignal(): AbortSignal {
 export function registerWatch(program: Command, run: (o: WatchOptions) => Promise<void> = runWatch): void {
   const cmd = program.command("watch").description("stay connected and print every event as it arrives (one JSON object per line with --json)");
   sessionOptions(cmd).action(async (raw: Record<string, unknown>) => {
-    await runCommand(raw.json === true, async () => run(parseWatchOptions(raw)));
+    await runClientCommand(raw.json === true, async () => run(parseWatchOptions(raw)));
   });
 }
