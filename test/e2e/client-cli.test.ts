@@ -6,7 +6,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { NatterClient, type OutgoingEntry } from "../../src/client/index.ts";
 import type { Message, ServerEvent, User } from "../../src/protocol/index.ts";
-import { adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { addDevice, adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
 
 const T = 60_000;
 
@@ -153,13 +153,26 @@ describe("client commands", () => {
     expect(await proc.exited).toBe(0);
   }, T);
 
-  test("a revoked device gets exit 4", async () => {
-    const saved = await Bun.file(join(cfg, "profiles", "default.json")).json();
-    const del = await adminFetch(server, "DELETE", `/admin/devices/${saved.device.id}`);
-    expect(del.status).toBeLessThan(300);
+  test("a device revoked while watching ends watch with exit 4; later commands exit 4 with a login hint", async () => {
+    const proc = Bun.spawn([NATTER, "watch", "--json"], { env: { ...process.env, ...env() }, stdout: "pipe", stderr: "pipe" });
+    const stdout = new Response(proc.stdout as ReadableStream).text();
+    const stderr = new Response(proc.stderr as ReadableStream).text();
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    try {
+      await Bun.sleep(1000);
+      const saved = await Bun.file(join(cfg, "profiles", "default.json")).json();
+      const del = await adminFetch(server, "DELETE", `/admin/devices/${saved.device.id}`);
+      expect(del.status).toBeLessThan(300);
+      expect(await proc.exited).toBe(4);
+    } finally {
+      clearTimeout(timer);
+    }
+    expect(await stdout).toContain('"ev":"hello"');
+    expect(JSON.parse((await stderr).trim().split("\n").at(-1)!)).toMatchObject({ ok: false, error: { code: "unauthorized" } });
     const r = await cli(["chats"]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain("unauthorized");
+    expect(r.stderr).toContain("natter login");
   }, T);
 });
 
@@ -263,6 +276,29 @@ describe("client library against the real server", () => {
     expect(sent.map((m) => m.seq)).toEqual(sent.map((_, i) => i + 1));
     const h = await api(server, b.token, "getMessages", { channel: sent[0]!.channel, limit: 50 });
     expect(h.body.messages.map((m: Message) => m.content)).toEqual(sent.map((_, i) => `m${i}`));
+  }, T);
+
+  test("own sends and the user's other devices: each device emits each message once", async () => {
+    const server = await startServer();
+    servers.push(server);
+    const a = await makeUser(server, "A", "phone");
+    const a2 = await addDevice(server, a.user.id, "laptop");
+    const b = await makeUser(server, "B");
+    const c1 = client(server, a.token);
+    const c2 = client(server, a2.token);
+    const got1 = collect(c1);
+    const got2 = collect(c2);
+    c1.connect();
+    c2.connect();
+    await Promise.all([c1.waitOpen(), c2.waitOpen()]);
+    const m1 = await c1.sendMessage({ to: b.user.id, content: "from phone" });
+    const m2 = await c2.sendMessage({ channel: m1.channel, content: "from laptop", reply_to: m1.id });
+    await send(server, b.token, m1.channel, "from b");
+    await until(() => got1.length === 3 && got2.length === 3, 10_000, "both devices");
+    await Bun.sleep(200);
+    for (const got of [got1, got2]) expect(got.map((m) => m.id)).toEqual([m1.id, m2.id, `${m1.channel}:3`]);
+    expect(got2[1]!.reply_to).toBe(m1.id);
+    expect(c1.lastSeq(m1.channel)).toBe(3);
   }, T);
 
   test("an unknown token goes offline with unauthorized instead of retrying", async () => {
