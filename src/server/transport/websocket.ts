@@ -69,7 +69,7 @@ export function websocketRoute(ctx: ServerContext) {
       const re = typeof id === "number" || typeof id === "string" ? id : null;
       if (typeof op !== "string") {
         metrics.errors.inc({ code: "bad_request" });
-        return reply(ws.raw, { re, ok: false, error: { code: "bad_request", message: "frame has no op" } });
+        return reply(ws.raw, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
       }
       const result = await ctx.run(conn, op, params);
       if (ws.raw.readyState === 1) reply(ws.raw, { re, ...result });
