@@ -304,6 +304,24 @@ describe("NatterClient (protocol peer)", () => {
     expect(c.nextRetryAt).toBeNull();
   });
 
+  test("started while nothing listens: connecting, then reconnecting with a fresh retry time per attempt", async () => {
+    const peer = startPeer();
+    const port = peer.port;
+    peer.stop();
+    const c = new NatterClient({ server: `http://127.0.0.1:${port}`, token: "good", backoff: { baseMs: 20, maxMs: 60 } });
+    cleanup.push(() => c.close());
+    const seen: Array<[string, number | null]> = [];
+    c.on("state", (s) => seen.push([s, c.nextRetryAt]));
+    c.connect();
+    await until(() => seen.filter(([s, at]) => s === "reconnecting" && at !== null).length >= 3, 3000, "three retries");
+    expect(seen[0]).toEqual(["connecting", null]);
+    expect(seen.every(([s]) => s === "connecting" || s === "reconnecting")).toBe(true);
+    expect(seen.filter(([s]) => s === "connecting")).toHaveLength(1);
+    const ats = seen.map(([, at]) => at).filter((at): at is number => at !== null);
+    expect(ats).toEqual([...ats].sort((a, b) => a - b));
+    expect(new Set(ats).size).toBe(ats.length);
+  });
+
   test("request validates nothing itself but maps error replies to NatterError", async () => {
     const { c } = setup();
     c.connect();

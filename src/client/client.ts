@@ -81,16 +81,13 @@ export class NatterClient {
     this.conn = new Connection(
       { server: opts.server, token: opts.token, backoff: opts.backoff, connectTimeoutMs: this.timeoutMs },
       {
-        connecting: () => this.setState(this._state === "closed" || this._state === "offline" ? "connecting" : this.baselined ? "reconnecting" : "connecting"),
+        // The first attempt after connect() is "connecting"; later ones stay "reconnecting".
+        connecting: () => this.setState(this._state === "closed" || this._state === "offline" || this._state === "connecting" ? "connecting" : "reconnecting", null),
         hello: (h) => this.onHello(h),
         event: (e) => this.onEvent(e),
-        down: (at) => {
-          this._nextRetryAt = at;
-          this.setState("reconnecting");
-        },
+        down: (at) => this.setState("reconnecting", at),
         unauthorized: (err) => {
           this._error = err;
-          this._nextRetryAt = null;
           this.setState("offline");
           this.rejectOpenWaiters(err);
           for (let e = this.box.nextQueued(); e; e = this.box.nextQueued()) this.box.fail(e.client_id, err);
@@ -227,11 +224,12 @@ export class NatterClient {
 
   // ---- internals ----
 
-  private setState(s: ConnState): void {
-    if (s !== "reconnecting") this._nextRetryAt = null;
-    if (s === this._state) return;
+  /** Emits "state" when the state changes, and also when a new retry time is set while reconnecting. */
+  private setState(s: ConnState, retryAt: number | null = null): void {
+    const changed = s !== this._state || retryAt !== this._nextRetryAt;
     this._state = s;
-    this.emitter.emit("state", s);
+    this._nextRetryAt = s === "reconnecting" ? retryAt : null;
+    if (changed) this.emitter.emit("state", s);
   }
 
   private rejectOpenWaiters(e: NatterError): void {

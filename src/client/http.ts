@@ -36,30 +36,47 @@ async function parseReply(res: Response): Promise<Record<string, unknown>> {
   throw new NatterError(code, `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`, retry > 0 ? retry * 1000 : undefined);
 }
 
+/** Default limit for one HTTP call. */
+export const HTTP_TIMEOUT_MS = 30_000;
+
+/** fetch with a time limit; a server that does not answer in time is `unavailable`. */
+async function fetchWithin(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    if ((e as Error)?.name === "TimeoutError") throw new NatterError("unavailable", `no answer from ${url} within ${timeoutMs} ms`);
+    throw e;
+  }
+}
+
 /** Exchanges a one-time login code for a device token. */
 export async function login(server: string, code: string, device: string): Promise<LoginResult> {
-  const res = await fetch(baseUrl(server) + "/api/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code, device }),
-  });
+  const res = await fetchWithin(
+    baseUrl(server) + "/api/login",
+    { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code, device }) },
+    HTTP_TIMEOUT_MS,
+  );
   return (await parseReply(res)) as unknown as LoginResult;
 }
 
 /** Calls ops over HTTP with a device token. */
 export class HttpApi {
   readonly server: string;
-  constructor(server: string, private readonly token: string) {
+  constructor(
+    server: string,
+    private readonly token: string,
+    private readonly timeoutMs: number = HTTP_TIMEOUT_MS,
+  ) {
     this.server = baseUrl(server);
   }
 
   /** POST /api/OP; resolves with the result, rejects with NatterError. */
   async call<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
-    const res = await fetch(`${this.server}/api/${op}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
-      body: JSON.stringify(params),
-    });
+    const res = await fetchWithin(
+      `${this.server}/api/${op}`,
+      { method: "POST", headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" }, body: JSON.stringify(params) },
+      this.timeoutMs,
+    );
     const body = await parseReply(res);
     delete body.ok;
     return body as unknown as OpResults[K];
