@@ -322,6 +322,26 @@ describe("NatterClient (protocol peer)", () => {
     expect(new Set(ats).size).toBe(ats.length);
   });
 
+  test("catch-up waits out a rate limit, and recovers from a failure by reconnecting", async () => {
+    const { peer, c } = setup();
+    peer.add("g_1", "a");
+    let limited = 1;
+    let broken = 1;
+    peer.hook = (f) => {
+      if (f.op !== "getAll") return undefined;
+      if (limited-- > 0) return { ok: false, error: { code: "rate_limited", message: "slow", retry_after_ms: 30 } };
+      if (broken-- > 0) return { ok: false, error: { code: "internal", message: "oops" } };
+      return undefined;
+    };
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    c.connect();
+    await c.waitOpen(3000);
+    expect(peer.requests.filter((r) => r.op === "getAll")).toHaveLength(3);
+    expect(states).toContain("reconnecting");
+    expect(c.lastSeq("g_1")).toBe(1);
+  });
+
   test("request validates nothing itself but maps error replies to NatterError", async () => {
     const { c } = setup();
     c.connect();

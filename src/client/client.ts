@@ -16,7 +16,7 @@ import {
   type User,
 } from "../protocol/index.ts";
 import type { BackoffOptions } from "./backoff.ts";
-import { Connection, connectionLost } from "./connection.ts";
+import { Connection, ConnectionLost } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
 import { isRetryable, Outbox, type OutgoingEntry } from "./outbox.ts";
 import { ChannelSync } from "./sync.ts";
@@ -261,8 +261,10 @@ export class NatterClient {
         for (const g of this.sync.gaps()) this.scheduleFill(g.channel);
         this.pump();
       },
-      () => {
-        // The connection dropped (or a request failed) mid catch-up: the next hello starts over.
+      (e) => {
+        // A dropped connection brings a new hello, which starts over. Any other
+        // failure: reconnect (with backoff) and try again; progress is kept.
+        if (gen === this.generation && !(e instanceof ConnectionLost)) this.conn.reconnect();
       },
     );
   }
@@ -288,7 +290,7 @@ export class NatterClient {
    * baseline (nothing old is emitted), except what was pushed since hello.
    */
   private async catchUp(gen: number): Promise<void> {
-    const { channels } = await this.conn.send("getAll", {}, this.timeoutMs);
+    const { channels } = await this.call("getAll", {}, gen);
     if (gen !== this.generation) return;
     const first = !this.baselined;
     const listed = new Set<string>();
@@ -301,7 +303,12 @@ export class NatterClient {
       }
       const gap = this.sync.gap(c.id);
       if (c.last_seq > this.sync.lastSeq(c.id) || gap || !this.sync.known(c.id)) {
-        await this.fetchAfter(c.id, Math.max(c.last_seq, gap?.upTo ?? 0), gen);
+        try {
+          await this.fetchAfter(c.id, Math.max(c.last_seq, gap?.upTo ?? 0), gen);
+        } catch (e) {
+          // Left or removed since getAll: nothing to catch up there.
+          if (!(e instanceof NatterError && (e.code === "forbidden" || e.code === "not_found"))) throw e;
+        }
         if (gen !== this.generation) return;
       }
     }
@@ -310,11 +317,24 @@ export class NatterClient {
     this.baselined = true;
   }
 
+  /** An internal request: waits out rate limits (retry_after_ms) while the connection lasts. */
+  private async call<K extends OpName>(op: K, params: OpParams[K], gen: number): Promise<OpResults[K]> {
+    for (;;) {
+      try {
+        return await this.conn.send(op, params, this.timeoutMs);
+      } catch (e) {
+        if (!(e instanceof NatterError) || e.code !== "rate_limited" || gen !== this.generation) throw e;
+        await Bun.sleep(e.retryAfterMs ?? 1000);
+        if (gen !== this.generation) throw new ConnectionLost();
+      }
+    }
+  }
+
   /** Pages getMessages after lastSeq until the server has nothing newer; emits what is new. */
   private async fetchAfter(channel: string, upTo: number, gen: number): Promise<void> {
     for (;;) {
       const after = this.sync.lastSeq(channel);
-      const r = await this.conn.send("getMessages", { channel, after_seq: after, limit: PAGE }, this.timeoutMs);
+      const r = await this.call("getMessages", { channel, after_seq: after, limit: PAGE }, gen);
       if (gen !== this.generation) return;
       this.emitMessages(this.sync.fill(channel, r.messages, !r.has_more, upTo));
       if (!r.has_more || r.messages.length === 0) return;
@@ -369,8 +389,8 @@ export class NatterClient {
           }
           if (this.box.get(e.client_id)?.status === "sending") this.box.setStatus(e.client_id, "queued", err.toWire());
           this.emitOutbox();
-          if (err.retryAfterMs !== undefined) await new Promise((r) => setTimeout(r, err.retryAfterMs));
-          else if (this._state === "open" && err.message !== connectionLost().message) await new Promise((r) => setTimeout(r, 1000));
+          if (err.retryAfterMs !== undefined) await Bun.sleep(err.retryAfterMs);
+          else if (this._state === "open" && !(err instanceof ConnectionLost)) await Bun.sleep(1000);
         }
       }
     } finally {

@@ -27,8 +27,13 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
 }
 
-/** Error of every request in flight when the socket goes away. */
-export const connectionLost = () => new NatterError("unavailable", "connection to the server was lost");
+/** The error of every request in flight when the socket goes away (code unavailable). */
+export class ConnectionLost extends NatterError {
+  constructor() {
+    super("unavailable", "connection to the server was lost");
+  }
+}
+const connectionLost = () => new ConnectionLost();
 
 interface Pending {
   resolve(v: Record<string, unknown>): void;
@@ -187,6 +192,11 @@ export class Connection {
         this.send("ping", {}, hb).catch(() => {});
       }
     }, Math.max(10, Math.floor(hb / 4)));
+  }
+
+  /** Drops the current socket (if any) and reconnects with backoff. */
+  reconnect(): void {
+    if (this.ws) this.drop(this.ws);
   }
 
   /** Abandons a socket that is stuck, and reconnects. */
