@@ -25,6 +25,15 @@ export interface ServerConfig {
   /** Event-loop lag above which new connections are refused (ms). */
   overloadLagMs: number;
   logLevel: LogLevel;
+  // ---- media (src/server/media) ----
+  /** Largest upload, bytes; larger is too_large (413) and nothing is kept. */
+  maxUploadBytes: number;
+  /** An upload never sent in a message is removed after this long (ms). */
+  mediaOrphanAgeMs: number;
+  /** How often the orphan sweep runs (ms). */
+  mediaSweepIntervalMs: number;
+  /** Total upload bytes per user; 0 means no quota. */
+  mediaQuotaBytes: number;
 }
 
 type Kind = "string" | "int" | "enum";
@@ -54,6 +63,10 @@ export const DEFAULTS: ServerConfig = {
   loginCodeTtlMs: 60 * 60 * 1000,
   overloadLagMs: 500,
   logLevel: "info",
+  maxUploadBytes: 100 * 1024 * 1024,
+  mediaOrphanAgeMs: 24 * 60 * 60 * 1000,
+  mediaSweepIntervalMs: 60 * 60 * 1000,
+  mediaQuotaBytes: 0,
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -74,6 +87,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
   { key: "overloadLagMs", flag: "overload-lag-ms", kind: "int", min: 1, help: "event-loop lag that makes the server refuse new connections" },
   { key: "logLevel", flag: "log-level", kind: "enum", values: ["debug", "info", "warn", "error"], help: "log level" },
+  { key: "replica", flag: "replica", kind: "string", help: "replicate every shard with Litestream to this URL (directory, file://, s3://, sftp://)" },
+  { key: "replicaMonitorMs", flag: "replica-monitor-ms", kind: "int", min: 10, help: "how often Litestream reads each shard's WAL (ms)" },
+  { key: "replicaSyncMs", flag: "replica-sync-ms", kind: "int", min: 10, help: "how often Litestream ships to the replica (ms); with the monitor interval, the recovery point" },
+  { key: "store", flag: "store", kind: "string", help: "storage: empty for SQLite shards in --data, or libsql://, https://, file:PATH (auth token in NATTER_STORE_AUTH_TOKEN)" },
+  { key: "maxUploadBytes", flag: "max-upload-bytes", kind: "int", min: 1, help: "largest media upload in bytes; larger is too_large" },
+  { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },
+  { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
+  { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");

@@ -142,6 +142,7 @@ export class Chat {
         throw new NatterError("not_found", "reply_to is not a message of this channel");
       replyTo = p.reply_to;
     }
+    if (p.media !== undefined) await this.media!.shared(state.channel.id, p.media);
     const { message: row, duplicate } = await this.store.appendMessage({
       channel: state.channel.id,
       sender: caller.user,

@@ -26,4 +26,7 @@ export interface Caller {
 /** Whether a user may attach a media id to a message (the media module answers; none yet means no). */
 export interface MediaAccess {
   maySend(user: string, media: string): Promise<boolean>;
+  /** Records that `media` is being sent in `channel`; called before the message commit, so
+   *  members can download it as soon as they see the message (access still needs the commit). */
+  shared(channel: string, media: string): Promise<void>;
 }

@@ -103,6 +103,21 @@ export interface StoreStats {
   devices: number;
 }
 
+/** One upload (media-keyed, in shard(id)). Blobs are shared by sha256; rows are not. */
+export interface MediaRow {
+  id: string;
+  uploader: string;
+  sha256: string;
+  size: number;
+  mime: string;
+  name: string;
+  width: number | null;
+  height: number | null;
+  created_at: number;
+  /** 1 once a committed message carrying it was seen (never an orphan again). */
+  sent: number;
+}
+
 /** Channel-membership changes applied atomically in the channel's home. */
 export type MemberChange =
   | { kind: "add"; users: string[]; role: "admin" | "member"; at: number; max: number }
@@ -157,6 +172,29 @@ export interface Store {
   countUnread(channel: string, user: string, after_seq: number, up_to: number): Promise<number>;
   /** Advances the member's cursors monotonically and stamps messages every other member has reached. */
   advanceCursor(u: CursorUpdate): Promise<{ delivered_seq: number; seen_seq: number; changed: boolean }>;
+
+  // ---- media (rows in shard(media id); message checks in shard(channel)) ----
+  createMedia(m: MediaRow): Promise<void>;
+  getMedia(id: string): Promise<MediaRow | null>;
+  /** Records that `media` may be sent in `channel` (idempotent; written before the message).
+   *  Throws not_found if the media row is gone. */
+  linkMedia(media: string, channel: string, at: number): Promise<void>;
+  /** Channels the media was linked to, with when the link was written. */
+  mediaLinks(media: string): Promise<{ channel: string; at: number }[]>;
+  /** True if a committed message in `channel` carries `media` at a seq `user` was a member for. */
+  mediaVisibleTo(channel: string, media: string, user: string): Promise<boolean>;
+  /** True if any committed message in `channel` carries `media`. */
+  mediaSentIn(channel: string, media: string): Promise<boolean>;
+  markMediaSent(id: string): Promise<void>;
+  /** Unsent uploads created before `before`, oldest first, across shards. */
+  unsentMedia(before: number, limit: number): Promise<MediaRow[]>;
+  /** Deletes the row and its links unless a link was written at or after `linksBefore`
+   *  (a send in flight); false if it kept the row. Ordered with linkMedia in shard(id). */
+  deleteMedia(id: string, linksBefore: number): Promise<boolean>;
+  /** True if any media row (any shard) uses the blob. */
+  blobInUse(sha256: string): Promise<boolean>;
+  /** Sum of the sizes of the user's uploads (all shards). */
+  mediaUsage(user: string): Promise<number>;
 
   stats(): Promise<StoreStats>;
   /** Flushes pending commits and closes every shard. */

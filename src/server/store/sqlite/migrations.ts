@@ -73,4 +73,31 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: media metadata (in shard(media id)) and the channels each media id was sent to.
+  // A link only says where to look: access needs a committed message carrying the media
+  // (messages_media finds it) in a channel the reader was a member of at that seq.
+  `
+  CREATE TABLE media (
+    id TEXT PRIMARY KEY,
+    uploader TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    name TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    created_at INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX media_sha256 ON media(sha256);
+  CREATE INDEX media_uploader ON media(uploader);
+  CREATE INDEX media_unsent ON media(created_at) WHERE sent = 0;
+  CREATE TABLE media_links (
+    media_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (media_id, channel_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX messages_media ON messages(channel_id, media) WHERE media IS NOT NULL;
+  `,
 ];

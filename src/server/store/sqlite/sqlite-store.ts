@@ -13,6 +13,7 @@ import type {
   ChannelState,
   CursorUpdate,
   DeviceRow,
+  MediaRow,
   MemberChange,
   MemberRow,
   MessageRange,
@@ -53,6 +54,7 @@ const CHANNEL_COLS = "id, kind, name, description, avatar_url, join_policy AS [j
 const MESSAGE_COLS =
   "channel_id AS channel, seq, sender, client_id, type, content, media, reply_to, sent_at, delivered_at, seen_at";
 const MEMBER_COLS = "user_id, role, joined_seq, left_seq, delivered_seq, seen_seq";
+const MEDIA_COLS = "id, uploader, sha256, size, mime, name, width, height, created_at, sent";
 
 export class SqliteStore implements Store {
   readonly shards: Shard[];
@@ -367,6 +369,83 @@ export class SqliteStore implements Store {
       if (seen > cur.seen_seq) stamp(db, "seen", u.channel, cur.seen_seq, seen, u.at);
       return { delivered_seq: delivered, seen_seq: seen, changed: true };
     });
+  }
+
+  // ---- media (rows in shard(media id); message checks in shard(channel)) ----
+
+  async createMedia(m: MediaRow): Promise<void> {
+    await this.shard(m.id).write((db) =>
+      db
+        .query(
+          "INSERT INTO media (id, uploader, sha256, size, mime, name, width, height, created_at, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(m.id, m.uploader, m.sha256, m.size, m.mime, m.name, m.width, m.height, m.created_at, m.sent),
+    );
+  }
+
+  async getMedia(id: string): Promise<MediaRow | null> {
+    return this.db(id).query(`SELECT ${MEDIA_COLS} FROM media WHERE id = ?`).get(id) as MediaRow | null;
+  }
+
+  async linkMedia(media: string, channel: string, at: number): Promise<void> {
+    await this.shard(media).write((db) => {
+      if (!db.query("SELECT 1 FROM media WHERE id = ?").get(media)) throw new NatterError("not_found", "no such media");
+      // created_at is refreshed on every send: it marks a send in flight for the sweep.
+      db.query(
+        "INSERT INTO media_links (media_id, channel_id, created_at) VALUES (?, ?, ?) ON CONFLICT (media_id, channel_id) DO UPDATE SET created_at = excluded.created_at",
+      ).run(media, channel, at);
+    });
+  }
+
+  async mediaLinks(media: string): Promise<{ channel: string; at: number }[]> {
+    return this.db(media)
+      .query("SELECT channel_id AS channel, created_at AS at FROM media_links WHERE media_id = ? ORDER BY created_at")
+      .all(media) as { channel: string; at: number }[];
+  }
+
+  async mediaVisibleTo(channel: string, media: string, user: string): Promise<boolean> {
+    return !!this.db(channel)
+      .query(
+        `SELECT 1 FROM messages m JOIN members mb ON mb.channel_id = m.channel_id AND mb.user_id = ?3
+         WHERE m.channel_id = ?1 AND m.media = ?2 AND m.seq > mb.joined_seq AND (mb.left_seq IS NULL OR m.seq <= mb.left_seq)
+         LIMIT 1`,
+      )
+      .get(channel, media, user);
+  }
+
+  async mediaSentIn(channel: string, media: string): Promise<boolean> {
+    return !!this.db(channel).query("SELECT 1 FROM messages WHERE channel_id = ? AND media = ? LIMIT 1").get(channel, media);
+  }
+
+  async markMediaSent(id: string): Promise<void> {
+    await this.shard(id).write((db) => db.query("UPDATE media SET sent = 1 WHERE id = ?").run(id));
+  }
+
+  async unsentMedia(before: number, limit: number): Promise<MediaRow[]> {
+    const all: MediaRow[] = [];
+    for (const s of this.shards)
+      all.push(
+        ...(s.db.query(`SELECT ${MEDIA_COLS} FROM media WHERE sent = 0 AND created_at < ? ORDER BY created_at LIMIT ?`).all(before, limit) as MediaRow[]),
+      );
+    return all.sort((a, b) => a.created_at - b.created_at).slice(0, limit);
+  }
+
+  async deleteMedia(id: string, linksBefore: number): Promise<boolean> {
+    return this.shard(id).write((db) => {
+      if (db.query("SELECT 1 FROM media_links WHERE media_id = ? AND created_at >= ?").get(id, linksBefore)) return false;
+      db.query("DELETE FROM media_links WHERE media_id = ?").run(id);
+      return db.query("DELETE FROM media WHERE id = ?").run(id).changes > 0;
+    });
+  }
+
+  async blobInUse(sha256: string): Promise<boolean> {
+    return this.shards.some((s) => !!s.db.query("SELECT 1 FROM media WHERE sha256 = ? LIMIT 1").get(sha256));
+  }
+
+  async mediaUsage(user: string): Promise<number> {
+    let sum = 0;
+    for (const s of this.shards) sum += (s.db.query("SELECT COALESCE(SUM(size), 0) AS n FROM media WHERE uploader = ?").get(user) as { n: number }).n;
+    return sum;
   }
 
   async stats(): Promise<StoreStats> {
