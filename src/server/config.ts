@@ -34,6 +34,15 @@ export interface ServerConfig {
   mediaSweepIntervalMs: number;
   /** Total upload bytes per user; 0 means no quota. */
   mediaQuotaBytes: number;
+  // ---- replication and storage backends (src/server/replication, src/server/store/libsql) ----
+  /** Litestream replica for every shard (directory, file://, s3://, sftp:// ...); "" = off. */
+  replica: string;
+  /** Litestream monitor interval (ms): how often it reads each shard's WAL. */
+  replicaMonitorMs: number;
+  /** Litestream sync interval (ms): how often it ships to the replica. */
+  replicaSyncMs: number;
+  /** Storage backend: "" = bun:sqlite shards in the data dir; libsql://, https:// or file:PATH = libSQL. */
+  store: string;
 }
 
 type Kind = "string" | "int" | "enum";
@@ -67,6 +76,10 @@ export const DEFAULTS: ServerConfig = {
   mediaOrphanAgeMs: 24 * 60 * 60 * 1000,
   mediaSweepIntervalMs: 60 * 60 * 1000,
   mediaQuotaBytes: 0,
+  replica: "",
+  replicaMonitorMs: 100,
+  replicaSyncMs: 100,
+  store: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
