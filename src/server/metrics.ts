@@ -68,6 +68,16 @@ export class Metrics {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
   ]);
 
+  // ---- media (src/server/media) ----
+  readonly mediaBytesStored = new Counter("natter_media_bytes_stored", "Bytes of media blobs on disk (each distinct content once)", "gauge");
+  readonly mediaBlobs = new Counter("natter_media_blobs", "Media blobs on disk", "gauge");
+  readonly mediaUploads = new Counter("natter_media_uploads_total", "Uploads stored");
+  readonly mediaUploadBytes = new Counter("natter_media_upload_bytes_total", "Bytes received in stored uploads");
+  readonly mediaUploadsRejected = new Counter("natter_media_uploads_rejected_total", "Uploads refused or failed, by reason");
+  readonly mediaDownloads = new Counter("natter_media_downloads_total", "Downloads answered, by HTTP status");
+  readonly mediaDownloadBytes = new Counter("natter_media_download_bytes_total", "Bytes of media sent (bodies of 200 and 206)");
+  readonly mediaSwept = new Counter("natter_media_swept_total", "Orphan uploads removed by the sweep");
+
   render(): string {
     const mem = process.memoryUsage();
     return (
@@ -82,6 +92,14 @@ export class Metrics {
         this.opDuration,
         this.commitBatch,
         this.commitDuration,
+        this.mediaBytesStored,
+        this.mediaBlobs,
+        this.mediaUploads,
+        this.mediaUploadBytes,
+        this.mediaUploadsRejected,
+        this.mediaDownloads,
+        this.mediaDownloadBytes,
+        this.mediaSwept,
       ]
         .map((m) => m.render())
         .join("") +
