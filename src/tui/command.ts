@@ -1,0 +1,20 @@
+// `natter chat`: the full-screen terminal client. Parsing lives here; running in run-chat.tsx.
+import type { Command } from "commander";
+
+export interface ChatCommandOptions {
+  server?: string;
+  profile?: string;
+}
+
+/** Registers `natter chat [--server URL] [--profile NAME]`. */
+export function registerChat(program: Command): void {
+  program
+    .command("chat")
+    .description("Open the terminal chat client (asks for a server and login code on first run)")
+    .option("--server <url>", "server URL (overrides the saved one; asks for a login code if it differs)")
+    .option("--profile <name>", "credentials profile, for several accounts on one machine")
+    .action(async (opts: ChatCommandOptions) => {
+      const { runChat } = await import("./run-chat.tsx");
+      process.exitCode = await runChat(opts);
+    });
+}

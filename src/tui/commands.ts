@@ -1,0 +1,100 @@
+// Slash commands typed in the composer, parsed apart from running them.
+// Text that does not start with "/" is a message; "//x" sends "/x".
+
+export type ChatCommand =
+  | { kind: "new"; phone: string }
+  | { kind: "group"; name: string; phones: string[] }
+  | { kind: "add"; phones: string[] }
+  | { kind: "kick"; phone: string }
+  | { kind: "leave" }
+  | { kind: "invite" }
+  | { kind: "join"; channel: string; invite?: string }
+  | { kind: "retry" }
+  | { kind: "help" }
+  | { kind: "quit" };
+
+export type Parsed =
+  | { kind: "message"; text: string }
+  | { kind: "command"; command: ChatCommand }
+  | { kind: "error"; message: string };
+
+/** One line per command, for /help and the docs. */
+export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
+  ["/new PHONE", "open a direct chat with someone"],
+  ["/group NAME PHONE...", "create a group with these people"],
+  ["/add PHONE...", "add people to this group (admins)"],
+  ["/kick PHONE", "remove someone from this group (admins)"],
+  ["/leave", "leave this group"],
+  ["/invite", "create an invite code for this group (admins)"],
+  ["/join GROUP_ID [CODE]", "join a group with an invite code"],
+  ["/retry", "resend this chat's failed messages (also Ctrl-R)"],
+  ["/help", "show commands and keys"],
+  ["/quit", "leave natter chat (also Ctrl-C)"],
+];
+
+const PHONE = /^\+?[0-9][0-9 ()./-]*$/;
+
+/** A phone number as typed, with separators removed. */
+export function normalizePhone(p: string): string {
+  return p.replace(/[ ()./-]/g, "");
+}
+
+/** Splits on spaces, honouring "double quoted words". */
+export function tokenize(s: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+export function parseInput(raw: string): Parsed {
+  const text = raw.replace(/\s+$/, "");
+  if (!text.startsWith("/")) return { kind: "message", text };
+  if (text.startsWith("//")) return { kind: "message", text: text.slice(1) };
+  const [head, ...args] = tokenize(text.slice(1));
+  const name = (head ?? "").toLowerCase();
+  const err = (message: string): Parsed => ({ kind: "error", message });
+  const cmd = (command: ChatCommand): Parsed => ({ kind: "command", command });
+  const phones = (xs: string[]) => xs.every((x) => PHONE.test(x));
+  switch (name) {
+    case "new":
+    case "chat":
+      if (args.length !== 1 || !phones(args)) return err("usage: /new PHONE");
+      return cmd({ kind: "new", phone: normalizePhone(args[0]!) });
+    case "group": {
+      const i = args.findIndex((a) => PHONE.test(a));
+      const nameParts = i === -1 ? args : args.slice(0, i);
+      const ps = i === -1 ? [] : args.slice(i);
+      if (nameParts.length === 0 || ps.length === 0 || !phones(ps)) return err("usage: /group NAME PHONE...");
+      return cmd({ kind: "group", name: nameParts.join(" "), phones: ps.map(normalizePhone) });
+    }
+    case "add":
+      if (args.length === 0 || !phones(args)) return err("usage: /add PHONE...");
+      return cmd({ kind: "add", phones: args.map(normalizePhone) });
+    case "kick":
+    case "remove":
+      if (args.length !== 1 || !phones(args)) return err("usage: /kick PHONE");
+      return cmd({ kind: "kick", phone: normalizePhone(args[0]!) });
+    case "leave":
+      return cmd({ kind: "leave" });
+    case "invite":
+      return cmd({ kind: "invite" });
+    case "join":
+      if (args.length < 1 || args.length > 2) return err("usage: /join GROUP_ID [CODE]");
+      return cmd({ kind: "join", channel: args[0]!, invite: args[1] });
+    case "retry":
+      return cmd({ kind: "retry" });
+    case "help":
+    case "?":
+      return cmd({ kind: "help" });
+    case "quit":
+    case "exit":
+    case "q":
+      return cmd({ kind: "quit" });
+    case "file":
+    case "save":
+      return err(`/${name} is not available yet: file sharing arrives in a later release`);
+    default:
+      return err(`unknown command /${head ?? ""}; /help lists them`);
+  }
+}

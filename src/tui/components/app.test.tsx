@@ -1,0 +1,226 @@
+// The whole chat screen over the in-memory client: keys in, frames out.
+import { afterEach, expect, test } from "bun:test";
+import { cleanup, render } from "ink-testing-library";
+import { ChatController } from "../controller.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, msg } from "../fake-client.ts";
+import { App } from "./app.tsx";
+import { Setup, validateSetup } from "./setup.tsx";
+
+afterEach(cleanup);
+const wait = (ms = 40) => Bun.sleep(ms);
+const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", altEnter: "\x1b\r", backspace: "\x7f" };
+
+async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number } } = {}) {
+  const client = new FakeClient(ALICE);
+  const channels = opts.channels ?? [
+    channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 1, unread: 1, last_message: msg("d1", 1, BOB.id, "hi alice") }),
+    channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id, CAROL.id], created_at: 0 }),
+  ];
+  client.handlers.getAll = () => ({ channels });
+  for (const ch of channels) client.setSeq(ch.id, ch.last_seq);
+  client.handlers.getMessages = (p) => ({ messages: p.channel === "d1" && !p.before_seq ? [msg("d1", 1, BOB.id, "hi alice")] : [], has_more: false });
+  const c = new ChatController(client);
+  let quit = 0;
+  const r = render(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={opts.size ?? { columns: 80, rows: 24 }} />);
+  c.start();
+  client.open();
+  await wait(80);
+  const type = async (...chunks: string[]) => {
+    for (const ch of chunks) {
+      r.stdin.write(ch);
+      await wait(ch === KEY.esc ? 120 : 25);
+    }
+    await wait();
+  };
+  return { client, c, r, type, frame: () => r.lastFrame()!, quits: () => quit };
+}
+
+test("starts on the chat list; Enter opens the selected chat and marks it seen", async () => {
+  const { frame, type, client } = await mount();
+  expect(frame()).toContain("Chats (2)");
+  expect(frame()).toMatch(/○ bob +\S+│/);
+  expect(frame()).toContain("Pick a chat on the left");
+  await type(KEY.enter);
+  expect(frame()).toContain("bob: hi alice");
+  expect(frame()).toContain("1 unread message");
+  expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 1 }]);
+});
+
+test("typing and Enter sends; the tick appears; paste does not send", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter, "h", "e", "y", KEY.enter);
+  expect(client.sent.map((s) => s.content)).toEqual(["hey"]);
+  expect(frame()).toMatch(/you: hey ✓/);
+  await type("line one\rline two\r");
+  expect(client.sent).toHaveLength(1);
+  expect(frame()).toContain("› line one");
+  expect(frame()).toContain("  line two");
+  await type(KEY.enter);
+  expect(client.sent.at(-1)!.content).toBe("line one\nline two");
+});
+
+test("Alt-Enter makes a new line; Up recalls history", async () => {
+  const { type, client, frame } = await mount();
+  await type(KEY.enter, "a", KEY.altEnter, "b", KEY.enter);
+  expect(client.sent.at(-1)!.content).toBe("a\nb");
+  await type(KEY.up);
+  expect(frame()).toContain("› a");
+});
+
+test("Ctrl-K jumps to a chat by fuzzy name; Esc cancels", async () => {
+  const { frame, type } = await mount();
+  await type(KEY.ctrlK);
+  expect(frame()).toContain("Jump to chat");
+  await type(KEY.esc);
+  expect(frame()).not.toContain("Jump to chat");
+  await type(KEY.ctrlK, "cl", KEY.enter);
+  expect(frame()).toMatch(/club\s*\n.*3 members: you, bob, /);
+});
+
+test("Tab cycles list, composer and messages; r replies to the selected message", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter); // open bob, focus composer
+  await type(KEY.tab); // messages
+  expect(frame()).toContain("r reply");
+  await type("r");
+  expect(frame()).toContain("Replying to bob: hi alice");
+  await type("sure", KEY.enter);
+  expect(client.sent.at(-1)).toMatchObject({ content: "sure", reply_to: "d1:1" });
+  expect(frame()).toContain("↳ bob: hi alice");
+  await type(KEY.tab); // messages
+  await type(KEY.tab); // list
+  expect(frame()).toContain("Enter open");
+});
+
+test("live messages, typing, presence and receipts update the screen", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter, "ping", KEY.enter);
+  expect(frame()).toMatch(/you: ping ✓(?!✓)/);
+  client.emit("event", { ev: "presence", user: BOB.id, online: true, last_seen: null });
+  client.emit("event", { ev: "typing", channel: "d1", user: BOB.id, state: "start" });
+  await wait();
+  expect(frame()).toContain("typing…");
+  expect(frame()).toContain("● bob");
+  client.emit("event", { ev: "receipt", channel: "d1", user: BOB.id, delivered_seq: 2, seen_seq: 0, at: 1 });
+  await wait();
+  expect(frame()).toMatch(/you: ping ✓✓/);
+  client.emit("event", { ev: "receipt", channel: "d1", user: BOB.id, delivered_seq: 2, seen_seq: 2, at: 2 });
+  client.push(msg("d1", 3, BOB.id, "pong"));
+  await wait();
+  expect(frame()).toMatch(/you: ping ✔✔/);
+  expect(frame()).toContain("bob: pong");
+  expect(frame()).not.toContain("typing…");
+});
+
+test("offline: banner with countdown, sends queue and show as pending", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter);
+  client.setState("reconnecting", Date.now() + 3000);
+  await wait();
+  expect(frame()).toMatch(/Connection lost · reconnecting in [234] s/);
+  await type("later", KEY.enter);
+  expect(frame()).toContain("you: later ◷");
+  expect(frame()).toContain("1 message queued");
+  client.setState("open");
+  await wait();
+  expect(frame()).not.toContain("Connection lost");
+});
+
+test("a failed send shows as failed and Ctrl-R retries it", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter);
+  client.failSends = new (await import("../../protocol/index.ts")).NatterError("forbidden", "not allowed");
+  await type("nope", KEY.enter);
+  expect(frame()).toMatch(/you: nope[\s│]+✗ not sent: not allowed/);
+  client.failSends = null;
+  await type(KEY.ctrlR);
+  expect(frame()).toMatch(/you: nope ✓/);
+  expect(frame()).not.toContain("not sent");
+});
+
+test("/help opens help, Esc closes; unknown commands and text without a chat explain themselves", async () => {
+  const { frame, type } = await mount();
+  await type("/help", KEY.enter);
+  expect(frame()).toContain("commands and keys");
+  await type(KEY.esc);
+  expect(frame()).not.toContain("commands and keys");
+  await type("/bogus", KEY.enter);
+  expect(frame()).toContain("unknown command /bogus");
+  expect(frame()).toContain("› /bogus"); // kept for fixing
+  await type(...Array(6).fill(KEY.backspace), "hello", KEY.enter);
+  expect(frame()).toContain("Open a chat first");
+});
+
+test("/new with a new person opens a draft; the first send creates the chat", async () => {
+  const { frame, type, client } = await mount();
+  client.handlers.findUser = () => ({ user: CAROL });
+  await type("/new +15550003", KEY.enter);
+  expect(frame()).toMatch(/carol\s*\n/);
+  expect(frame()).toContain("No messages yet");
+  await type("hi carol", KEY.enter);
+  expect(client.sent.at(-1)).toMatchObject({ to: CAROL.id, content: "hi carol" });
+});
+
+test("/quit and Ctrl-C quit", async () => {
+  const { type, quits } = await mount();
+  await type("/quit", KEY.enter);
+  expect(quits()).toBe(1);
+  await type("\x03");
+  expect(quits()).toBe(2);
+});
+
+test("PageUp scrolls and loads older history", async () => {
+  const many = Array.from({ length: 60 }, (_, i) => msg("d1", i + 41, BOB.id, `m${i + 41}`));
+  const { frame, type, client } = await mount({
+    channels: [channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 100, last_message: many.at(-1)! })],
+  });
+  client.handlers.getMessages = (p) =>
+    p.before_seq ? { messages: Array.from({ length: 40 }, (_, i) => msg("d1", i + 1, BOB.id, `m${i + 1}`)), has_more: false } : { messages: many, has_more: true };
+  await type(KEY.enter);
+  expect(frame()).toContain("bob: m100");
+  for (let i = 0; i < 6; i++) await type(KEY.pgUp);
+  expect(client.ops("getMessages").some((p) => (p as { before_seq?: number }).before_seq === 41)).toBe(true);
+  for (let i = 0; i < 6; i++) await type(KEY.pgUp);
+  expect(frame()).toContain("bob: m1\n");
+});
+
+test("fits 80x24 and follows a bigger terminal", async () => {
+  const { frame } = await mount({ size: { columns: 80, rows: 24 } });
+  const rows = frame().split("\n");
+  expect(rows.length).toBeLessThanOrEqual(23);
+  for (const r of rows) expect(Bun.stringWidth(r)).toBeLessThanOrEqual(80);
+});
+
+test("setup: validates, then logs in", async () => {
+  expect(validateSetup("chat.example.org:8080/", "C", "d")).toEqual({ server: "http://chat.example.org:8080", code: "C", device: "d" });
+  expect(validateSetup("ftp://x", "C", "d")).toContain("http");
+  expect(validateSetup("http://x", " ", "d")).toContain("login code");
+  const calls: string[][] = [];
+  const r = render(
+    <Setup server="" device="laptop" onLogin={async (...a) => void calls.push(a)} onQuit={() => {}} />,
+  );
+  const type = async (s: string) => {
+    r.stdin.write(s);
+    await wait(25);
+  };
+  expect(r.lastFrame()).toContain("Server URL");
+  await type("http://127.0.0.1:9");
+  await type("\r");
+  await type("ABCD-EFGH");
+  await type("\r");
+  await type("\r");
+  expect(calls).toEqual([["http://127.0.0.1:9", "ABCD-EFGH", "laptop"]]);
+});
+
+test("setup shows a failed login and stays", async () => {
+  const r = render(
+    <Setup server="http://h:1" device="d" onLogin={async () => Promise.reject(new Error("code already used"))} onQuit={() => {}} />,
+  );
+  r.stdin.write("X");
+  await wait(25);
+  r.stdin.write("\r");
+  await wait(25);
+  r.stdin.write("\r");
+  await wait(50);
+  expect(r.lastFrame()).toContain("Login failed: code already used");
+});

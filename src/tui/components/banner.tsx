@@ -1,0 +1,47 @@
+// The connection banner: one line, shown only while not connected.
+import { Text } from "ink";
+import type { ConnState } from "../chat-client.ts";
+import { COLORS, useTheme } from "../theme.ts";
+import { fit } from "../format.ts";
+
+export interface BannerProps {
+  conn: ConnState;
+  nextRetryAt: number | null;
+  now: number;
+  queued: number;
+  server: string;
+  width: number;
+}
+
+/** The banner text for a connection state, or null when connected. */
+export function bannerText(p: Omit<BannerProps, "width">): string | null {
+  const q = p.queued > 0 ? ` · ${p.queued} message${p.queued === 1 ? "" : "s"} queued` : "";
+  switch (p.conn) {
+    case "open":
+      return null;
+    case "connecting":
+      return `Connecting to ${p.server}…${q}`;
+    case "reconnecting": {
+      const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
+      return secs > 0 ? `Connection lost · reconnecting in ${secs} s${q}` : `Connection lost · reconnecting…${q}`;
+    }
+    case "offline": {
+      const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
+      return `Offline · ${secs > 0 ? `retrying in ${secs} s` : "retrying…"}${q || " · messages you send are queued"}`;
+    }
+    case "closed":
+      return `Disconnected${q}`;
+  }
+}
+
+export function Banner(p: BannerProps) {
+  const { color } = useTheme();
+  const text = bannerText(p);
+  if (text === null) return null;
+  const bg = p.conn === "connecting" ? COLORS.warn : COLORS.error;
+  return (
+    <Text inverse bold color={color ? bg : undefined}>
+      {fit(` ${text}`, p.width)}
+    </Text>
+  );
+}

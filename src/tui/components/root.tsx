@@ -1,0 +1,55 @@
+// Setup first (when there are no credentials), then the chat screen with a
+// controller over a client built from the credentials.
+import { useApp } from "ink";
+import { useEffect, useMemo, useState } from "react";
+import type { ChatClient } from "../chat-client.ts";
+import { ChatController } from "../controller.ts";
+import { App } from "./app.tsx";
+import { Setup } from "./setup.tsx";
+
+export interface Creds {
+  server: string;
+  token: string;
+}
+
+export interface RootProps<C extends Creds> {
+  initial: C | null;
+  /** Shown on the setup screen when we ask again. */
+  reason?: string;
+  defaultServer: string;
+  defaultDevice: string;
+  /** Logs in and saves; returns the new credentials. */
+  login(server: string, code: string, device: string): Promise<C>;
+  makeClient(c: C): ChatClient;
+  onExit(): void;
+}
+
+export function Root<C extends Creds>(p: RootProps<C>) {
+  const [creds, setCreds] = useState<C | null>(p.initial);
+  const { exit } = useApp();
+  const quit = () => {
+    p.onExit();
+    exit();
+  };
+  if (!creds) {
+    return (
+      <Setup
+        server={p.defaultServer}
+        device={p.defaultDevice}
+        reason={p.reason}
+        onLogin={async (server, code, device) => setCreds(await p.login(server, code, device))}
+        onQuit={quit}
+      />
+    );
+  }
+  return <Chat creds={creds} makeClient={p.makeClient} onQuit={quit} />;
+}
+
+function Chat<C extends Creds>({ creds, makeClient, onQuit }: { creds: C; makeClient(c: C): ChatClient; onQuit(): void }) {
+  const controller = useMemo(() => new ChatController(makeClient(creds)), [creds, makeClient]);
+  useEffect(() => {
+    controller.start();
+    return () => controller.stop();
+  }, [controller]);
+  return <App controller={controller} server={creds.server} onQuit={onQuit} />;
+}

@@ -1,0 +1,163 @@
+import { describe, expect, test } from "bun:test";
+import { NatterError } from "../protocol/index.ts";
+import { ChatController } from "./controller.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, msg } from "./fake-client.ts";
+
+const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 2, delivered_seq: 1, seen_seq: 1, unread: 1 });
+const group = channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id], admins: [ALICE.id] });
+const tick = (ms = 60) => Bun.sleep(ms);
+
+function setup() {
+  const client = new FakeClient(ALICE);
+  client.handlers.getAll = () => ({ channels: [direct, group] });
+  client.handlers.findUser = ({ phone }) => {
+    const u = [ALICE, BOB, CAROL].find((x) => x.phone === phone);
+    if (!u) throw new NatterError("not_found", "no user with that phone");
+    return { user: u };
+  };
+  const c = new ChatController(client);
+  c.start();
+  client.open();
+  return { client, c };
+}
+
+describe("sync and receipts", () => {
+  test("hello loads the chat list and marks what arrived while away as delivered", async () => {
+    const { client, c } = setup();
+    await tick();
+    expect(Object.keys(c.getState().channels).sort()).toEqual(["d1", "g1"]);
+    expect(client.ops("markDelivered")).toEqual([{ channel: "d1", seq: 2 }]);
+  });
+
+  test("messages from others are marked delivered on receipt, batched per channel", async () => {
+    const { client } = setup();
+    await tick();
+    client.requests = [];
+    client.push(msg("g1", 1, BOB.id, "a"));
+    client.push(msg("g1", 2, BOB.id, "b"));
+    client.push(msg("g1", 3, ALICE.id, "mine"));
+    await tick();
+    expect(client.ops("markDelivered")).toEqual([{ channel: "g1", seq: 2 }]);
+  });
+
+  test("the shown conversation is marked seen, now and as messages arrive; a hidden one is not", async () => {
+    const { client, c } = setup();
+    await tick();
+    c.setView("d1", false);
+    await tick();
+    expect(client.ops("markSeen")).toEqual([]);
+    c.setView("d1", true);
+    await tick();
+    expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }]);
+    expect(c.getState().channels.d1!.info.unread).toBe(0);
+    client.push(msg("d1", 3, BOB.id, "more"));
+    await tick();
+    expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }, { channel: "d1", seq: 3 }]);
+    client.push(msg("g1", 1, BOB.id, "elsewhere"));
+    await tick();
+    expect(client.ops("markSeen")).toHaveLength(2);
+  });
+
+  test("a message for an unknown channel refreshes the chat list", async () => {
+    const { client, c } = setup();
+    await tick();
+    client.handlers.getAll = () => ({ channels: [direct, group, channel("d2", { name: "carol", members: [ALICE.id, CAROL.id], last_seq: 1 })] });
+    client.push(msg("d2", 1, CAROL.id, "hi alice"));
+    await tick(120);
+    expect(c.getState().channels.d2!.stub).toBe(false);
+    expect(c.getState().users[CAROL.id]!.name).toBe("carol");
+  });
+
+  test("history: newest page once, then older pages with before_seq", async () => {
+    const { client, c } = setup();
+    await tick();
+    let calls = 0;
+    client.handlers.getMessages = (p) => {
+      calls++;
+      if (p.before_seq === undefined) return { messages: [msg("d1", 51, BOB.id, "x"), msg("d1", 52, BOB.id, "y")], has_more: true };
+      return { messages: [msg("d1", 50, BOB.id, "w")], has_more: false };
+    };
+    await Promise.all([c.openChannel("d1"), c.openChannel("d1")]);
+    expect(calls).toBe(1);
+    await c.loadOlder("d1");
+    expect(client.ops("getMessages").at(-1)).toMatchObject({ channel: "d1", before_seq: 51 });
+    expect(c.getState().channels.d1!.messages.map((m) => m.seq)).toEqual([50, 51, 52]);
+    expect(c.getState().channels.d1!.hasOlder).toBe(false);
+  });
+});
+
+describe("sending and typing", () => {
+  test("send to a channel or to a person; a failure becomes a notice", async () => {
+    const { client, c } = setup();
+    await tick();
+    await c.send({ channel: "d1" }, "hi", "d1:1");
+    await c.send({ to: CAROL.id }, "new chat");
+    expect(client.sent).toEqual([
+      { type: "text", content: "hi", channel: "d1", reply_to: "d1:1" },
+      { type: "text", content: "new chat", to: CAROL.id },
+    ]);
+    client.failSends = new NatterError("forbidden", "not a member");
+    expect(await c.send({ channel: "g1" }, "x")).toBeNull();
+    expect(c.getState().notice?.text).toContain("not a member");
+    expect(c.getState().outbox[0]!.status).toBe("failed");
+    client.failSends = null;
+    expect(await c.retryFailed({ channel: "g1" })).toBe(1);
+    expect(c.getState().outbox).toEqual([]);
+  });
+
+  test("too long is refused before sending", async () => {
+    const { client, c } = setup();
+    expect(await c.send({ channel: "d1" }, "x".repeat(65 * 1024))).toBeNull();
+    expect(client.sent).toEqual([]);
+  });
+
+  test("typing start is throttled; stop after sending", async () => {
+    const { client, c } = setup();
+    await tick();
+    c.typing("d1");
+    c.typing("d1");
+    c.typing("d1");
+    expect(client.ops("typing")).toEqual([{ channel: "d1", state: "start" }]);
+    await c.send({ channel: "d1" }, "done");
+    expect(client.ops("typing")).toEqual([
+      { channel: "d1", state: "start" },
+      { channel: "d1", state: "stop" },
+    ]);
+  });
+});
+
+describe("commands", () => {
+  test("/new opens the existing direct chat, or a draft for a new person", async () => {
+    const { c } = setup();
+    await tick();
+    expect(await c.run({ kind: "new", phone: BOB.phone }, null)).toEqual({ open: { channel: "d1" } });
+    expect(await c.run({ kind: "new", phone: CAROL.phone }, null)).toEqual({ open: { to: CAROL.id } });
+    expect(await c.run({ kind: "new", phone: "+19999" }, null)).toEqual({});
+    expect(c.getState().notice).toMatchObject({ kind: "error", text: expect.stringContaining("no user with that phone") });
+  });
+
+  test("/group creates a group with the people found", async () => {
+    const { client, c } = setup();
+    await tick();
+    client.handlers.createGroup = (p) => ({ channel: channel("g2", { kind: "group", name: p.name, members: [ALICE.id, ...(p.members ?? [])] }) });
+    expect(await c.run({ kind: "group", name: "trio", phones: [BOB.phone, CAROL.phone] }, null)).toEqual({ open: { channel: "g2" } });
+    expect(client.ops("createGroup")).toEqual([{ name: "trio", members: [BOB.id, CAROL.id] }]);
+    expect(c.getState().channels.g2!.info.name).toBe("trio");
+  });
+
+  test("group commands need a group open", async () => {
+    const { client, c } = setup();
+    await tick();
+    await c.run({ kind: "add", phones: [CAROL.phone] }, { channel: "d1" });
+    expect(c.getState().notice?.text).toContain("open a group first");
+    client.handlers.addMembers = (p) => ({ channel: channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id, ...p.members] }) });
+    await c.run({ kind: "add", phones: [CAROL.phone] }, { channel: "g1" });
+    expect(c.getState().channels.g1!.info.members).toContain(CAROL.id);
+    client.handlers.createInvite = () => ({ invite: "INV-1" });
+    await c.run({ kind: "invite" }, { channel: "g1" });
+    expect(c.getState().notice?.text).toContain("/join g1 INV-1");
+    client.handlers.leaveGroup = () => ({});
+    expect(await c.run({ kind: "leave" }, { channel: "g1" })).toEqual({ open: null });
+    expect(c.getState().channels.g1).toBeUndefined();
+  });
+});

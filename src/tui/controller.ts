@@ -1,0 +1,432 @@
+// The TUI's one stateful object: it owns the ChatState store, feeds it from
+// the client's events, and performs the side effects the views ask for
+// (history pages, receipts, typing, sends, slash commands). Views read the
+// store and call these methods; they never talk to the client directly.
+import { NatterError, type Channel, type Message, type ServerEvent, type User } from "../protocol/index.ts";
+import type { ChatClient, SendParams } from "./chat-client.ts";
+import type { ChatCommand } from "./commands.ts";
+import { initialState, reduce, directWith, type Action, type ChatState } from "./state.ts";
+
+export const PAGE_SIZE = 50;
+/** A "typing start" is repeated at most this often while keys keep coming. */
+export const TYPING_REPEAT_MS = 3_000;
+/** Silence after which we send "typing stop". */
+export const TYPING_IDLE_MS = 5_000;
+export const MAX_CONTENT_BYTES = 64 * 1024;
+
+/** What a conversation is about: an existing channel, or a person we have no direct chat with yet. */
+export type Target = { channel: string } | { to: string };
+
+/** What the view should do after a command. */
+export interface CommandOutcome {
+  open?: Target | null;
+  help?: boolean;
+  quit?: boolean;
+}
+
+export interface ControllerOptions {
+  now?: () => number;
+}
+
+export class ChatController {
+  private state: ChatState;
+  private readonly listeners = new Set<() => void>();
+  private readonly offs: Array<() => void> = [];
+  private readonly now: () => number;
+  private view: { channel: string | null; visible: boolean } = { channel: null, visible: false };
+  private readonly pendingDelivered = new Map<string, number>();
+  private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly seenSent = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly typingState = new Map<string, { sentAt: number; idle: ReturnType<typeof setTimeout> }>();
+
+  constructor(
+    readonly client: ChatClient,
+    opts: ControllerOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.state = initialState(client.me);
+    this.state = reduce(this.state, { type: "conn", state: client.state, nextRetryAt: client.nextRetryAt });
+  }
+
+  // ---- store ----
+
+  getState = (): ChatState => this.state;
+
+  subscribe = (f: () => void): (() => void) => {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  };
+
+  dispatch(a: Action): void {
+    const next = reduce(this.state, a);
+    if (next === this.state) return;
+    this.state = next;
+    for (const f of this.listeners) f();
+  }
+
+  notify(text: string, kind: "info" | "error" = "info"): void {
+    this.dispatch({ type: "notice", notice: { text, kind, at: this.now() } });
+  }
+
+  // ---- lifecycle ----
+
+  /** Subscribes to the client and connects it. */
+  start(): void {
+    const c = this.client;
+    this.offs.push(
+      c.on("state", (s) => this.dispatch({ type: "conn", state: s, nextRetryAt: c.nextRetryAt })),
+      c.on("hello", (e) => {
+        this.dispatch({ type: "hello", user: e.user });
+        void this.resync();
+      }),
+      c.on("message", (m) => this.onMessage(m)),
+      c.on("event", (e) => this.onEvent(e)),
+      c.on("outbox", (entries) => this.dispatch({ type: "outbox", entries })),
+    );
+    this.dispatch({ type: "outbox", entries: c.outbox() });
+    c.connect();
+  }
+
+  /** Sends "typing stop" where needed, unsubscribes and closes the client. */
+  stop(): void {
+    for (const ch of [...this.typingState.keys()]) this.stopTyping(ch);
+    for (const off of this.offs.splice(0)) off();
+    for (const t of [this.deliveredTimer, this.refreshTimer]) if (t) clearTimeout(t);
+    this.client.close();
+  }
+
+  /** Once a second: expires typing indicators and repaints countdowns. */
+  tick(): void {
+    this.dispatch({ type: "tick", now: this.now() });
+    this.dispatch({ type: "conn", state: this.client.state, nextRetryAt: this.client.nextRetryAt });
+  }
+
+  // ---- events from the client ----
+
+  private onMessage(m: Message): void {
+    const known = this.state.channels[m.channel];
+    this.dispatch({ type: "message", message: m });
+    if (!known || known.stub) this.scheduleRefresh();
+    if (m.sender !== this.state.me?.id) this.queueDelivered(m.channel, m.seq);
+    this.maybeSeen();
+  }
+
+  private onEvent(e: ServerEvent): void {
+    const now = this.now();
+    switch (e.ev) {
+      case "receipt":
+        this.dispatch({ type: "receipt", ev: e });
+        return;
+      case "typing":
+        this.dispatch({ type: "typing", ev: e, now });
+        return;
+      case "presence":
+        this.dispatch({ type: "presence", ev: e });
+        return;
+      case "member": {
+        const me = this.state.me?.id;
+        if (e.user === me && (e.action === "left" || e.action === "removed")) {
+          const ch = this.state.channels[e.channel];
+          if (e.action === "removed" && ch) this.notify(`You were removed from ${ch.info.name || "a group"}`);
+          this.dispatch({ type: "removeChannel", channel: e.channel });
+          return;
+        }
+        if (!this.state.channels[e.channel]) this.scheduleRefresh();
+        this.dispatch({ type: "member", ev: e, now });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** After every (re)connect: fresh channel list, receipts, and missed messages of the chats we show. */
+  private async resync(): Promise<void> {
+    await this.refreshChannels();
+    for (const ch of Object.values(this.state.channels)) {
+      if (ch.info.last_seq > ch.info.delivered_seq) this.queueDelivered(ch.info.id, ch.info.last_seq);
+      const last = ch.messages[ch.messages.length - 1];
+      if (ch.loaded && last) void this.fetchAfter(ch.info.id, last.seq);
+    }
+    this.seenSent.clear();
+    this.maybeSeen();
+  }
+
+  async refreshChannels(): Promise<void> {
+    try {
+      const { channels } = await this.client.request("getAll", {});
+      this.dispatch({ type: "channels", channels });
+    } catch (e) {
+      if (!isOffline(e)) this.notify(`could not load chats: ${errText(e)}`, "error");
+    }
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void this.refreshChannels();
+    }, 50);
+  }
+
+  private async fetchAfter(channel: string, afterSeq: number): Promise<void> {
+    try {
+      for (let after = afterSeq; ; ) {
+        const r = await this.client.request("getMessages", { channel, after_seq: after, limit: 200 });
+        for (const m of r.messages) this.onMessage(m);
+        if (!r.has_more || r.messages.length === 0) return;
+        after = r.messages[r.messages.length - 1]!.seq;
+      }
+    } catch {
+      // The next hello retries.
+    }
+  }
+
+  // ---- receipts ----
+
+  private queueDelivered(channel: string, seq: number): void {
+    const ch = this.state.channels[channel];
+    if (ch && seq <= ch.info.delivered_seq) return;
+    this.pendingDelivered.set(channel, Math.max(seq, this.pendingDelivered.get(channel) ?? 0));
+    if (this.deliveredTimer) return;
+    this.deliveredTimer = setTimeout(() => {
+      this.deliveredTimer = null;
+      const batch = [...this.pendingDelivered];
+      this.pendingDelivered.clear();
+      for (const [channel, seq] of batch) {
+        this.client.request("markDelivered", { channel, seq }).catch(() => {
+          // Offline: resync after the next hello marks it again.
+        });
+      }
+    }, 30);
+  }
+
+  /** Tells the controller which conversation is on screen and whether its newest message is visible. */
+  setView(channel: string | null, visible: boolean): void {
+    this.view = { channel, visible };
+    this.maybeSeen();
+  }
+
+  /** Marks the shown conversation seen up to its newest message. */
+  private maybeSeen(): void {
+    const { channel, visible } = this.view;
+    if (!channel || !visible || this.state.conn !== "open") return;
+    const ch = this.state.channels[channel];
+    if (!ch) return;
+    const seq = ch.info.last_seq;
+    if (seq <= ch.info.seen_seq || seq <= (this.seenSent.get(channel) ?? 0)) return;
+    this.seenSent.set(channel, seq);
+    this.client.request("markSeen", { channel, seq }).then(
+      () => this.dispatch({ type: "seen", channel, seq }),
+      () => {
+        if (this.seenSent.get(channel) === seq) this.seenSent.delete(channel);
+      },
+    );
+  }
+
+  // ---- history ----
+
+  /** Loads the newest page of a channel once (concurrent calls share it). */
+  openChannel(channel: string): Promise<void> {
+    const ch = this.state.channels[channel];
+    if (!ch || ch.loaded) return Promise.resolve();
+    return this.once(`latest:${channel}`, async () => {
+      const r = await this.client.request("getMessages", { channel, limit: PAGE_SIZE });
+      this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "latest" });
+    });
+  }
+
+  /** Loads one older page; resolves when it is in the store. */
+  loadOlder(channel: string): Promise<void> {
+    const ch = this.state.channels[channel];
+    if (!ch || !ch.hasOlder) return Promise.resolve();
+    const first = ch.messages[0];
+    if (!ch.loaded || !first) return this.openChannel(channel);
+    return this.once(`older:${channel}:${first.seq}`, async () => {
+      const r = await this.client.request("getMessages", { channel, before_seq: first.seq, limit: PAGE_SIZE });
+      this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "older" });
+    });
+  }
+
+  isLoading(channel: string): boolean {
+    return [...this.loading.keys()].some((k) => k.includes(`:${channel}`));
+  }
+
+  private once(key: string, f: () => Promise<void>): Promise<void> {
+    const running = this.loading.get(key);
+    if (running) return running;
+    const p = f()
+      .catch((e) => {
+        if (!isOffline(e)) this.notify(`could not load messages: ${errText(e)}`, "error");
+      })
+      .finally(() => {
+        this.loading.delete(key);
+        this.dispatch({ type: "tick", now: this.now() });
+        for (const l of this.listeners) l();
+      });
+    this.loading.set(key, p);
+    return p;
+  }
+
+  // ---- sending ----
+
+  /** Sends a text message; queued while offline. Resolves with the stored message, or null if it failed. */
+  async send(target: Target, text: string, replyTo?: string): Promise<Message | null> {
+    if (new TextEncoder().encode(text).length > MAX_CONTENT_BYTES) {
+      this.notify(`message is too long (over ${MAX_CONTENT_BYTES / 1024} KiB); nothing was sent`, "error");
+      return null;
+    }
+    const p: SendParams = { type: "text", content: text };
+    if ("channel" in target) p.channel = target.channel;
+    else p.to = target.to;
+    if (replyTo) p.reply_to = replyTo;
+    if ("channel" in target) this.stopTyping(target.channel);
+    try {
+      return await this.client.sendMessage(p);
+    } catch (e) {
+      this.notify(`not sent: ${errText(e)} (Ctrl-R retries)`, "error");
+      return null;
+    }
+  }
+
+  /** Resends every failed message of a conversation. */
+  async retryFailed(target: Target | null): Promise<number> {
+    const failed = this.state.outbox.filter((e) => e.status === "failed" && (!target || matchesTarget(this.state, e, target)));
+    if (failed.length === 0) {
+      this.notify("nothing to retry");
+      return 0;
+    }
+    this.notify(`resending ${failed.length} message${failed.length === 1 ? "" : "s"}…`);
+    const results = await Promise.all(failed.map((e) => this.client.retry(e.client_id).then(() => true, () => false)));
+    const ok = results.filter(Boolean).length;
+    if (ok === failed.length) this.notify(`resent ${ok} message${ok === 1 ? "" : "s"}`);
+    else this.notify(`${failed.length - ok} of ${failed.length} still not sent`, "error");
+    return failed.length;
+  }
+
+  /** Call on every edit in a conversation's composer. */
+  typing(channel: string): void {
+    const now = this.now();
+    const t = this.typingState.get(channel);
+    if (t) clearTimeout(t.idle);
+    const idle = setTimeout(() => this.stopTyping(channel), TYPING_IDLE_MS);
+    if (!t || now - t.sentAt >= TYPING_REPEAT_MS) {
+      this.typingState.set(channel, { sentAt: now, idle });
+      this.client.request("typing", { channel, state: "start" }).catch(() => {});
+    } else this.typingState.set(channel, { sentAt: t.sentAt, idle });
+  }
+
+  stopTyping(channel: string): void {
+    const t = this.typingState.get(channel);
+    if (!t) return;
+    clearTimeout(t.idle);
+    this.typingState.delete(channel);
+    this.client.request("typing", { channel, state: "stop" }).catch(() => {});
+  }
+
+  // ---- commands ----
+
+  private async findByPhone(phone: string): Promise<User> {
+    const { user } = await this.client.request("findUser", { phone });
+    this.dispatch({ type: "users", users: [user] });
+    return user;
+  }
+
+  private group(target: Target | null): Channel {
+    const ch = target && "channel" in target ? this.state.channels[target.channel] : undefined;
+    if (!ch || ch.info.kind !== "group") throw new NatterError("bad_request", "open a group first");
+    return ch.info;
+  }
+
+  /** Runs a slash command against the open conversation; reports failures as notices. */
+  async run(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
+    try {
+      return await this.runUnsafe(cmd, target);
+    } catch (e) {
+      this.notify(`/${cmd.kind}: ${errText(e)}`, "error");
+      return {};
+    }
+  }
+
+  private async runUnsafe(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
+    const c = this.client;
+    switch (cmd.kind) {
+      case "help":
+        return { help: true };
+      case "quit":
+        return { quit: true };
+      case "retry":
+        await this.retryFailed(target);
+        return {};
+      case "new": {
+        const u = await this.findByPhone(cmd.phone);
+        if (u.id === this.state.me?.id) throw new NatterError("bad_request", "that is your own number");
+        const existing = directWith(this.state, u.id);
+        return { open: existing ? { channel: existing.info.id } : { to: u.id } };
+      }
+      case "group": {
+        const users = await Promise.all(cmd.phones.map((p) => this.findByPhone(p)));
+        const { channel } = await c.request("createGroup", { name: cmd.name, members: users.map((u) => u.id) });
+        this.dispatch({ type: "channel", channel });
+        this.notify(`created ${channel.name} with ${users.map((u) => u.name).join(", ")}`);
+        return { open: { channel: channel.id } };
+      }
+      case "add": {
+        const g = this.group(target);
+        const users = await Promise.all(cmd.phones.map((p) => this.findByPhone(p)));
+        const { channel } = await c.request("addMembers", { channel: g.id, members: users.map((u) => u.id) });
+        this.dispatch({ type: "channel", channel });
+        this.notify(`added ${users.map((u) => u.name).join(", ")}`);
+        return {};
+      }
+      case "kick": {
+        const g = this.group(target);
+        const u = await this.findByPhone(cmd.phone);
+        await c.request("removeMember", { channel: g.id, user: u.id });
+        this.notify(`removed ${u.name}`);
+        return {};
+      }
+      case "leave": {
+        const g = this.group(target);
+        await c.request("leaveGroup", { channel: g.id });
+        this.dispatch({ type: "removeChannel", channel: g.id });
+        this.notify(`you left ${g.name}`);
+        return { open: null };
+      }
+      case "invite": {
+        const g = this.group(target);
+        const { invite } = await c.request("createInvite", { channel: g.id });
+        this.notify(`invite for ${g.name}: /join ${g.id} ${invite}`);
+        return {};
+      }
+      case "join": {
+        const params = cmd.invite ? { channel: cmd.channel, invite: cmd.invite } : { channel: cmd.channel };
+        const { channel } = await c.request("joinGroup", params);
+        this.dispatch({ type: "channel", channel });
+        this.notify(`joined ${channel.name}`);
+        return { open: { channel: channel.id } };
+      }
+    }
+  }
+}
+
+/** Does an outbox entry belong to this conversation? */
+export function matchesTarget(state: ChatState, e: { channel?: string; to?: string }, target: Target): boolean {
+  if ("channel" in target) {
+    if (e.channel === target.channel) return true;
+    const ch = state.channels[target.channel];
+    return !!e.to && !!ch && ch.info.kind === "direct" && ch.info.members.includes(e.to);
+  }
+  return e.to === target.to;
+}
+
+function isOffline(e: unknown): boolean {
+  return e instanceof NatterError ? e.code === "unavailable" : true;
+}
+
+export function errText(e: unknown): string {
+  if (e instanceof NatterError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,191 @@
+// An in-memory ChatClient for unit and component tests only (end-to-end
+// tests use the real server and NatterClient). Requests are answered by
+// handlers the test installs; events are pushed with emit*().
+import { NatterError, type HelloEvent, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
+import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "./chat-client.ts";
+
+type Handlers = { [K in OpName]?: (p: OpParams[K]) => OpResults[K] | Promise<OpResults[K]> };
+
+export class FakeClient implements ChatClient {
+  state: ConnState = "connecting";
+  nextRetryAt: number | null = null;
+  me: User | null;
+  device = null;
+  error = null;
+  handlers: Handlers = {};
+  /** Every request made, in order. */
+  requests: Array<{ op: OpName; params: unknown }> = [];
+  sent: SendParams[] = [];
+  private box: OutgoingEntry[] = [];
+  private listeners = new Map<string, Set<(v: any) => void>>();
+  private seq = new Map<string, number>();
+  closed = false;
+
+  constructor(me: User) {
+    this.me = me;
+    this.handlers.getAll = () => ({ channels: [] });
+    this.handlers.getMessages = () => ({ messages: [], has_more: false });
+  }
+
+  connect(): void {}
+  close(): void {
+    this.closed = true;
+  }
+
+  async request<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
+    this.requests.push({ op, params });
+    const h = this.handlers[op] as ((p: OpParams[K]) => OpResults[K] | Promise<OpResults[K]>) | undefined;
+    if (h) return await h(params);
+    return {} as OpResults[K];
+  }
+
+  /** Sends succeed immediately (as the server would answer) unless `failSends` is set. */
+  failSends: NatterError | null = null;
+  async sendMessage(p: SendParams): Promise<Message> {
+    this.sent.push(p);
+    const client_id = `c${this.sent.length}`;
+    if (this.failSends || this.state !== "open") {
+      const entry: OutgoingEntry = {
+        client_id,
+        channel: p.channel,
+        to: p.to,
+        type: p.type ?? "text",
+        content: p.content,
+        status: this.failSends ? "failed" : "queued",
+        error: this.failSends?.toWire(),
+        created_at: Date.now(),
+      };
+      this.box = [...this.box, entry];
+      this.emit("outbox", this.box);
+      if (this.failSends) throw this.failSends;
+      return new Promise<Message>(() => {});
+    }
+    const m = this.makeMessage(p.channel ?? `d:${p.to}`, this.me!.id, p.content, { client_id, reply_to: p.reply_to ?? null });
+    this.emit("message", m);
+    return m;
+  }
+
+  async retry(client_id: string): Promise<Message> {
+    const e = this.box.find((x) => x.client_id === client_id);
+    if (!e) throw new NatterError("not_found", "no such entry");
+    this.box = this.box.filter((x) => x !== e);
+    this.emit("outbox", this.box);
+    const m = this.makeMessage(e.channel ?? `d:${e.to}`, this.me!.id, e.content, { client_id });
+    this.emit("message", m);
+    return m;
+  }
+
+  outbox(): OutgoingEntry[] {
+    return this.box;
+  }
+
+  on(ev: "state", f: (s: ConnState) => void): () => void;
+  on(ev: "hello", f: (e: HelloEvent) => void): () => void;
+  on(ev: "message", f: (m: Message) => void): () => void;
+  on(ev: "event", f: (e: ServerEvent) => void): () => void;
+  on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
+  on(ev: string, f: (v: any) => void): () => void {
+    let set = this.listeners.get(ev);
+    if (!set) this.listeners.set(ev, (set = new Set()));
+    set.add(f);
+    return () => set!.delete(f);
+  }
+
+  emit(ev: string, v: unknown): void {
+    for (const f of this.listeners.get(ev) ?? []) f(v);
+  }
+
+  /** Goes "open" and says hello, like a fresh connection. */
+  open(): void {
+    this.setState("open");
+    this.emit("hello", { ev: "hello", user: this.me!, device: { id: "d1", name: "test", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 });
+  }
+
+  setState(s: ConnState, nextRetryAt: number | null = null): void {
+    this.state = s;
+    this.nextRetryAt = nextRetryAt;
+    this.emit("state", s);
+  }
+
+  /** Continue a channel's seqs after `seq`. */
+  setSeq(channel: string, seq: number): void {
+    this.seq.set(channel, seq);
+  }
+
+  /** A message as the server would store it: next seq in its channel. */
+  makeMessage(channel: string, sender: string, content: string, extra: Partial<Message> = {}): Message {
+    const seq = (this.seq.get(channel) ?? 0) + 1;
+    this.seq.set(channel, seq);
+    return {
+      id: `${channel}:${seq}`,
+      channel,
+      seq,
+      sender,
+      client_id: `x${seq}`,
+      type: "text",
+      content,
+      media: null,
+      reply_to: null,
+      sent_at: Date.now(),
+      delivered_at: null,
+      seen_at: null,
+      ...extra,
+    };
+  }
+
+  /** Pushes a message from someone, as a live event. */
+  push(m: Message): void {
+    this.emit("event", { ev: "message", message: m });
+    this.emit("message", m);
+  }
+
+  ops(op: OpName): unknown[] {
+    return this.requests.filter((r) => r.op === op).map((r) => r.params);
+  }
+}
+
+// ---- fixtures ----
+
+export const ALICE: User = { id: "u_alice", name: "alice", phone: "+15550001", last_seen: null };
+export const BOB: User = { id: "u_bob", name: "bob", phone: "+15550002", last_seen: null };
+export const CAROL: User = { id: "u_carol", name: "carol", phone: "+15550003", last_seen: null };
+
+/** A Channel as getAll returns it. */
+export function channel(id: string, over: Partial<import("../protocol/index.ts").Channel> = {}): import("../protocol/index.ts").Channel {
+  return {
+    id,
+    kind: "direct",
+    name: "",
+    description: "",
+    avatar_url: "",
+    join: "invite",
+    created_at: 1,
+    members: [],
+    admins: [],
+    last_seq: 0,
+    last_message: null,
+    delivered_seq: 0,
+    seen_seq: 0,
+    unread: 0,
+    ...over,
+  };
+}
+
+/** A stored message. */
+export function msg(channel: string, seq: number, sender: string, content: string, over: Partial<Message> = {}): Message {
+  return {
+    id: `${channel}:${seq}`,
+    channel,
+    seq,
+    sender,
+    client_id: `k${seq}`,
+    type: "text",
+    content,
+    media: null,
+    reply_to: null,
+    sent_at: 1_700_000_000_000 + seq * 60_000,
+    delivered_at: null,
+    seen_at: null,
+    ...over,
+  };
+}
