@@ -155,11 +155,15 @@ describe("client commands", () => {
 
   test("a device revoked while watching ends watch with exit 4; later commands exit 4 with a login hint", async () => {
     const proc = Bun.spawn([NATTER, "watch", "--json"], { env: { ...process.env, ...env() }, stdout: "pipe", stderr: "pipe" });
-    const stdout = new Response(proc.stdout as ReadableStream).text();
+    let out = "";
+    void (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) out += dec.decode(chunk, { stream: true });
+    })();
     const stderr = new Response(proc.stderr as ReadableStream).text();
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
     try {
-      await Bun.sleep(1000);
+      await until(() => out.includes('"ev":"hello"'), 20_000, "hello from watch");
       const saved = await Bun.file(join(cfg, "profiles", "default.json")).json();
       const del = await adminFetch(server, "DELETE", `/admin/devices/${saved.device.id}`);
       expect(del.status).toBeLessThan(300);
@@ -167,7 +171,6 @@ describe("client commands", () => {
     } finally {
       clearTimeout(timer);
     }
-    expect(await stdout).toContain('"ev":"hello"');
     expect(JSON.parse((await stderr).trim().split("\n").at(-1)!)).toMatchObject({ ok: false, error: { code: "unauthorized" } });
     const r = await cli(["chats"]);
     expect(r.code).toBe(4);
