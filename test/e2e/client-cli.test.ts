@@ -56,7 +56,7 @@ describe("client commands", () => {
   test("login exchanges the code and saves credentials with mode 0600", async () => {
     const made = await userWithCode(server, "Alice", "+15557770001");
     alice = made.user;
-    const r = await cli(["login", "--server", server.url, "--code", made.code, "--device", "laptop"]);
+    const r = await cli(["login", "--server", server.url + "/", "--code", made.code, "--device", "laptop"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Alice");

@@ -1,7 +1,7 @@
 // natter login --server URL --code CODE [--device NAME]
 import { Option, type Command } from "commander";
 import { hostname } from "node:os";
-import { DEFAULT_PROFILE, login, saveCredentials } from "../../client/index.ts";
+import { baseUrl, DEFAULT_PROFILE, login, saveCredentials } from "../../client/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
 import { processIo, type Io } from "./common.ts";
 
@@ -25,9 +25,10 @@ export function parseLoginOptions(raw: Record<string, unknown>): LoginOptions {
 
 /** Exchanges the code for a device token and saves it (mode 0600). */
 export async function runLogin(o: LoginOptions, io: Io = processIo): Promise<void> {
-  const r = await login(o.server, o.code, o.device);
-  const path = saveCredentials({ server: o.server, token: r.token, user: r.user, device: r.device }, o.profile);
-  if (o.json) io.out(JSON.stringify({ user: r.user, device: r.device, server: o.server, profile: o.profile, path }) + "\n");
+  const server = baseUrl(o.server);
+  const r = await login(server, o.code, o.device);
+  const path = saveCredentials({ server, token: r.token, user: r.user, device: r.device }, o.profile);
+  if (o.json) io.out(JSON.stringify({ user: r.user, device: r.device, server, profile: o.profile, path }) + "\n");
   else io.out(`Logged in as ${r.user.name} (${r.user.phone}, ${r.user.id}) on device "${r.device.name}".\nCredentials saved to ${path}\n`);
 }
 
