@@ -256,6 +256,7 @@ export class NatterClient {
         const pushed = this.buffered ?? [];
         this.buffered = null;
         for (const m of pushed) this.emitMessages(this.sync.offer(m));
+        this.conn.resetBackoff();
         this.setState("open");
         for (const w of [...this.openWaiters]) w.resolve();
         for (const g of this.sync.gaps()) this.scheduleFill(g.channel);

@@ -156,7 +156,6 @@ export class Connection {
       const ev = f as unknown as ServerEvent;
       if (ev.ev === "hello") {
         this.helloed = true;
-        this.attempt = 0;
         if (this.connectTimer) clearTimeout(this.connectTimer);
         this.startWatchdog(ev.heartbeat_ms);
         this.handler.hello(ev);
@@ -192,6 +191,11 @@ export class Connection {
         this.send("ping", {}, hb).catch(() => {});
       }
     }, Math.max(10, Math.floor(hb / 4)));
+  }
+
+  /** The connection proved healthy: the next drop retries from the base delay again. */
+  resetBackoff(): void {
+    this.attempt = 0;
   }
 
   /** Drops the current socket (if any) and reconnects with backoff. */

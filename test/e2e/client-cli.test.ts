@@ -241,8 +241,7 @@ describe("client library against the real server", () => {
     await c.waitOpen();
 
     await server.kill();
-    await until(() => c.state === "reconnecting", 10_000, "reconnecting");
-    expect(c.nextRetryAt).toBeNumber();
+    await until(() => c.state === "reconnecting" && c.nextRetryAt !== null, 10_000, "reconnecting with a retry time");
     // Sent while the server is down: waits in the outbox.
     const pending = c.sendMessage({ channel: opening.channel, content: "written offline" });
     await Bun.sleep(300);
