@@ -19,7 +19,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { Connection, ConnectionLost } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
 import { isRetryable, Outbox, type OutgoingEntry } from "./outbox.ts";
-import { ChannelSync } from "./sync.ts";
+import { MessageFeed } from "./feed.ts";
 
 export type ConnState = "connecting" | "open" | "reconnecting" | "offline" | "closed";
 
@@ -51,15 +51,10 @@ type Events = {
   outbox: OutgoingEntry[];
 };
 
-/** Largest page the protocol allows; catch-up and gap fill page with it. */
-const PAGE = 200;
-/** Pushes often arrive a moment after a reply that overtook them: wait this long before fetching a gap. */
-const GAP_FILL_DELAY_MS = 50;
-
 export class NatterClient {
   private readonly conn: Connection;
   private readonly emitter = new Emitter<Events>();
-  private readonly sync = new ChannelSync();
+  private readonly feed: MessageFeed;
   private readonly box = new Outbox();
   private readonly timeoutMs: number;
   private _state: ConnState = "closed";
@@ -69,15 +64,17 @@ export class NatterClient {
   private _error: NatterError | null = null;
   /** Increases with each hello, so work for an older connection stops. */
   private generation = 0;
-  private baselined = false;
-  /** Pushes that arrive while catching up; handled when catch-up ends. */
-  private buffered: Message[] | null = null;
-  private filling = new Set<string>();
   private pumping = false;
   private openWaiters = new Set<{ resolve(): void; reject(e: NatterError): void }>();
 
   constructor(opts: ClientOptions) {
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.feed = new MessageFeed({
+      call: (op, params, gen) => this.call(op, params, gen),
+      emit: (m) => this.emitter.emit("message", m),
+      generation: () => this.generation,
+      isOpen: () => this._state === "open",
+    });
     this.conn = new Connection(
       { server: opts.server, token: opts.token, backoff: opts.backoff, connectTimeoutMs: this.timeoutMs },
       {
@@ -161,7 +158,7 @@ export class NatterClient {
     await this.waitOpen(this.timeoutMs);
     const left = Math.max(1, this.timeoutMs - (Date.now() - start));
     const result = await this.conn.send(op, params, left);
-    if (op === "getMessages") this.observe((result as OpResults["getMessages"]).messages);
+    if (op === "getMessages") this.feed.observe((result as OpResults["getMessages"]).messages);
     return result;
   }
 
@@ -219,7 +216,7 @@ export class NatterClient {
 
   /** Highest seq this client has seen in the channel (0 if none). */
   lastSeq(channel: string): number {
-    return this.sync.lastSeq(channel);
+    return this.feed.lastSeq(channel);
   }
 
   // ---- internals ----
@@ -240,26 +237,18 @@ export class NatterClient {
     this.emitter.emit("outbox", this.box.list());
   }
 
-  private emitMessages(ms: Message[]): void {
-    for (const m of ms) this.emitter.emit("message", m);
-  }
-
   private onHello(h: HelloEvent): void {
     this._me = h.user;
     this._device = h.device;
     this.emitter.emit("hello", h);
     const gen = ++this.generation;
-    this.buffered = [];
-    this.catchUp(gen).then(
+    this.feed.catchUp(gen).then(
       () => {
         if (gen !== this.generation) return;
-        const pushed = this.buffered ?? [];
-        this.buffered = null;
-        for (const m of pushed) this.emitMessages(this.sync.offer(m));
         this.conn.resetBackoff();
         this.setState("open");
         for (const w of [...this.openWaiters]) w.resolve();
-        for (const g of this.sync.gaps()) this.scheduleFill(g.channel);
+        this.feed.fillGaps();
         this.pump();
       },
       (e) => {
@@ -272,50 +261,7 @@ export class NatterClient {
 
   private onEvent(e: ServerEvent): void {
     this.emitter.emit("event", e);
-    if (e.ev !== "message") return;
-    if (this.buffered) this.buffered.push(e.message);
-    else this.observe([e.message]);
-  }
-
-  /** Feeds live messages (pushes, replies, fetched pages) through dedupe and gap detection. */
-  private observe(ms: Message[]): void {
-    for (const m of ms) {
-      this.emitMessages(this.sync.offer(m));
-      if (this.sync.gap(m.channel)) this.scheduleFill(m.channel);
-    }
-  }
-
-  /**
-   * After hello: list channels, then fetch everything newer than what this
-   * client has seen. On the very first connection the current history is the
-   * baseline (nothing old is emitted), except what was pushed since hello.
-   */
-  private async catchUp(gen: number): Promise<void> {
-    const { channels } = await this.call("getAll", {}, gen);
-    if (gen !== this.generation) return;
-    const first = !this.baselined;
-    const listed = new Set<string>();
-    for (const c of channels) {
-      listed.add(c.id);
-      if (first && !this.sync.known(c.id)) {
-        const pushed = (this.buffered ?? []).filter((m) => m.channel === c.id).map((m) => m.seq);
-        this.sync.baseline(c.id, Math.min(c.last_seq, ...pushed.map((s) => s - 1)));
-        continue;
-      }
-      const gap = this.sync.gap(c.id);
-      if (c.last_seq > this.sync.lastSeq(c.id) || gap || !this.sync.known(c.id)) {
-        try {
-          await this.fetchAfter(c.id, Math.max(c.last_seq, gap?.upTo ?? 0), gen);
-        } catch (e) {
-          // Left or removed since getAll: nothing to catch up there.
-          if (!(e instanceof NatterError && (e.code === "forbidden" || e.code === "not_found"))) throw e;
-        }
-        if (gen !== this.generation) return;
-      }
-    }
-    // Held messages of channels we no longer belong to can never be filled: release them.
-    for (const g of this.sync.gaps()) if (!listed.has(g.channel)) this.emitMessages(this.sync.fill(g.channel, [], true, g.upTo));
-    this.baselined = true;
+    if (e.ev === "message") this.feed.push(e.message);
   }
 
   /** An internal request: waits out rate limits (retry_after_ms) while the connection lasts. */
@@ -329,40 +275,6 @@ export class NatterClient {
         if (gen !== this.generation) throw new ConnectionLost();
       }
     }
-  }
-
-  /** Pages getMessages after lastSeq until the server has nothing newer; emits what is new. */
-  private async fetchAfter(channel: string, upTo: number, gen: number): Promise<void> {
-    for (;;) {
-      const after = this.sync.lastSeq(channel);
-      const r = await this.call("getMessages", { channel, after_seq: after, limit: PAGE }, gen);
-      if (gen !== this.generation) return;
-      this.emitMessages(this.sync.fill(channel, r.messages, !r.has_more, upTo));
-      if (!r.has_more || r.messages.length === 0) return;
-    }
-  }
-
-  /** Fetches a channel's gap soon, once at a time per channel, until it is closed. */
-  private scheduleFill(channel: string): void {
-    if (this.filling.has(channel) || this.buffered) return;
-    this.filling.add(channel);
-    const gen = this.generation;
-    setTimeout(async () => {
-      try {
-        for (let g = this.sync.gap(channel); g && gen === this.generation && this._state === "open"; g = this.sync.gap(channel)) {
-          try {
-            await this.fetchAfter(channel, g.upTo, gen);
-          } catch (e) {
-            const err = e as NatterError;
-            // Not a member any more (or the channel is gone): nothing will fill it; release what is held.
-            if (err.code === "forbidden" || err.code === "not_found") this.emitMessages(this.sync.fill(channel, [], true, g.upTo));
-            return; // a lost connection is repaired by the catch-up after the next hello
-          }
-        }
-      } finally {
-        this.filling.delete(channel);
-      }
-    }, GAP_FILL_DELAY_MS);
   }
 
   /** Sends queued outbox entries one at a time, oldest first, while the connection is open. */
@@ -380,7 +292,7 @@ export class NatterClient {
           const { message } = await this.conn.send("sendMessage", params, this.timeoutMs);
           this.box.succeed(e.client_id, message);
           this.emitOutbox();
-          this.observe([message]);
+          this.feed.observe([message]);
         } catch (x) {
           const err = x instanceof NatterError ? x : new NatterError("internal", String(x));
           if (!isRetryable(err)) {
