@@ -14,6 +14,7 @@ import { RateLimiter } from "./domain/rate-limit.ts";
 import { newToken } from "./ids.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { createMedia, mediaRoutes, refuseOversizeBody, requestBodyLimit } from "./media/index.ts";
 import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
 import type { Store } from "./store/types.ts";
 import { ServerContext } from "./transport/context.ts";
@@ -66,9 +67,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         metrics.commitDuration.observe({}, ms / 1000);
       },
     });
+  // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
+  const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics);
   const accounts = new Accounts(store, hub, config.loginCodeTtlMs);
-  const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? null);
+  const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
   const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
@@ -83,6 +86,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       perMessageDeflate: false,
     },
   })
+    .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
       if (error instanceof NatterError) {
         metrics.errors.inc({ code: error.code });
@@ -92,14 +96,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       if (code === "PARSE" || code === "VALIDATION") return errorResponse(new NatterError("bad_request", "malformed request"));
       return errorResponse(toNatterError(error, log, "http"));
     })
+    .use(media ? mediaRoutes(ctx, media) : new Elysia())
     .use(apiRoutes(ctx))
     .use(adminRoutes(ctx, adminToken))
     .ws("/ws", websocketRoute(ctx) as never);
 
-  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.maxFrameBytes, development: false });
+  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: requestBodyLimit(config), development: false });
   const bun = app.server!;
   hub.server = bun;
   ctx.startLagMonitor();
+  media?.start();
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
   const sweep = setInterval(() => limiter.sweep(), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
@@ -129,6 +135,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         while (ctx.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
         hub.closeAll(1001, "server shutting down");
         await Bun.sleep(20);
+        await media?.stop();
         await store.close();
         log.info("stopped", { in_flight_left: ctx.inFlight });
       })();
