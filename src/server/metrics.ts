@@ -78,6 +78,9 @@ export class Metrics {
   readonly mediaDownloadBytes = new Counter("natter_media_download_bytes_total", "Bytes of media sent (bodies of 200 and 206)");
   readonly mediaSwept = new Counter("natter_media_swept_total", "Orphan uploads removed by the sweep");
 
+  /** More Prometheus text from modules that keep their own numbers (replication). */
+  readonly extra: Array<() => string> = [];
+
   render(): string {
     const mem = process.memoryUsage();
     return (
@@ -103,7 +106,8 @@ export class Metrics {
       ]
         .map((m) => m.render())
         .join("") +
-      `# HELP natter_process_resident_memory_bytes Resident memory\n# TYPE natter_process_resident_memory_bytes gauge\nnatter_process_resident_memory_bytes ${mem.rss}\n`
+      `# HELP natter_process_resident_memory_bytes Resident memory\n# TYPE natter_process_resident_memory_bytes gauge\nnatter_process_resident_memory_bytes ${mem.rss}\n` +
+      this.extra.map((f) => f()).join("")
     );
   }
 }

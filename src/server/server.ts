@@ -16,6 +16,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { createMedia, mediaRoutes, refuseOversizeBody, requestBodyLimit } from "./media/index.ts";
 import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
+import { ReplicationSupervisor } from "./replication/supervisor.ts";
+import { parseReplica } from "./replication/target.ts";
 import type { Store } from "./store/types.ts";
 import { ServerContext } from "./transport/context.ts";
 import { errorResponse, toNatterError } from "./transport/errors.ts";
@@ -56,6 +58,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const dataDir = resolve(config.data);
   const { token: adminToken, created } = ensureDataDir(dataDir);
   const metrics = new Metrics();
+  // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
+  const replicaTarget = config.replica ? parseReplica(config.replica) : null;
+  let replication: ReplicationSupervisor | null = null;
   const store =
     deps.store ??
     new SqliteStore({
@@ -66,7 +71,27 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         metrics.commitBatch.observe({}, n);
         metrics.commitDuration.observe({}, ms / 1000);
       },
+      walAutoCheckpoint: replicaTarget ? 0 : undefined,
+      onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
     });
+  if (replicaTarget) {
+    if (!(store instanceof SqliteStore)) throw new Error("--replica works with the SQLite shard store only (a libSQL store is already remote)");
+    replication = new ReplicationSupervisor({
+      dataDir,
+      shards: store.shards.map((s) => s.path),
+      target: replicaTarget,
+      monitorIntervalMs: config.replicaMonitorMs,
+      syncIntervalMs: config.replicaSyncMs,
+      log,
+    });
+    await replication.start();
+    const rep = replication;
+    metrics.extra.push(() => rep.renderMetrics());
+  }
+  const routeExtras = {
+    health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
+    backupStatus: () => (replication ? replication.status() : { enabled: false }),
+  };
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics);
@@ -97,8 +122,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       return errorResponse(toNatterError(error, log, "http"));
     })
     .use(media ? mediaRoutes(ctx, media) : new Elysia())
-    .use(apiRoutes(ctx))
-    .use(adminRoutes(ctx, adminToken))
+    .use(apiRoutes(ctx, routeExtras))
+    .use(adminRoutes(ctx, adminToken, routeExtras))
     .ws("/ws", websocketRoute(ctx) as never);
 
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: requestBodyLimit(config), development: false });
@@ -137,6 +162,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         await Bun.sleep(20);
         await media?.stop();
         await store.close();
+        if (replication) {
+          // Ship the last commits before Litestream goes (it also syncs on SIGTERM).
+          const caughtUp = await replication.waitCaughtUp(5_000);
+          await replication.stop();
+          if (!caughtUp) log.warn("replication: stopped before the replica caught up", replication.status() as unknown as Record<string, unknown>);
+        }
         log.info("stopped", { in_flight_left: ctx.inFlight });
       })();
       return stopping;

@@ -4,6 +4,8 @@ import { registerUsers } from "./users.ts";
 import { registerDevices } from "./devices.ts";
 import { registerGroups } from "./groups.ts";
 import { registerStats } from "./stats.ts";
+import { registerRestore } from "./restore.ts";
+import { registerBackup } from "./backup.ts";
 import type { AdminOptions } from "./client.ts";
 
 export function registerAdmin(program: Command): void {
@@ -17,6 +19,8 @@ export function registerAdmin(program: Command): void {
   registerDevices(admin);
   registerGroups(admin);
   registerStats(admin);
+  registerBackup(admin);
+  registerRestore(admin);
 }
 
 /** The admin-level options merged with a subcommand's own (`--json`). */

@@ -29,7 +29,15 @@ function opResponse(outcome: { ok: boolean } & Record<string, unknown>): Respons
   return errorResponse(err);
 }
 
-export function apiRoutes(ctx: ServerContext) {
+/** Optional parts other modules add to /healthz and /admin (replication). */
+export interface RouteExtras {
+  /** Merged into the /healthz body. */
+  health?: () => Record<string, unknown>;
+  /** GET /admin/backup: replication status. */
+  backupStatus?: () => unknown;
+}
+
+export function apiRoutes(ctx: ServerContext, extras: RouteExtras = {}) {
   const { accounts } = ctx;
   const op = async (req: Request, name: string, params: unknown) => {
     const caller = await accounts.authenticate(bearer(req));
@@ -47,7 +55,9 @@ export function apiRoutes(ctx: ServerContext) {
     return out;
   };
   return new Elysia()
-    .get("/healthz", () => json({ ok: true, version: 1, uptime_ms: Date.now() - ctx.startedAt, connections: ctx.hub.size, draining: ctx.draining }))
+    .get("/healthz", () =>
+      json({ ok: true, version: 1, uptime_ms: Date.now() - ctx.startedAt, connections: ctx.hub.size, draining: ctx.draining, ...extras.health?.() }),
+    )
     .get("/metrics", () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }))
     .post(
       "/api/login",
@@ -67,7 +77,7 @@ export function apiRoutes(ctx: ServerContext) {
     .post("/api/:op", guarded(ctx, "op", async (req, p) => op(req, p.op!, await readJson(req))));
 }
 
-export function adminRoutes(ctx: ServerContext, adminToken: string) {
+export function adminRoutes(ctx: ServerContext, adminToken: string, extras: RouteExtras = {}) {
   const { accounts, chat, store, hub } = ctx;
   const expected = Buffer.from(sha256(adminToken));
   const admin = (where: string, h: Handler) =>
@@ -172,6 +182,7 @@ export function adminRoutes(ctx: ServerContext, adminToken: string) {
       }),
     )
     .post("/groups/:id/invite", admin("admin.groups.invite", async (_r, p) => json({ invite: await chat.createInvite({ admin: true }, p.id!) })))
+    .get("/backup", admin("admin.backup", async () => json(extras.backupStatus?.() ?? { enabled: false })))
     .get(
       "/stats",
       admin("admin.stats", async () =>

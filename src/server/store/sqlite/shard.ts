@@ -18,6 +18,8 @@ export interface ShardOptions {
   synchronous: Synchronous;
   /** Called after each commit with the number of writes it carried. */
   onCommit?: (batch: number, ms: number) => void;
+  /** PRAGMA wal_autocheckpoint (pages); 0 turns SQLite's own checkpoints off, as when Litestream checkpoints. */
+  walAutoCheckpoint?: number;
 }
 
 export class Shard {
@@ -32,6 +34,7 @@ export class Shard {
     this.db.run("PRAGMA busy_timeout = 5000");
     this.db.run(`PRAGMA synchronous = ${opts.synchronous === "full" ? "FULL" : "NORMAL"}`);
     this.db.run("PRAGMA foreign_keys = OFF");
+    if (opts.walAutoCheckpoint !== undefined) this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`);
     migrate(this.db);
   }
 

@@ -32,6 +32,10 @@ export interface SqliteStoreOptions {
   shards: number;
   synchronous: Synchronous;
   onCommit?: (batch: number, ms: number) => void;
+  /** Called after each commit with the shard's index (replication tracks lag per shard). */
+  onShardCommit?: (shard: number) => void;
+  /** Passed to every Shard (0 when Litestream owns checkpoints). */
+  walAutoCheckpoint?: number;
 }
 
 interface Layout {
@@ -66,7 +70,9 @@ export class SqliteStore implements Store {
     this.shards = [];
     for (let i = 0; i < layout.shards; i++) {
       const path = join(shardDir, `${String(i).padStart(2, "0")}.db`);
-      this.shards.push(new Shard(path, { synchronous: opts.synchronous, onCommit: opts.onCommit }));
+      const onShard = opts.onShardCommit;
+      const onCommit = onShard ? (n: number, ms: number) => (opts.onCommit?.(n, ms), onShard(i)) : opts.onCommit;
+      this.shards.push(new Shard(path, { synchronous: opts.synchronous, onCommit, walAutoCheckpoint: opts.walAutoCheckpoint }));
     }
   }
 

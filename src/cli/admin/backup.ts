@@ -1,0 +1,47 @@
+// natter admin backup status: per-shard replica position and lag, from the running server.
+import type { Command } from "commander";
+import type { ReplicationStatus } from "../../server/replication/supervisor.ts";
+import { runCommand } from "../run.ts";
+import { table } from "../table.ts";
+import { adminClient } from "./client.ts";
+import { adminOpts } from "./index.ts";
+
+export function formatBackupStatus(s: ReplicationStatus | { enabled: false }): string {
+  if (!s.enabled) return "replication is off: start the server with --replica URL (see docs/operations.md)\n";
+  const head =
+    `replica:   ${s.replica}\n` +
+    `litestream: ${s.running ? `running (pid ${s.pid})` : "NOT RUNNING"}, restarts ${s.restarts}${s.last_exit ? `, last exit ${s.last_exit}` : ""}\n` +
+    `intervals: monitor ${s.monitor_interval_ms} ms, sync ${s.sync_interval_ms} ms; media blobs ${s.blobs ? "replicated" : "not replicated (replica type)"}\n` +
+    `lag:       ${s.lag_ms} ms (largest over shards)\n\n`;
+  return (
+    head +
+    table(
+      ["SHARD", "GENERATION", "REPLICA POS", "LOCAL POS", "LAG MS", "LAST LAG MS", "LAST REPLICATED", "ERRORS"],
+      s.shards.map((x) => [
+        String(x.shard).padStart(2, "0"),
+        x.generation,
+        x.replica_position,
+        x.local_position,
+        x.lag_ms,
+        x.last_lag_ms,
+        x.last_replicated_at,
+        x.sync_errors,
+      ]),
+    )
+  );
+}
+
+export function registerBackup(admin: Command): void {
+  const backup = admin.command("backup").description("replication (Litestream) state of the running server");
+  backup
+    .command("status")
+    .description("per-shard replica position and lag")
+    .option("--json", "print JSON")
+    .action(async (_o: unknown, cmd: Command) => {
+      const opts = adminOpts(cmd);
+      await runCommand(opts.json, async () => {
+        const r = await adminClient(opts).call<ReplicationStatus | { enabled: false }>("GET", "/admin/backup");
+        process.stdout.write(opts.json ? JSON.stringify(r) + "\n" : formatBackupStatus(r));
+      });
+    });
+}

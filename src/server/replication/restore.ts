@@ -1,0 +1,182 @@
+// Rebuilds a data directory from a replica: every shard (Litestream restore
+// of the latest generation), every media blob (hash-verified), layout.json;
+// then PRAGMA integrity_check on each shard. Works offline: the server must
+// not be running on the target directory.
+//
+// Safety: everything is restored into a staging directory beside the
+// target; the target is only replaced once all of it succeeded and every
+// shard passed its integrity check. A non-empty target is refused unless
+// `force` is set.
+
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { litestreamBinary } from "./litestream.ts";
+import { ObjectBlobReplica, openObjects } from "./objects.ts";
+import { parseReplica, redactUrl, shardName, shardReplicaUrl, type ReplicaTarget } from "./target.ts";
+
+export interface RestoreOptions {
+  replica: string;
+  data: string;
+  force?: boolean;
+  /** Where a blob lives in the data dir (the media module's layout). */
+  blobPath?: (dataDir: string, sha256: string) => string;
+  /** Shard count when the replica has no layout.json (sftp/gcs/abs replicas): probe if absent. */
+  shards?: number;
+  onProgress?: (e: RestoreEvent) => void;
+  binary?: string;
+  /** Parallel Litestream restores. */
+  parallelism?: number;
+}
+
+export type RestoreEvent =
+  | { kind: "start"; replica: string; data: string; shards: number }
+  | { kind: "shard"; shard: number; done: number; total: number; bytes: number; ms: number }
+  | { kind: "blob"; done: number; total: number; bytes: number }
+  | { kind: "check"; shard: number; ok: boolean; result: string }
+  | { kind: "done"; ms: number };
+
+export interface RestoreReport {
+  replica: string;
+  data: string;
+  shards: { shard: number; bytes: number; integrity: string; ms: number }[];
+  blobs: number;
+  blob_bytes: number;
+  ms: number;
+}
+
+export class RestoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: "not_empty" | "no_backup" | "integrity" | "litestream" | "bad_replica",
+  ) {
+    super(message);
+  }
+}
+
+/** The media module's layout (src/server/media/blob-store.ts): DATA/media/blobs/ab/<sha256>. */
+export const defaultBlobPath = (dataDir: string, sha256: string) => join(dataDir, "media", "blobs", sha256.slice(0, 2), sha256);
+
+export function isEmptyDir(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  if (!statSync(dir).isDirectory()) return false;
+  return readdirSync(dir).length === 0;
+}
+
+export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> {
+  const t0 = performance.now();
+  const data = resolve(o.data);
+  let target: ReplicaTarget;
+  try {
+    target = parseReplica(o.replica);
+  } catch (e) {
+    throw new RestoreError((e as Error).message, "bad_replica");
+  }
+  if (existsSync(data) && !statSync(data).isDirectory()) throw new RestoreError(`${data} is not a directory`, "not_empty");
+  if (!isEmptyDir(data) && !o.force)
+    throw new RestoreError(`${data} is not empty; restore into an empty directory, or pass --force to replace its contents`, "not_empty");
+  if (target.kind === "dir" && !existsSync(target.dir)) throw new RestoreError(`replica ${target.dir} does not exist`, "no_backup");
+
+  const binary = o.binary ?? (await litestreamBinary());
+  const objects = openObjects(target);
+  const progress = o.onProgress ?? (() => {});
+
+  // Shard count: layout.json in the replica, else --shards, else probe shards/00, 01, ... until one is missing.
+  let shards = o.shards ?? 0;
+  const layoutText = objects ? await objects.getText("layout.json") : null;
+  if (layoutText) shards = (JSON.parse(layoutText) as { shards: number }).shards;
+
+  const parent = dirname(data);
+  mkdirSync(parent, { recursive: true });
+  const staging = join(parent, `.${basename(data)}.restoring-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, "shards"), { recursive: true });
+  mkdirSync(join(staging, "media"), { recursive: true });
+  try {
+    const report: RestoreReport = { replica: redactUrl(target.url), data, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
+    const restoreOne = async (i: number): Promise<boolean> => {
+      const t = performance.now();
+      const out = join(staging, "shards", `${shardName(i)}.db`);
+      const p = Bun.spawn([binary, "restore", "-if-replica-exists", "-o", out, shardReplicaUrl(target, i)], {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [so, se, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      if (code !== 0) {
+        const msg = (se + so).trim().split("\n").slice(-3).join("; ");
+        throw new RestoreError(`litestream restore of shard ${shardName(i)} failed (exit ${code}): ${msg}`, "litestream");
+      }
+      for (const ext of [".tmp-wal", ".tmp-shm", ".tmp"]) rmSync(out + ext, { force: true });
+      if (!existsSync(out)) return false;
+      const bytes = statSync(out).size;
+      report.shards[i] = { shard: i, bytes, integrity: "", ms: Math.round(performance.now() - t) };
+      return true;
+    };
+
+    if (shards === 0) {
+      while (await restoreOne(shards)) {
+        progress({ kind: "shard", shard: shards, done: shards + 1, total: 0, bytes: report.shards[shards]!.bytes, ms: report.shards[shards]!.ms });
+        shards++;
+      }
+      if (shards === 0) throw new RestoreError(`no backup found in ${redactUrl(target.url)} (expected shards/00)`, "no_backup");
+      progress({ kind: "start", replica: report.replica, data, shards });
+    } else {
+      progress({ kind: "start", replica: report.replica, data, shards });
+      let next = 0;
+      let done = 0;
+      const worker = async () => {
+        while (next < shards) {
+          const i = next++;
+          if (!(await restoreOne(i)))
+            throw new RestoreError(`shard ${shardName(i)} has no backup in ${redactUrl(target.url)}`, "no_backup");
+          done++;
+          progress({ kind: "shard", shard: i, done, total: shards, bytes: report.shards[i]!.bytes, ms: report.shards[i]!.ms });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(o.parallelism ?? 4, shards) }, worker));
+    }
+
+    for (let i = 0; i < shards; i++) {
+      const db = new Database(join(staging, "shards", `${shardName(i)}.db`), { readonly: true });
+      let result: string;
+      try {
+        const rows = db.query("PRAGMA integrity_check").all() as { integrity_check: string }[];
+        result = rows.map((r) => r.integrity_check).join("; ");
+      } finally {
+        db.close();
+      }
+      report.shards[i]!.integrity = result;
+      progress({ kind: "check", shard: i, ok: result === "ok", result });
+      if (result !== "ok") throw new RestoreError(`shard ${shardName(i)} failed integrity_check: ${result}`, "integrity");
+    }
+
+    if (objects) {
+      const blobs = new ObjectBlobReplica(objects);
+      const list = await blobs.list();
+      const where = o.blobPath ?? defaultBlobPath;
+      for (const sha of list) {
+        const dest = where(staging, sha);
+        if (!(await blobs.get(sha, dest))) throw new RestoreError(`blob ${sha} vanished from the replica`, "no_backup");
+        report.blobs++;
+        report.blob_bytes += statSync(dest).size;
+        progress({ kind: "blob", done: report.blobs, total: list.length, bytes: report.blob_bytes });
+      }
+    }
+
+    writeFileSync(join(staging, "layout.json"), JSON.stringify({ format: 1, shards, created_at: Date.now() }, null, 2) + "\n");
+
+    // Swap in: the old contents go only now that the restore is complete.
+    // Entry by entry, so a target that is a mount point works too.
+    mkdirSync(data, { recursive: true });
+    for (const name of readdirSync(data)) rmSync(join(data, name), { recursive: true, force: true });
+    for (const name of readdirSync(staging)) renameSync(join(staging, name), join(data, name));
+    rmSync(staging, { recursive: true, force: true });
+    report.ms = Math.round(performance.now() - t0);
+    progress({ kind: "done", ms: report.ms });
+    return report;
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,384 @@
+// The Litestream supervisor: writes Litestream's config for every shard,
+// runs the real binary as a child process, restarts it (with backoff) when it
+// dies and logs why, and tracks each shard's replica position and lag from
+// Litestream's own metrics.
+//
+// Lag per shard: the age of the oldest commit not yet known to be in the
+// replica. A commit is known replicated once Litestream has run two full
+// syncs after it (so its frames are in the shadow WAL) and the replica's WAL
+// position has reached the shadow position seen then. This is an upper bound
+// on the true lag (by about one poll interval); a test measures the true
+// figure by restoring.
+
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import type { Logger } from "../log.ts";
+import { litestreamBinary, litestreamConfig, parseLitestreamMetrics, type ShardMetrics } from "./litestream.ts";
+import { openObjects, ObjectBlobReplica, type BlobReplica, type ObjectReplica } from "./objects.ts";
+import { redactUrl, type ReplicaTarget } from "./target.ts";
+
+export interface SupervisorOptions {
+  dataDir: string;
+  /** Absolute shard paths, index = shard number. */
+  shards: string[];
+  target: ReplicaTarget;
+  monitorIntervalMs: number;
+  syncIntervalMs: number;
+  log: Logger;
+  /** How often Litestream's metrics are read (ms). */
+  pollMs?: number;
+  /** Explicit binary (tests); otherwise litestreamBinary(). */
+  binary?: string;
+}
+
+interface Pending {
+  since: number;
+  /** Litestream's sync count at the first poll after `since`. */
+  syncAt: number | null;
+  /** The shadow WAL position that contains the commit. */
+  target: { index: number; offset: number } | null;
+}
+
+interface ShardState {
+  path: string;
+  pending: Pending | null;
+  /** A later commit that happened after `pending` was pinned. */
+  later: number | null;
+  lastLagMs: number | null;
+  lastReplicatedAt: number | null;
+  generation: string | null;
+  m: ShardMetrics | null;
+}
+
+export interface ShardReplicationStatus {
+  shard: number;
+  generation: string | null;
+  /** Replica WAL position "index/offset" (Litestream's numbering). */
+  replica_position: string | null;
+  /** Local (shadow WAL) position Litestream has read from the shard. */
+  local_position: string | null;
+  /** Age of the oldest commit not yet in the replica; 0 when caught up. */
+  lag_ms: number;
+  /** Commit -> replica time of the last commit seen replicated. */
+  last_lag_ms: number | null;
+  last_replicated_at: string | null;
+  sync_errors: number;
+}
+
+export interface ReplicationStatus {
+  enabled: true;
+  replica: string;
+  running: boolean;
+  pid: number | null;
+  restarts: number;
+  last_exit: string | null;
+  monitor_interval_ms: number;
+  sync_interval_ms: number;
+  /** Largest lag over all shards. */
+  lag_ms: number;
+  blobs: boolean;
+  shards: ShardReplicationStatus[];
+}
+
+export class ReplicationSupervisor {
+  readonly blobs: BlobReplica | null;
+  private readonly objects: ObjectReplica | null;
+  private readonly state: ShardState[];
+  private readonly byPath = new Map<string, ShardState>();
+  private proc: Subprocess | null = null;
+  private pidPath = "";
+  private stopping = false;
+  private restarts = 0;
+  private lastExit: string | null = null;
+  private backoffMs = 250;
+  private startedAt = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private pollTimer: ReturnType<typeof setInterval> | null = null;
+  private polling = false;
+  private metricsAddr = "";
+  private binary = "";
+  private configPath = "";
+  /** Commit -> replica samples (ms), for the histogram. */
+  private readonly lagBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  private readonly lagCounts = new Array<number>(8).fill(0);
+  private lagSum = 0;
+  private lagN = 0;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.objects = openObjects(o.target);
+    this.blobs = this.objects ? new ObjectBlobReplica(this.objects) : null;
+    this.state = o.shards.map((path) => ({ path, pending: null, later: null, lastLagMs: null, lastReplicatedAt: null, generation: null, m: null }));
+    for (const s of this.state) this.byPath.set(s.path, s);
+  }
+
+  async start(): Promise<void> {
+    this.binary = this.o.binary ?? (await litestreamBinary());
+    const port = freePort();
+    this.metricsAddr = `127.0.0.1:${port}`;
+    this.configPath = join(this.o.dataDir, "litestream.yml");
+    this.pidPath = join(this.o.dataDir, "litestream.pid");
+    await stopStale(this.pidPath);
+    writeFileSync(
+      this.configPath,
+      litestreamConfig({
+        shards: this.o.shards,
+        target: this.o.target,
+        monitorIntervalMs: this.o.monitorIntervalMs,
+        syncIntervalMs: this.o.syncIntervalMs,
+        metricsAddr: this.metricsAddr,
+      }),
+      { mode: 0o600 },
+    );
+    if (this.objects) {
+      await this.objects.putText("layout.json", JSON.stringify({ format: 1, shards: this.o.shards.length, written_at: Date.now() }) + "\n");
+    }
+    // Every shard starts dirty: it is replicated once Litestream has caught up after start.
+    const now = Date.now();
+    for (const s of this.state) s.pending = { since: now, syncAt: null, target: null };
+    this.spawn();
+    this.pollTimer = setInterval(() => void this.poll(), this.o.pollMs ?? 100);
+    this.o.log.info("replication started", {
+      replica: redactUrl(this.o.target.url),
+      shards: this.o.shards.length,
+      litestream: this.binary,
+      monitor_interval_ms: this.o.monitorIntervalMs,
+      sync_interval_ms: this.o.syncIntervalMs,
+      blobs: this.blobs !== null,
+    });
+  }
+
+  /** The store calls this after each commit of shard i. */
+  noteCommit(i: number): void {
+    const s = this.state[i];
+    if (!s) return;
+    const now = Date.now();
+    if (!s.pending) s.pending = { since: now, syncAt: null, target: null };
+    else if (s.pending.syncAt !== null && s.later === null) s.later = now;
+  }
+
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
+  private spawn(): void {
+    if (this.stopping) return;
+    this.startedAt = Date.now();
+    // Litestream must not outlive natter (a second one on the same shards would fork the replica's
+    // history): it runs a watcher via -exec that ends when natter's pid is gone, even after kill -9,
+    // and Litestream exits with it (within a second). start() also stops one left from an earlier run.
+    const sh = Bun.which("sh");
+    const watch = `${sh} -c "while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done"`;
+    const args = [this.binary, "replicate", "-config", this.configPath, "-no-expand-env", ...(sh ? ["-exec", watch] : [])];
+    const proc = Bun.spawn(args, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    this.proc = proc;
+    writeFileSync(this.pidPath, `${proc.pid}\n`);
+    let tail: string[] = [];
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const dec = new TextDecoder();
+      let buf = "";
+      for await (const chunk of stream) {
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          tail.push(line);
+          if (tail.length > 20) tail = tail.slice(-20);
+          this.onLine(line);
+        }
+      }
+    };
+    void pump(proc.stdout as ReadableStream<Uint8Array>).catch(() => {});
+    void pump(proc.stderr as ReadableStream<Uint8Array>).catch(() => {});
+    void proc.exited.then((code) => {
+      if (this.proc === proc) this.proc = null;
+      if (this.stopping) return;
+      const sig = proc.signalCode;
+      this.lastExit = `${new Date().toISOString()} ${sig ? `killed by ${sig}` : `exit ${code}`}`;
+      this.restarts++;
+      if (Date.now() - this.startedAt > 30_000) this.backoffMs = 250;
+      this.o.log.error("replication: litestream died; restarting", {
+        exit_code: code,
+        signal: sig ?? null,
+        restart_in_ms: this.backoffMs,
+        restarts: this.restarts,
+        output: tail.slice(-5).join("\n"),
+      });
+      this.restartTimer = setTimeout(() => this.spawn(), this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+    });
+  }
+
+  private onLine(line: string): void {
+    const level = /level=(\w+)/.exec(line)?.[1] ?? (/ ERROR /.test(line) ? "ERROR" : "INFO");
+    const db = /\bdb=("?)([^"\s]+)\1/.exec(line)?.[2];
+    const gen = /(?:generation=|position=)([0-9a-f]{16})/.exec(line)?.[1];
+    if (db && gen) {
+      const s = this.byPath.get(db);
+      if (s) s.generation = gen;
+    }
+    if (level === "ERROR" || level === "WARN") this.o.log.warn("litestream", { line });
+    else this.o.log.debug("litestream", { line });
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || !this.proc) return;
+    this.polling = true;
+    const t0 = Date.now();
+    try {
+      const res = await fetch(`http://${this.metricsAddr}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const metrics = parseLitestreamMetrics(await res.text());
+      const now = Date.now();
+      for (const s of this.state) {
+        const m = metrics.get(s.path);
+        if (!m) continue;
+        s.m = m;
+        const p = s.pending;
+        if (!p || p.since >= t0) continue;
+        if (p.syncAt === null) {
+          p.syncAt = m.syncCount;
+          continue;
+        }
+        if (p.target === null) {
+          if (m.syncCount >= p.syncAt + 2 && m.shadowIndex >= 0) p.target = { index: m.shadowIndex, offset: m.shadowSize };
+          else continue;
+        }
+        // A new generation restarts numbering: aim at the current shadow position instead.
+        if (m.shadowIndex < p.target.index) p.target = { index: m.shadowIndex, offset: m.shadowSize };
+        const reached =
+          m.replicaIndex > p.target.index || (m.replicaIndex === p.target.index && m.replicaOffset >= p.target.offset);
+        if (reached) {
+          const lag = now - p.since;
+          s.lastLagMs = lag;
+          s.lastReplicatedAt = now;
+          this.observeLag(lag / 1000);
+          s.pending = s.later !== null ? { since: s.later, syncAt: null, target: null } : null;
+          s.later = null;
+        }
+      }
+    } catch {
+      // Litestream starting or restarting: positions stay as last seen; lag keeps growing.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private observeLag(sec: number) {
+    this.lagBuckets.forEach((b, i) => {
+      if (sec <= b) this.lagCounts[i]!++;
+    });
+    this.lagSum += sec;
+    this.lagN++;
+  }
+
+  status(): ReplicationStatus {
+    const now = Date.now();
+    const shards = this.state.map((s, i): ShardReplicationStatus => ({
+      shard: i,
+      generation: s.generation,
+      replica_position: s.m && s.m.replicaIndex >= 0 ? `${s.m.replicaIndex}/${s.m.replicaOffset}` : null,
+      local_position: s.m && s.m.shadowIndex >= 0 ? `${s.m.shadowIndex}/${s.m.shadowSize}` : null,
+      lag_ms: s.pending ? now - s.pending.since : 0,
+      last_lag_ms: s.lastLagMs,
+      last_replicated_at: s.lastReplicatedAt ? new Date(s.lastReplicatedAt).toISOString() : null,
+      sync_errors: s.m?.syncErrors ?? 0,
+    }));
+    return {
+      enabled: true,
+      replica: redactUrl(this.o.target.url),
+      running: this.proc !== null,
+      pid: this.pid,
+      restarts: this.restarts,
+      last_exit: this.lastExit,
+      monitor_interval_ms: this.o.monitorIntervalMs,
+      sync_interval_ms: this.o.syncIntervalMs,
+      lag_ms: Math.max(0, ...shards.map((s) => s.lag_ms)),
+      blobs: this.blobs !== null,
+      shards,
+    };
+  }
+
+  /** A short form for /healthz. */
+  health(): { running: boolean; restarts: number; lag_ms: number; shards_lag_ms: number[] } {
+    const st = this.status();
+    return { running: st.running, restarts: st.restarts, lag_ms: st.lag_ms, shards_lag_ms: st.shards.map((s) => s.lag_ms) };
+  }
+
+  /** Prometheus text for /metrics. */
+  renderMetrics(): string {
+    const st = this.status();
+    let s = "# HELP natter_replication_up Litestream child process running (1) or not (0)\n# TYPE natter_replication_up gauge\n";
+    s += `natter_replication_up ${st.running ? 1 : 0}\n`;
+    s += "# HELP natter_replication_restarts_total Litestream restarts after it died\n# TYPE natter_replication_restarts_total counter\n";
+    s += `natter_replication_restarts_total ${st.restarts}\n`;
+    s += "# HELP natter_replication_lag_seconds Age of the oldest commit not yet in the replica, per shard\n# TYPE natter_replication_lag_seconds gauge\n";
+    for (const sh of st.shards) s += `natter_replication_lag_seconds{shard="${sh.shard}"} ${sh.lag_ms / 1000}\n`;
+    s += "# HELP natter_replication_replica_wal_offset Replica WAL offset (Litestream position), per shard\n# TYPE natter_replication_replica_wal_offset gauge\n";
+    for (const sh of this.state.map((x, i) => [i, x.m] as const))
+      if (sh[1] && sh[1].replicaIndex >= 0) s += `natter_replication_replica_wal_offset{shard="${sh[0]}",wal_index="${sh[1].replicaIndex}"} ${sh[1].replicaOffset}\n`;
+    s += "# HELP natter_replication_commit_to_replica_seconds Time from a commit to its arrival in the replica (upper bound)\n# TYPE natter_replication_commit_to_replica_seconds histogram\n";
+    this.lagBuckets.forEach((b, i) => (s += `natter_replication_commit_to_replica_seconds_bucket{le="${b}"} ${this.lagCounts[i]}\n`));
+    s += `natter_replication_commit_to_replica_seconds_bucket{le="+Inf"} ${this.lagN}\n`;
+    s += `natter_replication_commit_to_replica_seconds_sum ${this.lagSum}\nnatter_replication_commit_to_replica_seconds_count ${this.lagN}\n`;
+    return s;
+  }
+
+  /** Waits until every shard's commits so far are in the replica (or the timeout passes). */
+  async waitCaughtUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.state.every((s) => s.pending === null)) return true;
+      await Bun.sleep(25);
+    }
+    return false;
+  }
+
+  /** Stops Litestream after it has shipped what it has (SIGTERM: it syncs and exits). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const proc = this.proc;
+    if (!proc) return;
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    await proc.exited;
+    clearTimeout(timer);
+    this.proc = null;
+    this.o.log.info("replication stopped", { restarts: this.restarts });
+  }
+}
+
+/** Stops a Litestream left running by an earlier natter on this data dir (its pid file, if that process is Litestream). */
+async function stopStale(pidPath: string): Promise<void> {
+  if (!existsSync(pidPath)) return;
+  const pid = Number(readFileSync(pidPath, "utf8").trim());
+  rmSync(pidPath, { force: true });
+  if (!Number.isSafeInteger(pid) || pid <= 1) return;
+  let cmdline = "";
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return; // not running (or no /proc: nothing we can check safely)
+  }
+  if (!cmdline.includes("litestream") || !cmdline.includes("replicate")) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(50);
+}
+
+/** A free loopback port for Litestream's metrics endpoint. */
+function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
