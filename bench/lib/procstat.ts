@@ -1,0 +1,60 @@
+// CPU and memory of a process, read from /proc (Linux). CPU is utime+stime in
+// clock ticks (100 per second here); RSS from /proc/PID/status.
+
+import { readFileSync } from "node:fs";
+
+const TICK_MS = 10; // getconf CLK_TCK = 100
+
+export interface CpuSample {
+  /** CPU time used so far, ms (user + system). */
+  cpuMs: number;
+  /** Wall time of the sample, ms (performance.now()). */
+  at: number;
+}
+
+/** CPU time of one process; null if it is gone. */
+export function cpuSample(pid: number): CpuSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { cpuMs: (Number(f[11]) + Number(f[12])) * TICK_MS, at: performance.now() };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU used between two samples, as % of one core. */
+export function cpuPercent(a: CpuSample | null, b: CpuSample | null): number {
+  if (!a || !b || b.at <= a.at) return 0;
+  return Math.round(((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 1000) / 10;
+}
+
+export interface MemSample {
+  rssBytes: number;
+  /** Peak RSS over the process's life (VmHWM). */
+  peakRssBytes: number;
+}
+
+export function memSample(pid: number): MemSample | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) * 1024;
+    return { rssBytes: kb("VmRSS"), peakRssBytes: kb("VmHWM") };
+  } catch {
+    return null;
+  }
+}
+
+/** The machine, for reports: cores, memory, CPU model, load. */
+export function machineInfo(): { nproc: number; mem_total_gib: number; cpu_model: string; loadavg: string } {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown";
+  const mem = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
+  return {
+    nproc: navigator.hardwareConcurrency,
+    mem_total_gib: Math.round((mem / 1024 / 1024) * 10) / 10,
+    cpu_model: model,
+    loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+  };
+}

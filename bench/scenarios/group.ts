@@ -1,0 +1,69 @@
+// group: G groups of N members (default 100), every member connected once;
+// members take turns sending at an aggregate rate R, so each message is
+// persisted once and delivered N-1 times.
+
+import { place, connectAll, step, passes, type StepResult } from "../lib/load.ts";
+import type { SenderSpec } from "../lib/messages.ts";
+import type { BenchOptions } from "../lib/options.ts";
+import { Pool } from "../lib/pool.ts";
+import { fmt, type Progress } from "../lib/report.ts";
+import type { LoadScenarioResult } from "./direct.ts";
+import { startNatter } from "./common.ts";
+
+export async function runGroup(o: BenchOptions, progress: Progress): Promise<LoadScenarioResult> {
+  const t0 = performance.now();
+  const target = await startNatter(o);
+  const pool = new Pool(o.workers);
+  try {
+    const n = o.groups * o.groupSize;
+    progress(`group: natter pid ${target.pid}; creating ${n} users for ${o.groups} groups of ${o.groupSize}`);
+    const ids = await target.identities(n, "g", (d) => progress(`  ${d}/${n} users`));
+    const placement = place(ids, o.groupSize, pool.size);
+    await connectAll(pool, target, placement, progress);
+    // Worker w holds whole groups: local clients [k*size, (k+1)*size) form group k.
+    const senders: SenderSpec[][] = [];
+    for (let w = 0; w < pool.size; w++) {
+      const local = placement.local[w]!.length;
+      const groups = [];
+      for (let k = 0; k * o.groupSize < local; k++) {
+        const members = Array.from({ length: o.groupSize }, (_, i) => k * o.groupSize + i);
+        groups.push({ creator: members[0]!, members: members.slice(1), name: `bench ${w}.${k}` });
+      }
+      senders.push([]);
+      if (groups.length === 0) continue;
+      const r = await pool.workers[w]!.ask({ t: "groups", groups }, "groups");
+      groups.forEach((g, k) => {
+        const all = [g.creator, ...g.members];
+        for (const m of all) senders[w]!.push({ client: m, channel: r.channels[k]!, recipients: all.filter((x) => x !== m) });
+      });
+    }
+    const setupMs = performance.now() - t0;
+    const steps: StepResult[] = [];
+    let best: StepResult | null = null;
+    const rates = o.ladder ? Array.from({ length: o.ladderSteps }, (_, i) => Math.round((o.groupRate / 2) * o.ladderFactor ** i)) : [o.groupRate];
+    for (const rate of rates) {
+      progress(`group: ${fmt(rate)} msg/s offered (${fmt(rate * (o.groupSize - 1))} deliveries/s) for ${o.durationMs / 1000} s`);
+      const r = await step(pool, target, senders, {
+        rate,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+        drainMs: o.drainMs,
+        maxInflight: o.maxInflight,
+        contentBytes: o.contentBytes,
+      });
+      steps.push(r);
+      const ok = passes(r, o.p99LimitMs);
+      progress(
+        `  acked ${fmt(r.acked_per_sec)}/s, delivered ${fmt(r.deliveries_per_sec)}/s, p50 ${r.send_to_deliver.p50_ms} ms, p99 ${r.send_to_deliver.p99_ms} ms, ` +
+          `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%` +
+          (o.ladder ? (ok ? "  PASS" : "  FAIL") : ""),
+      );
+      if (!o.ladder || ok) best = r;
+      else break;
+    }
+    return { target: "natter", clients: n, sync: o.sync, steps, best, ladder: o.ladder, setup_ms: Math.round(setupMs) };
+  } finally {
+    await pool.close();
+    await target.stop();
+  }
+}
