@@ -82,6 +82,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       target: replicaTarget,
       monitorIntervalMs: config.replicaMonitorMs,
       syncIntervalMs: config.replicaSyncMs,
+      blobsDir: join(dataDir, "media", "blobs"),
       log,
     });
     await replication.start();

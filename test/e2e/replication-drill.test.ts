@@ -60,6 +60,33 @@ async function makeGroup(server: TestServer, owner: TestUser, members: TestUser[
   return r.body.channel;
 }
 
+async function upload(server: TestServer, u: TestUser, bytes: Uint8Array, name: string): Promise<{ id: string; sha256: string }> {
+  const res = await fetch(server.url + "/api/media", {
+    method: "POST",
+    headers: { authorization: `Bearer ${u.token}`, "content-type": "application/octet-stream", "x-filename": name },
+    body: bytes,
+  });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { media: { id: string; sha256: string } }).media;
+}
+
+async function download(server: TestServer, u: TestUser, id: string): Promise<{ status: number; bytes: Uint8Array }> {
+  const res = await fetch(`${server.url}/api/media/${id}`, { headers: { authorization: `Bearer ${u.token}` } });
+  return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+function randomBytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
 async function healthz(server: TestServer): Promise<any> {
   return (await fetch(server.url + "/healthz")).json();
 }
@@ -78,6 +105,21 @@ describe("replication drill", () => {
       const from = [alice, bob, carol][i % 3]!;
       sent.push(await send(s1, from, { channel: group.id }, `group ${i} ✓ ünïcode`, `g-${i}`));
       if (i % 4 === 0) sent.push(await send(s1, alice, { to: bob.user.id }, `direct ${i}`, `d-${i}`));
+    }
+    // Media: three files, one of them 2 MiB, sent in the group.
+    const files = [randomBytes(2 * 1024 * 1024 + 17, 1), randomBytes(1000, 2), new TextEncoder().encode("a small text file\n")];
+    const media: { id: string; sha256: string; bytes: Uint8Array }[] = [];
+    for (const [i, bytes] of files.entries()) {
+      const m = await upload(s1, alice, bytes, `file-${i}.bin`);
+      media.push({ ...m, bytes });
+      sent.push(
+        await api(s1, alice.token, "sendMessage", { channel: group.id, client_id: `f-${i}`, type: "file", content: `file ${i}`, media: m.id }).then(
+          (r) => {
+            if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+            return r.body.message;
+          },
+        ),
+      );
     }
     const h = await healthz(s1);
     expect(h.replication.running).toBe(true);
@@ -101,6 +143,13 @@ describe("replication drill", () => {
       expect(got.map((m: any) => [m.seq, m.id, m.client_id, m.content])).toEqual(msgs.map((m) => [m.seq, m.id, m.client_id, m.content]));
     }
     c.close();
+    for (const m of media) {
+      const d = await download(s2, carol, m.id);
+      expect(d.status).toBe(200);
+      expect(d.bytes.length).toBe(m.bytes.length);
+      expect(Buffer.compare(Buffer.from(d.bytes), Buffer.from(m.bytes))).toBe(0);
+    }
+    expect(r.stderr).toContain(`media blobs ${media.length}/${media.length}`);
     const users = (await (await adminFetch(s2, "GET", "/admin/users")).json()) as { users: { id: string }[] };
     expect(users.users.map((u) => u.id).sort()).toEqual([alice, bob, carol].map((u) => u.user.id).sort());
     // The restored server keeps replicating: new writes reach the replica.

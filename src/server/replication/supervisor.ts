@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Logger } from "../log.ts";
 import { litestreamBinary, litestreamConfig, parseLitestreamMetrics, type ShardMetrics } from "./litestream.ts";
+import { BlobMirror, type BlobMirrorStatus } from "./blob-mirror.ts";
 import { openObjects, ObjectBlobReplica, type BlobReplica, type ObjectReplica } from "./objects.ts";
 import { redactUrl, type ReplicaTarget } from "./target.ts";
 
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** How often Litestream's metrics are read (ms). */
   pollMs?: number;
+  /** The media module's blob directory (DATA/media/blobs), mirrored to the replica when it can hold files. */
+  blobsDir?: string;
   /** Explicit binary (tests); otherwise litestreamBinary(). */
   binary?: string;
 }
@@ -77,7 +80,8 @@ export interface ReplicationStatus {
   sync_interval_ms: number;
   /** Largest lag over all shards. */
   lag_ms: number;
-  blobs: boolean;
+  /** Media blob copies (null when the replica type holds no files: sftp, gcs, abs). */
+  blobs: BlobMirrorStatus | null;
   shards: ShardReplicationStatus[];
 }
 
@@ -88,6 +92,7 @@ export class ReplicationSupervisor {
   private readonly byPath = new Map<string, ShardState>();
   private proc: Subprocess | null = null;
   private pidPath = "";
+  private mirror: BlobMirror | null = null;
   private stopping = false;
   private restarts = 0;
   private lastExit: string | null = null;
@@ -137,6 +142,10 @@ export class ReplicationSupervisor {
     const now = Date.now();
     for (const s of this.state) s.pending = { since: now, syncAt: null, target: null };
     this.spawn();
+    if (this.blobs && this.o.blobsDir) {
+      this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log);
+      await this.mirror.start();
+    }
     this.pollTimer = setInterval(() => void this.poll(), this.o.pollMs ?? 100);
     this.o.log.info("replication started", {
       replica: redactUrl(this.o.target.url),
@@ -298,7 +307,7 @@ export class ReplicationSupervisor {
       monitor_interval_ms: this.o.monitorIntervalMs,
       sync_interval_ms: this.o.syncIntervalMs,
       lag_ms: Math.max(0, ...shards.map((s) => s.lag_ms)),
-      blobs: this.blobs !== null,
+      blobs: this.mirror ? this.mirror.status() : null,
       shards,
     };
   }
@@ -341,6 +350,7 @@ export class ReplicationSupervisor {
   /** Stops Litestream after it has shipped what it has (SIGTERM: it syncs and exits). */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.mirror?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const proc = this.proc;
