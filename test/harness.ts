@@ -226,9 +226,21 @@ export class WsClient {
     }
   }
 
-  static async connect(server: TestServer, token: string | null, opts: { waitHello?: boolean } = {}): Promise<WsClient> {
-    const url = token === null ? server.wsUrl : `${server.wsUrl}?token=${encodeURIComponent(token)}`;
-    const c = new WsClient(new WebSocket(url));
+  /**
+   * Opens /ws with `?token=` (or, with `opts.header`, an `Authorization: Bearer`
+   * header) and waits for `hello` unless `waitHello` is false.
+   */
+  static async connect(
+    server: TestServer,
+    token: string | null,
+    opts: { waitHello?: boolean; header?: boolean } = {},
+  ): Promise<WsClient> {
+    const viaHeader = opts.header === true && token !== null;
+    const url = token === null || viaHeader ? server.wsUrl : `${server.wsUrl}?token=${encodeURIComponent(token)}`;
+    const ws = viaHeader
+      ? new WebSocket(url, { headers: { authorization: `Bearer ${token}` } } as any)
+      : new WebSocket(url);
+    const c = new WsClient(ws);
     await new Promise<void>((res, rej) => {
       c.ws.onopen = () => res();
       c.ws.onerror = () => rej(new Error("websocket failed to open"));
@@ -260,9 +272,24 @@ export class WsClient {
     return r;
   }
 
-  /** Waits for an event matching `pred`. */
-  event<E extends ServerEvent>(pred: (e: ServerEvent) => boolean, timeoutMs = 10_000, what = "event"): Promise<E> {
-    return this.until(() => this.events.find(pred) as E | undefined, timeoutMs, what);
+  /** Waits for an event matching `pred` (only among events from index `since` on). */
+  event<E extends ServerEvent>(pred: (e: ServerEvent) => boolean, timeoutMs = 10_000, what = "event", since = 0): Promise<E> {
+    return this.until(() => this.events.slice(since).find(pred) as E | undefined, timeoutMs, what);
+  }
+
+  /** The current length of the event inbox, to look only at later events. */
+  mark(): number {
+    return this.events.length;
+  }
+
+  /** Events received since `mark` (an index from `mark()`) that match `pred`. */
+  eventsSince(mark: number, pred: (e: ServerEvent) => boolean = () => true): ServerEvent[] {
+    return this.events.slice(mark).filter(pred);
+  }
+
+  /** Waits until the server closes the socket; returns the close code and reason. */
+  waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed, timeoutMs, "close");
   }
 
   close() {

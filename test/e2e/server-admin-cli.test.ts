@@ -1,0 +1,119 @@
+// The admin CLI against a real server: the exact forms other clients rely on
+// (`users add --json`, `users code --json`), --help, env variables, and a
+// few human tables.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { adminFetch, login, runCli, startServer, type TestServer } from "../harness.ts";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server?.cleanup();
+});
+
+const admin = (...args: string[]) => runCli(["admin", "--server", server.url, "--data", server.dataDir, ...args]);
+
+describe("the contract forms", () => {
+  test("users add --json prints exactly one JSON object {user, code}; the code logs in", async () => {
+    const r = await admin("users", "add", "--name", "Cli Ann", "--phone", "+4470001001", "--json");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.length).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out).sort()).toEqual(["code", "user"]);
+    expect(out.user).toMatchObject({ name: "Cli Ann", phone: "+4470001001" });
+    expect(typeof out.user.id).toBe("string");
+    const l = await login(server, out.code, "cli");
+    expect(l.user.id).toBe(out.user.id);
+  }, 20_000);
+
+  test("users code USER_ID --json prints {code}, a fresh code for another device", async () => {
+    const add = JSON.parse((await admin("users", "add", "--name", "Cli Bob", "--phone", "+4470001002", "--json")).stdout);
+    const r = await admin("users", "code", add.user.id, "--json");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n").length).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(["code"]);
+    expect(out.code).not.toBe(add.code);
+    const l1 = await login(server, add.code, "one");
+    const l2 = await login(server, out.code, "two");
+    expect(l2.user.id).toBe(l1.user.id);
+    expect(l2.device.id).not.toBe(l1.device.id);
+  }, 20_000);
+
+  test("users add with a taken phone fails with a non-zero exit and says why", async () => {
+    await admin("users", "add", "--name", "First", "--phone", "+4470001003", "--json");
+    const r = await admin("users", "add", "--name", "Second", "--phone", "+4470001003", "--json");
+    expect(r.code).not.toBe(0);
+    expect(r.stdout.trim()).toBe("");
+    expect(r.stderr).toContain("conflict");
+  }, 20_000);
+
+  test("NATTER_SERVER and NATTER_ADMIN_TOKEN replace --server/--data", async () => {
+    const r = await runCli(["admin", "users", "add", "--name", "Env", "--phone", "+4470001004", "--json"], {
+      env: { NATTER_SERVER: server.url, NATTER_ADMIN_TOKEN: server.adminToken },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).user.name).toBe("Env");
+  }, 20_000);
+
+  test("a wrong admin token is refused; an unreachable server is a clear error", async () => {
+    const bad = await runCli(["admin", "--server", server.url, "users", "list"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
+    expect(bad.code).not.toBe(0);
+    const down = await runCli(["admin", "users", "list"], { env: { NATTER_SERVER: "http://127.0.0.1:1", NATTER_ADMIN_TOKEN: "x" } });
+    expect(down.code).not.toBe(0);
+    expect(down.stderr.length).toBeGreaterThan(0);
+  }, 20_000);
+});
+
+describe("help and human output", () => {
+  test("--help works for natter, admin, admin users, serve", async () => {
+    for (const args of [["--help"], ["admin", "--help"], ["admin", "users", "--help"], ["serve", "--help"]]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage:/);
+    }
+    const users = await runCli(["admin", "users", "--help"]);
+    for (const cmd of ["add", "list", "show", "remove", "code"]) expect(users.stdout).toContain(cmd);
+    const adm = await runCli(["admin", "--help"]);
+    for (const cmd of ["users", "devices", "groups", "stats"]) expect(adm.stdout).toContain(cmd);
+    const serve = await runCli(["serve", "--help"]);
+    for (const flag of ["--host", "--port", "--data"]) expect(serve.stdout).toContain(flag);
+  }, 30_000);
+
+  test("users list: a human table with names and phones; --json is the same data", async () => {
+    await admin("users", "add", "--name", "Table Tom", "--phone", "+4470001005", "--json");
+    const human = await admin("users", "list");
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("Table Tom");
+    expect(human.stdout).toContain("+4470001005");
+    expect(() => JSON.parse(human.stdout)).toThrow();
+    const json = await admin("users", "list", "--json");
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout);
+    const users = Array.isArray(parsed) ? parsed : parsed.users;
+    expect(users.find((u: any) => u.phone === "+4470001005").name).toBe("Table Tom");
+  }, 20_000);
+
+  test("users show, devices list, stats print human text", async () => {
+    const add = JSON.parse((await admin("users", "add", "--name", "Dev Dora", "--phone", "+4470001006", "--json")).stdout);
+    await login(server, add.code, "dora-phone");
+    const show = await admin("users", "show", add.user.id);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain("Dev Dora");
+    const devs = await admin("devices", "list", add.user.id);
+    expect(devs.code).toBe(0);
+    expect(devs.stdout).toContain("dora-phone");
+    const stats = await admin("stats");
+    expect(stats.code).toBe(0);
+    expect(stats.stdout.trim().length).toBeGreaterThan(0);
+  }, 20_000);
+
+  test("users remove deletes the user", async () => {
+    const add = JSON.parse((await admin("users", "add", "--name", "Gone Gus", "--phone", "+4470001007", "--json")).stdout);
+    const r = await admin("users", "remove", add.user.id);
+    expect(r.code).toBe(0);
+    expect((await adminFetch(server, "GET", `/admin/users/${add.user.id}`)).status).toBe(404);
+  }, 20_000);
+});
