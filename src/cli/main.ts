@@ -21,5 +21,12 @@ export function buildProgram(): Command {
 }
 
 if (import.meta.main) {
-  await buildProgram().parseAsync(process.argv);
+  const program = buildProgram();
+  // Usage errors (unknown option, missing argument) exit 2; --help and --version exit 0.
+  const usageExits = (c: Command): void => {
+    c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+    c.commands.forEach(usageExits);
+  };
+  usageExits(program);
+  await program.parseAsync(process.argv);
 }

@@ -75,8 +75,9 @@ export function websocketRoute(ctx: ServerContext) {
       if (ws.raw.readyState === 1) reply(ws.raw, { re, ...result });
     },
 
-    pong(ws: { raw: ServerWebSocket<unknown> }) {
-      const conn = conns.get(ws.raw);
+    // Elysia hands ping/pong handlers Bun's socket itself, not its wrapper.
+    pong(ws: ServerWebSocket<unknown>) {
+      const conn = conns.get(ws);
       if (conn) conn.alive = true;
     },
 
