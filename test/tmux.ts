@@ -79,6 +79,11 @@ export class Pane {
     for (const k of keys) this.tmux.tmux(["send-keys", "-t", this.name, k]);
   }
 
+  /** The visible screen with its SGR escapes (colors, bold...), as the terminal has it. */
+  captureAnsi(): string {
+    return this.tmux.tmux(["capture-pane", "-p", "-e", "-t", this.name]);
+  }
+
   /** The visible screen as plain text (trailing spaces trimmed). */
   capture(): string {
     return this.tmux
@@ -93,14 +98,9 @@ export class Pane {
     this.tmux.tmux(["resize-window", "-t", this.name, "-x", String(width), "-y", String(height)]);
   }
 
-  /** True once the pane's program has exited; its exit status is then in `exitStatus()`. */
+  /** True once the pane's program has exited (the screen then says "Pane is dead (status N, ...)"). */
   dead(): boolean {
     return this.tmux.tmux(["display-message", "-p", "-t", this.name, "#{pane_dead}"]).trim() === "1";
-  }
-
-  exitStatus(): number | null {
-    const s = this.tmux.tmux(["display-message", "-p", "-t", this.name, "#{pane_dead_status}"]).trim();
-    return s === "" ? null : Number(s);
   }
 
   /**

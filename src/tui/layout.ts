@@ -258,7 +258,8 @@ export function headerInfo(state: ChatState, ch: ChannelState | null, draftPeer:
     const u = state.users[peer];
     subtitle = presenceText(u?.online ?? false, u?.last_seen ?? null, now);
   } else {
-    const names = ch.info.members.map((id) => (id === state.me?.id ? "you" : displayName(state, id)));
+    const me = state.me?.id;
+    const names = [...(me && ch.info.members.includes(me) ? ["you"] : []), ...ch.info.members.filter((id) => id !== me).map((id) => displayName(state, id))];
     subtitle = `${ch.info.members.length} member${ch.info.members.length === 1 ? "" : "s"}: ${names.join(", ")}`;
   }
   return { title: channelTitle(state, ch), subtitle, typing };

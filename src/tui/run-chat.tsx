@@ -78,7 +78,8 @@ export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: pr
       <Root<Credentials>
         initial={creds}
         reason={reason}
-        defaultServer={opts.server ?? creds?.server ?? "http://localhost:8080"}
+        knownServer={opts.server ?? creds?.server ?? ""}
+        defaultServer="http://localhost:8080"
         defaultDevice={`${hostname()} terminal`}
         login={async (server, code, device) => {
           const r = await login(server, code, device);

@@ -197,7 +197,7 @@ test("setup: validates, then logs in", async () => {
   expect(validateSetup("http://x", " ", "d")).toContain("login code");
   const calls: string[][] = [];
   const r = render(
-    <Setup server="" device="laptop" onLogin={async (...a) => void calls.push(a)} onQuit={() => {}} />,
+    <Setup server="" defaultServer="http://localhost:8080" device="laptop" onLogin={async (...a) => void calls.push(a)} onQuit={() => {}} />,
   );
   const type = async (s: string) => {
     r.stdin.write(s);
@@ -214,7 +214,7 @@ test("setup: validates, then logs in", async () => {
 
 test("setup shows a failed login and stays", async () => {
   const r = render(
-    <Setup server="http://h:1" device="d" onLogin={async () => Promise.reject(new Error("code already used"))} onQuit={() => {}} />,
+    <Setup server="http://h:1" defaultServer="http://localhost:8080" device="d" onLogin={async () => Promise.reject(new Error("code already used"))} onQuit={() => {}} />,
   );
   r.stdin.write("X");
   await wait(25);

@@ -16,6 +16,8 @@ export interface RootProps<C extends Creds> {
   initial: C | null;
   /** Shown on the setup screen when we ask again. */
   reason?: string;
+  /** A server we already know (--server, or the old credentials'), or "". */
+  knownServer: string;
   defaultServer: string;
   defaultDevice: string;
   /** Logs in and saves; returns the new credentials. */
@@ -34,7 +36,8 @@ export function Root<C extends Creds>(p: RootProps<C>) {
   if (!creds) {
     return (
       <Setup
-        server={p.defaultServer}
+        server={p.knownServer}
+        defaultServer={p.defaultServer}
         device={p.defaultDevice}
         reason={p.reason}
         onLogin={async (server, code, device) => setCreds(await p.login(server, code, device))}

@@ -1,12 +1,15 @@
 // First run: asks for the server URL, a login code and a device name, then
 // hands them to `onLogin` (which logs in and saves the credentials).
-import { Box, Text, useInput } from "ink";
-import { useState } from "react";
+import { Box, Text, useInput, type Key } from "ink";
+import { useCallback, useReducer, useRef } from "react";
 import { composerInput, emptyComposer, setText, type ComposerState } from "../composer-state.ts";
 import { COLORS, useTheme } from "../theme.ts";
 
 export interface SetupProps {
+  /** A known server (from --server or old credentials): prefilled, and the code is asked first. */
   server: string;
+  /** Used when the server field is left empty. */
+  defaultServer: string;
   device: string;
   /** Why we are asking (e.g. "no saved login for profile work"). */
   reason?: string;
@@ -35,42 +38,57 @@ export function validateSetup(server: string, code: string, device: string): str
   return { server: url.origin + url.pathname.replace(/\/+$/, ""), code: code.trim(), device: device.trim() };
 }
 
+interface SetupState {
+  fields: ComposerState[];
+  focus: number;
+  error: string | null;
+  busy: boolean;
+}
+
 export function Setup(p: SetupProps) {
   const { color } = useTheme();
-  const [fields, setFields] = useState<ComposerState[]>(() => [setText(emptyComposer(), p.server), emptyComposer(), setText(emptyComposer(), p.device)]);
-  const [focus, setFocus] = useState(p.server ? 1 : 0);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = () => {
-    const v = validateSetup(fields[0]!.text, fields[1]!.text, fields[2]!.text);
-    if (typeof v === "string") {
-      setError(v);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    p.onLogin(v.server, v.code, v.device).catch((e: unknown) => {
-      setBusy(false);
-      setError(e instanceof Error ? e.message : String(e));
-    });
+  // State in a ref with a stable handler: keys arriving before React re-renders still see the latest state.
+  const st = useRef<SetupState>({
+    fields: [setText(emptyComposer(), p.server), emptyComposer(), setText(emptyComposer(), p.device)],
+    focus: p.server ? 1 : 0,
+    error: null,
+    busy: false,
+  });
+  const [, repaint] = useReducer((x: number) => x + 1, 0);
+  const update = (patch: Partial<SetupState>) => {
+    st.current = { ...st.current, ...patch };
+    repaint();
   };
 
-  useInput((input, key) => {
+  const submit = () => {
+    const { fields } = st.current;
+    const v = validateSetup(fields[0]!.text.trim() || p.defaultServer, fields[1]!.text, fields[2]!.text);
+    if (typeof v === "string") return update({ error: v });
+    update({ busy: true, error: null });
+    p.onLogin(v.server, v.code, v.device).catch((e: unknown) => update({ busy: false, error: e instanceof Error ? e.message : String(e) }));
+  };
+
+  const handle = (input: string, key: Key) => {
+    const { focus, fields, busy } = st.current;
     if (key.ctrl && input === "c") return p.onQuit();
     if (busy) return;
     if (key.escape) return p.onQuit();
     if (key.return && input.length <= 1) {
-      if (focus < FIELDS.length - 1) setFocus(focus + 1);
+      if (focus < FIELDS.length - 1) update({ focus: focus + 1 });
       else submit();
       return;
     }
-    if (key.tab || key.downArrow) return setFocus((focus + (key.shift ? FIELDS.length - 1 : 1)) % FIELDS.length);
-    if (key.upArrow) return setFocus((focus + FIELDS.length - 1) % FIELDS.length);
+    if (key.tab || key.downArrow) return update({ focus: (focus + (key.shift ? FIELDS.length - 1 : 1)) % FIELDS.length });
+    if (key.upArrow) return update({ focus: (focus + FIELDS.length - 1) % FIELDS.length });
     const clean = input.replace(/[\r\n]/g, "");
+    if (clean === "" && input !== "") return; // a burst of Enters: ignore
     const r = composerInput(fields[focus]!, clean, key);
-    if (r.handled) setFields(fields.map((f, i) => (i === focus ? r.state : f)));
-  });
+    if (r.handled) update({ fields: fields.map((f, i) => (i === focus ? r.state : f)) });
+  };
+  const handler = useRef(handle);
+  handler.current = handle;
+  useInput(useCallback((input: string, key: Key) => handler.current(input, key), []));
+  const { fields, focus, error, busy } = st.current;
 
   return (
     <Box flexDirection="column" paddingX={1}>
@@ -80,16 +98,18 @@ export function Setup(p: SetupProps) {
       <Text dimColor>{p.reason ?? "Log this terminal in to your natter server."}</Text>
       <Text> </Text>
       {FIELDS.map((f, i) => {
-        const st = fields[i]!;
+        const fs = fields[i]!;
         const active = i === focus;
-        const shown = f.key === "code" ? st.text : st.text;
+        const empty = fs.text === "" && f.key === "server";
+        const shown = fs.text;
         return (
           <Box key={f.key} flexDirection="column">
             <Text bold={active}>
               {active ? "› " : "  "}
-              {f.label}: {shown.slice(0, st.cursor)}
-              {active && !busy ? <Text inverse>{shown[st.cursor] ?? " "}</Text> : shown[st.cursor] ?? ""}
-              {shown.slice(st.cursor + 1)}
+              {f.label}: {shown.slice(0, fs.cursor)}
+              {active && !busy ? <Text inverse>{shown[fs.cursor] ?? " "}</Text> : shown[fs.cursor] ?? ""}
+              {shown.slice(fs.cursor + 1)}
+              {empty ? <Text dimColor>{`(Enter for ${p.defaultServer})`}</Text> : null}
             </Text>
             {active ? <Text dimColor>{"    " + f.hint}</Text> : null}
           </Box>

@@ -1,0 +1,72 @@
+// Helpers for the terminal tests: users with login codes, credentials saved
+// by the real `natter login`, and `natter chat` panes in tmux.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { User } from "../../src/protocol/index.ts";
+import { adminFetch, NATTER, ROOT, runCli, tempDir, type TestServer } from "../harness.ts";
+import type { Pane, Tmux } from "../tmux.ts";
+
+let n = 0;
+/** A phone number unique to this test process. */
+export function phone(): string {
+  return `+1777${String(process.pid % 10000).padStart(4, "0")}${String(++n).padStart(3, "0")}`;
+}
+
+/** Creates a user through the admin API; returns it with a one-time login code. */
+export async function newUser(server: TestServer, name: string): Promise<{ user: User; code: string }> {
+  const res = await adminFetch(server, "POST", "/admin/users", { name, phone: phone() });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`create user failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { user: User; code: string };
+}
+
+/** A config dir holding credentials saved by `natter login` (the real CLI). */
+export async function loggedInConfig(server: TestServer, code: string): Promise<string> {
+  const dir = tempDir("natter-tui-cfg-");
+  const r = await runCli(["login", "--server", server.url, "--code", code, "--device", "tmux"], { env: { NATTER_CONFIG_DIR: dir } });
+  if (r.code !== 0) throw new Error(`natter login failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return dir;
+}
+
+/** The device token saved in a config dir (for checking the server's view through the API). */
+export function savedToken(configDir: string): string {
+  return JSON.parse(readFileSync(join(configDir, "profiles", "default.json"), "utf8")).token;
+}
+
+/** Starts `natter chat` in a new tmux session with its own config dir, NO_COLOR set. */
+export function chatPane(tmux: Tmux, name: string, configDir: string, opts: { width?: number; height?: number; args?: string[] } = {}): Pane {
+  return tmux.newSession(name, {
+    command: [NATTER, "chat", ...(opts.args ?? [])].map((a) => `'${a}'`).join(" "),
+    cwd: ROOT,
+    env: { NATTER_CONFIG_DIR: configDir, NO_COLOR: "1", TERM: "xterm-256color" },
+    width: opts.width ?? 100,
+    height: opts.height ?? 30,
+  });
+}
+
+/** Types text, waits until the composer shows it, then presses Enter (so text and Enter never merge into one paste). */
+export async function send(pane: Pane, text: string): Promise<void> {
+  pane.type(text);
+  const firstLine = text.split(/\r|\n/)[0]!;
+  await pane.waitFor(`› ${firstLine}`, 5_000, `composer to show "${firstLine}"`);
+  pane.keys("Enter");
+  await pane.waitGone(`› ${firstLine}`, 5_000);
+}
+
+/** How many times `s` occurs in `screen`. */
+export function count(screen: string, s: string): number {
+  return screen.split(s).length - 1;
+}
+
+/**
+ * Runs a test body; on failure prints every pane and the server log's tail,
+ * so the reader of the test output sees what the terminals showed.
+ */
+export async function withDump(tmux: Tmux, server: () => TestServer | null, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    const log = server()?.output().slice(-4000) ?? "(no server)";
+    console.error(`\n${tmux.dumpAll()}\n---------- server log (tail) ----------\n${log}\n`);
+    throw e;
+  }
+}
