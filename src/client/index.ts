@@ -5,3 +5,15 @@ export type { OutgoingEntry } from "./outbox.ts";
 export { login, HttpApi, baseUrl } from "./http.ts";
 export { configDir, loadCredentials, saveCredentials, credentialsPath, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
 export { fullJitterDelay, backoffCeiling } from "./backoff.ts";
+export {
+  uploadMedia,
+  downloadMedia,
+  mediaInfo,
+  messageTypeFor,
+  dispositionName,
+  type UploadedMedia,
+  type Downloaded,
+  type Progress,
+  type TransferOptions,
+  type UploadOptions,
+} from "./media.ts";

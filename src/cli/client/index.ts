@@ -2,6 +2,7 @@
 // One file per command: options, parse (tested apart) and run.
 import type { Command } from "commander";
 import { registerChats } from "./chats.ts";
+import { registerDownload } from "./download.ts";
 import { registerHistory } from "./history.ts";
 import { registerLogin } from "./login.ts";
 import { registerSend } from "./send.ts";
@@ -14,4 +15,5 @@ export function registerClientCommands(program: Command): void {
   registerSend(program);
   registerHistory(program);
   registerWatch(program);
+  registerDownload(program);
 }
