@@ -18,6 +18,7 @@ import { createMedia, mediaRoutes, refuseOversizeBody, requestBodyLimit } from "
 import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
 import { ReplicationSupervisor } from "./replication/supervisor.ts";
 import { parseReplica } from "./replication/target.ts";
+import { openLibsqlStore } from "./store/libsql/index.ts";
 import type { Store } from "./store/types.ts";
 import { ServerContext } from "./transport/context.ts";
 import { errorResponse, toNatterError } from "./transport/errors.ts";
@@ -61,16 +62,20 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
   const replicaTarget = config.replica ? parseReplica(config.replica) : null;
   let replication: ReplicationSupervisor | null = null;
+  if (config.store && replicaTarget)
+    throw new Error("--replica and --store cannot be combined: Litestream replicates the local SQLite shards; a libSQL store is replicated by its server");
+  const onCommit = (n: number, ms: number) => {
+    metrics.commitBatch.observe({}, n);
+    metrics.commitDuration.observe({}, ms / 1000);
+  };
   const store =
     deps.store ??
+    (config.store ? await openLibsqlStore(config.store, process.env, { onCommit }) : null) ??
     new SqliteStore({
       dir: dataDir,
       shards: config.shards,
       synchronous: config.sync,
-      onCommit: (n, ms) => {
-        metrics.commitBatch.observe({}, n);
-        metrics.commitDuration.observe({}, ms / 1000);
-      },
+      onCommit,
       walAutoCheckpoint: replicaTarget ? 0 : undefined,
       onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
     });

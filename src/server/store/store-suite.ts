@@ -1,0 +1,318 @@
+// One storage test suite, run against every Store implementation
+// (sqlite.test.ts: bun:sqlite shards; libsql.test.ts: libSQL on a local
+// file: URL). It pins the Store contract from types.ts: what each method
+// returns, which errors it throws, and that writes survive a reopen.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NatterError } from "../../protocol/index.ts";
+import type { ChannelRow, MediaRow, NewMessage, Store } from "./types.ts";
+
+/** Opens (creating if needed) a store whose data lives under `dir`. */
+export type OpenStore = (dir: string) => Promise<Store>;
+
+const user = (id: string, phone: string, created_at = 1000) => ({ id, name: id.toUpperCase(), phone, created_at, last_seen: null });
+const channel = (id: string, kind: "direct" | "group" = "group", created_at = 1000): ChannelRow => ({
+  id,
+  kind,
+  name: id,
+  description: "",
+  avatar_url: "",
+  join: "invite",
+  created_at,
+  created_by: "u1",
+  last_seq: 0,
+});
+const msg = (ch: string, sender: string, client_id: string, extra: Partial<NewMessage> = {}): NewMessage => ({
+  channel: ch,
+  sender,
+  client_id,
+  type: "text",
+  content: `hello ${client_id}`,
+  media: null,
+  reply_to: null,
+  sent_at: 5000,
+  ...extra,
+});
+const media = (id: string, uploader: string, sha: string, created_at = 1000, size = 10): MediaRow => ({
+  id,
+  uploader,
+  sha256: sha,
+  size,
+  mime: "image/png",
+  name: "a.png",
+  width: 2,
+  height: 3,
+  created_at,
+  sent: 0,
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof NatterError ? e.code : `not a NatterError: ${String(e)}`;
+  }
+  return "no error";
+}
+
+export function storeSuite(name: string, open: OpenStore): void {
+  describe(`Store contract: ${name}`, () => {
+    const dirs: string[] = [];
+    const opened: Store[] = [];
+    afterAll(async () => {
+      for (const s of opened) await s.close().catch(() => {});
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+    async function fresh(): Promise<{ store: Store; dir: string }> {
+      const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
+      dirs.push(dir);
+      const store = await open(dir);
+      opened.push(store);
+      return { store, dir };
+    }
+
+    test("users: create, look up by id and phone, list in creation order, last seen, phone conflict", async () => {
+      const { store } = await fresh();
+      await store.createUser(user("u2", "+2", 2000));
+      await store.createUser(user("u1", "+1", 1000));
+      expect(await store.getUser("u1")).toEqual(user("u1", "+1", 1000));
+      expect((await store.userByPhone("+2"))?.id).toBe("u2");
+      expect(await store.userByPhone("+9")).toBeNull();
+      expect(await store.getUser("nope")).toBeNull();
+      expect((await store.listUsers()).map((u) => u.id)).toEqual(["u1", "u2"]);
+      expect(await code(store.createUser(user("u3", "+1")))).toBe("conflict");
+      expect(await store.getUser("u3")).toBeNull();
+      await store.setLastSeen("u1", 4242);
+      expect((await store.getUser("u1"))?.last_seen).toBe(4242);
+    });
+
+    test("login codes: consumed once; an expired code yields nothing", async () => {
+      const { store } = await fresh();
+      await store.createUser(user("u1", "+1"));
+      await store.createLoginCode("h1", "u1", 10_000);
+      await store.createLoginCode("h2", "u1", 10_000);
+      expect(await store.consumeLoginCode("h1", 9_000)).toBe("u1");
+      expect(await store.consumeLoginCode("h1", 9_000)).toBeNull();
+      expect(await store.consumeLoginCode("h2", 10_001)).toBeNull();
+      expect(await store.consumeLoginCode("h2", 1)).toBeNull();
+    });
+
+    test("devices and tokens: create, find, list, revoke; a revoked token is dead; deleting a user frees the phone", async () => {
+      const { store } = await fresh();
+      await store.createUser(user("u1", "+1"));
+      await store.createUser(user("u2", "+2"));
+      await store.createDevice({ id: "d1", user_id: "u1", name: "phone", created_at: 1 }, "t1");
+      await store.createDevice({ id: "d2", user_id: "u1", name: "laptop", created_at: 2 }, "t2");
+      await store.createDevice({ id: "d3", user_id: "u2", name: "x", created_at: 3 }, "t3");
+      expect(await store.deviceByToken("t2")).toEqual({ user_id: "u1", device_id: "d2" });
+      expect(await store.deviceByToken("nope")).toBeNull();
+      expect(await store.getDevice("u1", "d1")).toEqual({ id: "d1", user_id: "u1", name: "phone", created_at: 1 });
+      expect(await store.getDevice("u2", "d1")).toBeNull();
+      expect((await store.listDevices("u1")).map((d) => d.id)).toEqual(["d1", "d2"]);
+      expect((await store.findDevice("d3"))?.user_id).toBe("u2");
+      expect(await store.revokeDevice("d1")).toBe(true);
+      expect(await store.revokeDevice("d1")).toBe(false);
+      expect(await store.deviceByToken("t1")).toBeNull();
+      expect((await store.listDevices("u1")).map((d) => d.id)).toEqual(["d2"]);
+
+      await store.addUserChannels("u1", ["c1"]);
+      await store.deleteUser("u1");
+      expect(await store.getUser("u1")).toBeNull();
+      expect(await store.deviceByToken("t2")).toBeNull();
+      expect(await store.listDevices("u1")).toEqual([]);
+      expect(await store.userChannels("u1")).toEqual([]);
+      expect(await store.userByPhone("+1")).toBeNull();
+      await store.createUser(user("u9", "+1"));
+      expect((await store.userByPhone("+1"))?.id).toBe("u9");
+      expect(await store.deviceByToken("t3")).toEqual({ user_id: "u2", device_id: "d3" });
+    });
+
+    test("channels: create is idempotent, members change atomically, group_full changes nothing, an admin remains", async () => {
+      const { store } = await fresh();
+      const s = await store.createChannel(channel("c1"), [
+        { user: "u1", role: "admin" },
+        { user: "u2", role: "member" },
+      ]);
+      expect(s.channel).toEqual(channel("c1"));
+      expect(s.members.map((m) => [m.user_id, m.role, m.joined_seq, m.left_seq])).toEqual([
+        ["u1", "admin", 0, null],
+        ["u2", "member", 0, null],
+      ]);
+      const again = await store.createChannel({ ...channel("c1"), name: "other" }, [{ user: "u9", role: "admin" }]);
+      expect(again.channel.name).toBe("c1");
+      expect(again.members.length).toBe(2);
+      expect(await store.getChannel("nope")).toBeNull();
+      await store.createChannel(channel("c0", "direct", 500), []);
+      expect((await store.listChannels()).map((c) => c.id)).toEqual(["c0", "c1"]);
+
+      await store.appendMessage(msg("c1", "u1", "a"));
+      const added = await store.changeMembers("c1", { kind: "add", users: ["u3", "u3", "u1"], role: "member", at: 1, max: 3 });
+      const u3 = added.members.find((m) => m.user_id === "u3")!;
+      expect([u3.joined_seq, u3.delivered_seq, u3.seen_seq, u3.left_seq]).toEqual([1, 1, 1, null]);
+      expect(await code(store.changeMembers("c1", { kind: "add", users: ["u4"], role: "member", at: 1, max: 3 }))).toBe("group_full");
+      expect((await store.getChannel("c1"))!.members.length).toBe(3);
+      expect(await code(store.changeMembers("c1", { kind: "remove", user: "u9", at: 1 }))).toBe("not_found");
+      expect(await code(store.changeMembers("nope", { kind: "remove", user: "u1", at: 1 }))).toBe("not_found");
+
+      const removed = await store.changeMembers("c1", { kind: "remove", user: "u1", at: 2 });
+      const u1 = removed.members.find((m) => m.user_id === "u1")!;
+      expect([u1.left_seq, u1.role]).toEqual([1, "member"]);
+      // The longest-standing remaining member became admin.
+      expect(removed.members.find((m) => m.user_id === "u2")!.role).toBe("admin");
+      // Rejoining clears left_seq.
+      const back = await store.changeMembers("c1", { kind: "add", users: ["u1"], role: "member", at: 3, max: 3 });
+      expect(back.members.find((m) => m.user_id === "u1")!.left_seq).toBeNull();
+
+      await store.addUserChannels("u1", ["c1", "c0"]);
+      await store.addUserChannels("u1", ["c1"]);
+      await store.addUserChannels("u1", []);
+      expect((await store.userChannels("u1")).sort()).toEqual(["c0", "c1"]);
+
+      await store.createInvite("inv1", "c1", "u2", 7);
+      expect(await store.inviteChannel("inv1")).toBe("c1");
+      expect(await store.inviteChannel("nope")).toBeNull();
+    });
+
+    test("messages: dense seq, duplicates return the original, non-members refused, ranges and pages", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("c1"), [
+        { user: "u1", role: "admin" },
+        { user: "u2", role: "member" },
+      ]);
+      const first = await store.appendMessage(msg("c1", "u1", "a", { reply_to: null }));
+      expect(first.duplicate).toBe(false);
+      expect(first.message).toEqual({ ...msg("c1", "u1", "a"), seq: 1, delivered_at: null, seen_at: null });
+      const dup = await store.appendMessage(msg("c1", "u1", "a", { content: "changed" }));
+      expect(dup.duplicate).toBe(true);
+      expect(dup.message.seq).toBe(1);
+      expect(dup.message.content).toBe("hello a");
+      expect(await code(store.appendMessage(msg("c1", "u9", "x")))).toBe("forbidden");
+      for (let i = 2; i <= 10; i++) await store.appendMessage(msg("c1", i % 2 ? "u1" : "u2", `m${i}`));
+      expect((await store.getChannel("c1"))!.channel.last_seq).toBe(10);
+      expect((await store.getMessage("c1", 4))?.client_id).toBe("m4");
+      expect(await store.getMessage("c1", 11)).toBeNull();
+
+      const latest = await store.messages("c1", { limit: 3, newest: true });
+      expect(latest.rows.map((m) => m.seq)).toEqual([8, 9, 10]);
+      expect(latest.has_more).toBe(true);
+      const before = await store.messages("c1", { before_seq: 8, limit: 3, newest: true });
+      expect(before.rows.map((m) => m.seq)).toEqual([5, 6, 7]);
+      const after = await store.messages("c1", { after_seq: 7, limit: 5, newest: false });
+      expect(after.rows.map((m) => m.seq)).toEqual([8, 9, 10]);
+      expect(after.has_more).toBe(false);
+      const window = await store.messages("c1", { after_seq: 2, before_seq: 6, limit: 10, newest: false });
+      expect(window.rows.map((m) => m.seq)).toEqual([3, 4, 5]);
+
+      // u2 sent 2,4,6,8,10; u1 sent 1,3,5,7,9.
+      expect(await store.countUnread("c1", "u2", 0, 10)).toBe(5);
+      expect(await store.countUnread("c1", "u2", 5, 10)).toBe(2);
+      expect(await store.countUnread("c1", "u2", 10, 10)).toBe(0);
+
+      // A member who left cannot send.
+      await store.changeMembers("c1", { kind: "remove", user: "u2", at: 1 });
+      expect(await code(store.appendMessage(msg("c1", "u2", "late")))).toBe("forbidden");
+    });
+
+    test("cursors: monotonic, seen implies delivered, messages stamped once every other member reached them", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("c1"), [
+        { user: "u1", role: "admin" },
+        { user: "u2", role: "member" },
+        { user: "u3", role: "member" },
+      ]);
+      for (let i = 1; i <= 4; i++) await store.appendMessage(msg("c1", "u1", `m${i}`));
+      const a = await store.advanceCursor({ channel: "c1", user: "u2", delivered_seq: 3, at: 100 });
+      expect(a).toEqual({ delivered_seq: 3, seen_seq: 0, changed: true });
+      expect((await store.getMessage("c1", 1))?.delivered_at).toBeNull(); // u3 has not got it
+      await store.advanceCursor({ channel: "c1", user: "u3", seen_seq: 2, at: 200 });
+      expect((await store.getMessage("c1", 2))?.delivered_at).toBe(200);
+      expect((await store.getMessage("c1", 3))?.delivered_at).toBeNull();
+      expect((await store.getMessage("c1", 2))?.seen_at).toBeNull(); // u2 has not seen it
+      const back = await store.advanceCursor({ channel: "c1", user: "u2", delivered_seq: 1, at: 300 });
+      expect(back).toEqual({ delivered_seq: 3, seen_seq: 0, changed: false });
+      await store.advanceCursor({ channel: "c1", user: "u2", seen_seq: 4, at: 400 });
+      const st = (await store.getChannel("c1"))!.members.find((m) => m.user_id === "u2")!;
+      expect([st.delivered_seq, st.seen_seq]).toEqual([4, 4]);
+      expect((await store.getMessage("c1", 2))?.seen_at).toBe(400);
+      expect((await store.getMessage("c1", 3))?.seen_at).toBeNull();
+      expect(await code(store.advanceCursor({ channel: "c1", user: "u9", seen_seq: 1, at: 1 }))).toBe("forbidden");
+    });
+
+    test("group commit: concurrent appends get dense seqs; a failing write does not undo its batch", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("c1"), [{ user: "u1", role: "admin" }]);
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 200; i++) {
+        writes.push(store.appendMessage(msg("c1", "u1", `k${i}`)));
+        if (i % 50 === 0) writes.push(store.appendMessage(msg("c1", "stranger", `bad${i}`)).catch((e) => e));
+      }
+      const results = await Promise.all(writes);
+      const seqs = results.filter((r: any) => r?.message).map((r: any) => r.message.seq);
+      expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(results.filter((r) => r instanceof NatterError).length).toBe(4);
+      const all = await store.messages("c1", { after_seq: 0, limit: 500, newest: false });
+      expect(all.rows.length).toBe(200);
+    });
+
+    test("media: rows, links, visibility by membership window, sweep guards, usage", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("c1"), [{ user: "u1", role: "admin" }]);
+      await store.createMedia(media("m1", "u1", "a".repeat(64), 1000, 10));
+      await store.createMedia(media("m2", "u1", "b".repeat(64), 2000, 5));
+      await store.createMedia(media("m3", "u2", "a".repeat(64), 3000, 7));
+      expect(await store.getMedia("m1")).toEqual(media("m1", "u1", "a".repeat(64), 1000, 10));
+      expect(await store.getMedia("zz")).toBeNull();
+      expect(await code(store.linkMedia("zz", "c1", 1))).toBe("not_found");
+      await store.linkMedia("m1", "c1", 1500);
+      await store.linkMedia("m1", "c1", 1600);
+      expect(await store.mediaLinks("m1")).toEqual([{ channel: "c1", at: 1600 }]);
+      expect(await store.mediaSentIn("c1", "m1")).toBe(false);
+      await store.appendMessage(msg("c1", "u1", "pic", { type: "image", media: "m1" }));
+      expect(await store.mediaSentIn("c1", "m1")).toBe(true);
+      expect(await store.mediaVisibleTo("c1", "m1", "u1")).toBe(true);
+      // u2 joins after the message: not visible; a message after joining is.
+      await store.changeMembers("c1", { kind: "add", users: ["u2"], role: "member", at: 1, max: 10 });
+      expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(false);
+      await store.appendMessage(msg("c1", "u1", "pic2", { type: "image", media: "m1" }));
+      expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
+
+      await store.markMediaSent("m1");
+      expect((await store.getMedia("m1"))?.sent).toBe(1);
+      expect((await store.unsentMedia(2500, 10)).map((m) => m.id)).toEqual(["m2"]);
+      expect((await store.unsentMedia(5000, 1)).map((m) => m.id)).toEqual(["m2"]);
+      // A link written at or after the cut-off keeps the row (a send in flight).
+      await store.linkMedia("m2", "c1", 9000);
+      expect(await store.deleteMedia("m2", 8000)).toBe(false);
+      expect(await store.deleteMedia("m2", 9001)).toBe(true);
+      expect(await store.getMedia("m2")).toBeNull();
+      expect(await store.mediaLinks("m2")).toEqual([]);
+      expect(await store.blobInUse("b".repeat(64))).toBe(false);
+      expect(await store.blobInUse("a".repeat(64))).toBe(true);
+      expect(await store.mediaUsage("u1")).toBe(10);
+      expect(await store.mediaUsage("u2")).toBe(7);
+      expect(await store.mediaUsage("u3")).toBe(0);
+    });
+
+    test("stats count rows; everything survives close and reopen", async () => {
+      const { store, dir } = await fresh();
+      await store.createUser(user("u1", "+1"));
+      await store.createUser(user("u2", "+2"));
+      await store.createDevice({ id: "d1", user_id: "u1", name: "p", created_at: 1 }, "t1");
+      await store.createChannel(channel("c1"), [{ user: "u1", role: "admin" }]);
+      for (let i = 0; i < 5; i++) await store.appendMessage(msg("c1", "u1", `k${i}`));
+      const stats = await store.stats();
+      expect({ ...stats, shards: 0 }).toEqual({ shards: 0, users: 2, channels: 1, messages: 5, devices: 1 });
+      expect(stats.shards).toBeGreaterThanOrEqual(1);
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect((await again.getUser("u2"))?.phone).toBe("+2");
+      expect(await again.deviceByToken("t1")).toEqual({ user_id: "u1", device_id: "d1" });
+      expect((await again.messages("c1", { limit: 10, newest: true })).rows.map((m) => m.client_id)).toEqual(["k0", "k1", "k2", "k3", "k4"]);
+      expect((await again.appendMessage(msg("c1", "u1", "k5"))).message.seq).toBe(6);
+    });
+  });
+}
