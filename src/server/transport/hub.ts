@@ -3,7 +3,7 @@
 // the sender's socket skips that socket.
 
 import type { Server, ServerWebSocket } from "bun";
-import type { ConnRef, Delivery } from "../domain/ports.ts";
+import type { Caller, ConnRef, Delivery } from "../domain/ports.ts";
 import type { Metrics } from "../metrics.ts";
 
 export interface Conn extends ConnRef {
@@ -13,6 +13,8 @@ export interface Conn extends ConnRef {
   readonly raw: ServerWebSocket<unknown>;
   /** Set by any frame or pong; cleared at each heartbeat. */
   alive: boolean;
+  /** The caller every op on this connection runs as (its conn lets fan-out skip this socket). */
+  readonly caller: Caller;
 }
 
 export const userTopic = (user: string) => "u:" + user;
@@ -31,7 +33,8 @@ export class Hub implements Delivery {
 
   /** Registers a connection; returns it and whether it is the user's first. */
   add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
-    const conn: Conn = { id: this.nextId++, user, device, raw, alive: true };
+    const id = this.nextId++;
+    const conn: Conn = { id, user, device, raw, alive: true, caller: { user, device, conn: { id } } };
     this.conns.set(conn.id, conn);
     let set = this.byUser.get(user);
     const first = !set;

@@ -71,7 +71,7 @@ export function websocketRoute(ctx: ServerContext) {
         metrics.errors.inc({ code: "bad_request" });
         return reply(ws.raw, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
       }
-      const result = await ctx.run(conn, op, params);
+      const result = await ctx.run(conn.caller, op, params);
       if (ws.raw.readyState === 1) reply(ws.raw, { re, ...result });
     },
 
