@@ -2,7 +2,7 @@
 // (`users add --json`, `users code --json`), --help, env variables, and a
 // few human tables.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { adminFetch, login, runCli, startServer, type TestServer } from "../harness.ts";
+import { adminFetch, api, login, makeUser, runCli, startServer, WsClient, type TestServer } from "../harness.ts";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -117,3 +117,51 @@ describe("help and human output", () => {
     expect((await adminFetch(server, "GET", `/admin/users/${add.user.id}`)).status).toBe(404);
   }, 20_000);
 });
+
+describe("groups and devices", () => {
+  test("groups create/list/show/add/remove/invite, human and --json", async () => {
+    const [o, m, n] = await Promise.all([makeUser(server, "Gro Owner"), makeUser(server, "Gro Mem"), makeUser(server, "Gro New")]);
+    const created = await admin("groups", "create", "--name", "Cli Crew", "--owner", o!.user.id, "--members", m!.user.id, "--json");
+    expect(created.code).toBe(0);
+    const cj = JSON.parse(created.stdout);
+    const g = cj.channel ?? cj.group ?? cj;
+    expect(g).toMatchObject({ kind: "group", name: "Cli Crew", admins: [o!.user.id] });
+    expect([...g.members].sort()).toEqual([o!.user.id, m!.user.id].sort());
+
+    const list = await admin("groups", "list");
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("Cli Crew");
+    const show = await admin("groups", "show", g.id);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain("Cli Crew");
+
+    expect((await admin("groups", "add", g.id, n!.user.id)).code).toBe(0);
+    let now = (await api(server, o!.token, "getAll")).body.channels.find((c: any) => c.id === g.id);
+    expect(now.members).toContain(n!.user.id);
+    expect((await admin("groups", "remove", g.id, n!.user.id)).code).toBe(0);
+    now = (await api(server, o!.token, "getAll")).body.channels.find((c: any) => c.id === g.id);
+    expect(now.members).not.toContain(n!.user.id);
+
+    const inv = await admin("groups", "invite", g.id, "--json");
+    expect(inv.code).toBe(0);
+    const { invite } = JSON.parse(inv.stdout);
+    const joined = await api(server, n!.token, "joinGroup", { channel: g.id, invite });
+    expect(joined.status).toBe(200);
+    expect(joined.body.channel.members).toContain(n!.user.id);
+  }, 30_000);
+
+  test("devices list and revoke: the revoked device's socket closes with 4401", async () => {
+    const u = await makeUser(server, "Dev Rev", "old-phone");
+    const c = await WsClient.connect(server, u.token);
+    const list = await admin("devices", "list", u.user.id, "--json");
+    expect(list.code).toBe(0);
+    const parsed = JSON.parse(list.stdout);
+    const devices = Array.isArray(parsed) ? parsed : parsed.devices;
+    expect(devices.map((d: any) => d.name)).toEqual(["old-phone"]);
+    const r = await admin("devices", "revoke", u.deviceId);
+    expect(r.code).toBe(0);
+    expect((await c.waitClosed(5000)).code).toBe(4401);
+    expect((await api(server, u.token, "ping")).status).toBe(401);
+  }, 20_000);
+});
+
