@@ -207,11 +207,19 @@ describe("admin HTTP", () => {
     expect(devs.devices.map((d: any) => d.name).sort()).toEqual(["one", "two"]);
     expect(devs.devices.map((d: any) => d.id).sort()).toEqual([l1.device.id, l2.device.id].sort());
 
+    const w1 = await WsClient.connect(server, l1.token);
+    const other = await makeUser(server, "Stays");
+    const grp = ok(await api(server, other.token, "createGroup", { name: "with-adm", members: [user.id] })).channel;
+    expect(grp.members).toContain(user.id);
     const del = await adminFetch(server, "DELETE", `/admin/users/${user.id}`);
     expect([200, 204]).toContain(del.status);
     expect((await adminFetch(server, "GET", `/admin/users/${user.id}`)).status).toBe(404);
-    // A removed user's tokens stop working.
+    // A removed user's sockets close, tokens stop working, and they leave their groups.
+    expect((await w1.waitClosed(5000)).code).toBe(4401);
     expectHttpError(await api(server, l1.token, "getAll"), 401, "unauthorized");
+    expectHttpError(await api(server, l2.token, "getAll"), 401, "unauthorized");
+    const after = ok(await api(server, other.token, "getAll")).channels.find((c: any) => c.id === grp.id);
+    expect(after.members).not.toContain(user.id);
   }, 20_000);
 
   test("groups: create, list, show, add and remove members, invite; stats", async () => {

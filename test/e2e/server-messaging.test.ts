@@ -167,6 +167,37 @@ describe("ordering and idempotency", () => {
     expect(hist.map((m: any) => m.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   }, 40_000);
 
+  test("concurrent senders: every receiver gets every event once, in seq order, dense", async () => {
+    const users = await Promise.all(["Ord1", "Ord2", "Ord3", "Ord4"].map((n) => makeUser(server, n)));
+    const g = await makeGroup(server, users[0]!, users.slice(1));
+    const cs = await Promise.all(users.map((u) => connect(u)));
+    const per = 60;
+    const all = await Promise.all(
+      cs.slice(0, 3).map((c, k) => {
+        const ids = Array.from({ length: per }, (_, i) => c.send("sendMessage", { channel: g.id, client_id: `o${k}-${i}`, type: "text", content: `${k}/${i}` }));
+        return Promise.all(ids.map((i) => c.reply(i, 20_000)));
+      }),
+    );
+    const total = 3 * per;
+    for (const rs of all) {
+      expect(rs.every((r) => r.ok)).toBe(true);
+      // Each sender's own messages keep their send order.
+      const seqs = rs.map((r) => r.message.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    }
+    for (const [i, c] of cs.entries()) {
+      const expected = i < 3 ? total - per : total; // a sender does not get events for its own sends
+      await c.until(() => c.eventsSince(0, (e: any) => e.ev === "message" && e.message.channel === g.id).length >= expected, 20_000, `events at ${i}`);
+      await sleep(100);
+      const seqs = c.eventsSince(0, (e: any) => e.ev === "message" && e.message.channel === g.id).map((e: any) => e.message.seq);
+      expect(seqs.length).toBe(expected);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+    const hist = await allMessages(cs[3]!, g.id);
+    expect(hist.map((m: any) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  }, 40_000);
+
   test("resending a client_id returns the original (same id and seq) and emits no new event", async () => {
     const a = await makeUser(server, "Pia");
     const b = await makeUser(server, "Quin");
