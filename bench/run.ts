@@ -118,6 +118,8 @@ function render(r: BenchReport): string {
         s.server_cpu_us_per_send,
         s.server_peak_rss_mib,
         s.generator_cpu_percent,
+        s.server_runqueue_wait_percent,
+        s.loadavg_1m,
       ]);
     }
   };
@@ -127,7 +129,7 @@ function render(r: BenchReport): string {
   if (loadRows.length)
     parts.push(
       table(
-        ["scenario", "offered/s", "acked/s", "deliv/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "ack p99", "lost", "dup", "echo", "err", "srv CPU%", "us/send", "peak RSS MiB", "gen CPU%"],
+        ["scenario", "offered/s", "acked/s", "deliv/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "ack p99", "lost", "dup", "echo", "err", "srv CPU%", "us/send", "peak RSS MiB", "gen CPU%", "srv wait%", "load"],
         loadRows,
       ) + (r.relay?.ladder || r.direct?.ladder ? "\n(* last passing ladder step, x failed step)" : ""),
     );

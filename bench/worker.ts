@@ -24,6 +24,8 @@ class Client {
   /** Receiver state: last n seen per sender index. */
   lastN = new Map<number, number>();
   attempts = 0;
+  /** Failed attempts since the last hello (the backoff exponent). */
+  failStreak = 0;
   closedByUs = false;
   constructor(readonly idx: number, readonly spec: ClientSpec) {}
 
@@ -105,6 +107,7 @@ function onFrame(c: Client, data: string): void {
   }
   if (f.ev === "hello") {
     c.ready = true;
+    c.failStreak = 0;
     lastHelloAt = performance.now();
     const w = helloWaiters.get(c);
     if (w) {
@@ -142,9 +145,10 @@ function open(c: Client): Promise<boolean> {
       for (const [id, p] of c.pending) if ("resolve" in p) p.resolve({ re: id, ok: false, error: { code: `closed_${e.code}` } });
       c.pending.clear();
       if (policy && !c.closedByUs) {
-        // Exponential backoff with full jitter, as the client library does.
-        const exp = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(10, wasReady ? 0 : c.attempts));
-        setTimeout(() => void open(c), Math.random() * exp);
+        // Exponential backoff with full jitter, as src/client/backoff.ts does.
+        const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(16, c.failStreak));
+        if (!wasReady) c.failStreak++;
+        setTimeout(() => void open(c), Math.random() * ceiling);
       }
     };
     ws.onerror = () => {};

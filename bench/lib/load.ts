@@ -5,7 +5,7 @@
 import { Histogram, type LatencySummary } from "./histogram.ts";
 import type { ClientSpec, RunResult, SenderSpec } from "./messages.ts";
 import { Pool } from "./pool.ts";
-import { cpuPercent, cpuSample, memSample } from "./procstat.ts";
+import { cpuPercent, cpuSample, loadAverage, memSample, runQueueWaitPercent, schedSample } from "./procstat.ts";
 import type { Target } from "./target.ts";
 import type { Progress } from "./report.ts";
 
@@ -26,6 +26,10 @@ export interface StepResult {
   server_cpu_us_per_send: number;
   server_rss_mib: number;
   server_peak_rss_mib: number;
+  /** Share of the window the server's main thread waited for a CPU held by another process. */
+  server_runqueue_wait_percent: number;
+  /** 1-minute load average at the end of the window (2 cores: above 2 means others compete). */
+  loadavg_1m: number;
   generator_cpu_percent: number;
   generator_processes: number;
   duration_s: number;
@@ -74,6 +78,7 @@ export async function step(pool: Pool, target: Target, senders: SenderSpec[][], 
   const sampler = (async () => {
     await Bun.sleep(startAt - Date.now() + o.warmupMs);
     const c0 = cpuSample(target.pid);
+    const q0 = schedSample(target.pid);
     const g0 = pool.pids().map(cpuSample);
     let peak = 0;
     const until = performance.now() + o.durationMs;
@@ -81,7 +86,7 @@ export async function step(pool: Pool, target: Target, senders: SenderSpec[][], 
       await Bun.sleep(Math.min(250, until - performance.now()));
       peak = Math.max(peak, memSample(target.pid)?.rssBytes ?? 0);
     }
-    return { c0, c1: cpuSample(target.pid), g0, g1: pool.pids().map(cpuSample), rss: peak };
+    return { c0, c1: cpuSample(target.pid), q0, q1: schedSample(target.pid), g0, g1: pool.pids().map(cpuSample), rss: peak, load: loadAverage() };
   })();
   const res = await pool.all(
     (w) => ({
@@ -103,7 +108,16 @@ export async function step(pool: Pool, target: Target, senders: SenderSpec[][], 
 
 function summarize(
   rs: RunResult[],
-  s: { c0: ReturnType<typeof cpuSample>; c1: ReturnType<typeof cpuSample>; g0: ReturnType<typeof cpuSample>[]; g1: ReturnType<typeof cpuSample>[]; rss: number },
+  s: {
+    c0: ReturnType<typeof cpuSample>;
+    c1: ReturnType<typeof cpuSample>;
+    q0: ReturnType<typeof schedSample>;
+    q1: ReturnType<typeof schedSample>;
+    g0: ReturnType<typeof cpuSample>[];
+    g1: ReturnType<typeof cpuSample>[];
+    rss: number;
+    load: number;
+  },
   o: StepOptions,
   target: Target,
   workers: number,
@@ -148,6 +162,8 @@ function summarize(
     server_cpu_us_per_send: acked > 0 ? Math.round(((serverCpu / 100) * o.durationMs * 1000) / acked) : 0,
     server_rss_mib: mib(Math.max(s.rss, mem?.rssBytes ?? 0)),
     server_peak_rss_mib: mib(mem?.peakRssBytes ?? 0),
+    server_runqueue_wait_percent: runQueueWaitPercent(s.q0, s.q1),
+    loadavg_1m: s.load,
     generator_cpu_percent: Math.round(genCpu * 10) / 10,
     generator_processes: workers,
     duration_s: secs,

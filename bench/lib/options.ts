@@ -82,6 +82,8 @@ Options:
   --sqlite-concurrency K   sqlite baseline: writers waiting on commit (default 256)
   --history-messages N     history: messages in the store (default 10000000; quick 100000)
   --history-channels N     history: channels they are spread over (default 100)
+  --history-clients N      history: clients reading pages back to back (default 1: latency
+                           without queueing behind other readers)
   --history-dir DIR        history: where the seeded data dir is kept and reused
                            (default /tmp/natter-bench-history-N)
   --connections N          connect: idle connections (default 18000; quick 2000)
@@ -127,6 +129,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "history-messages": { type: "string" },
       "history-channels": { type: "string" },
       "history-dir": { type: "string" },
+      "history-clients": { type: "string" },
       connections: { type: "string" },
       "reconnect-clients": { type: "string" },
       "server-arg": { type: "string", multiple: true },
@@ -184,7 +187,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     sqliteConcurrency: num("sqlite-concurrency", 256, 1),
     historyMessages,
     historyChannels: num("history-channels", quick ? 20 : 100, 1),
-    historyClients: 8,
+    historyClients: num("history-clients", 1, 1),
     historyDir: values["history-dir"] ?? `/tmp/natter-bench-history-${historyMessages}`,
     connections: num("connections", quick ? 2000 : 18_000, 1),
     reconnectClients: num("reconnect-clients", quick ? 1000 : 18_000, 1),

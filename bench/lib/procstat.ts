@@ -58,3 +58,29 @@ export function machineInfo(): { nproc: number; mem_total_gib: number; cpu_model
     loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
   };
 }
+
+export interface SchedSample {
+  /** Time the main thread spent on a CPU and waiting in the run queue, ms (/proc/PID/schedstat). */
+  runMs: number;
+  waitMs: number;
+  at: number;
+}
+
+export function schedSample(pid: number): SchedSample | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number);
+    return { runMs: run! / 1e6, waitMs: wait! / 1e6, at: performance.now() };
+  } catch {
+    return null;
+  }
+}
+
+/** Share of wall time the main thread was runnable but waiting for a CPU (other processes had it), %. */
+export function runQueueWaitPercent(a: SchedSample | null, b: SchedSample | null): number {
+  if (!a || !b || b.at <= a.at) return 0;
+  return Math.round(((b.waitMs - a.waitMs) / (b.at - a.at)) * 1000) / 10;
+}
+
+export function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+}

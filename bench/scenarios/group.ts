@@ -55,7 +55,7 @@ export async function runGroup(o: BenchOptions, progress: Progress): Promise<Loa
       const ok = passes(r, o.p99LimitMs);
       progress(
         `  acked ${fmt(r.acked_per_sec)}/s, delivered ${fmt(r.deliveries_per_sec)}/s, p50 ${r.send_to_deliver.p50_ms} ms, p99 ${r.send_to_deliver.p99_ms} ms, ` +
-          `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%` +
+          `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%, server run-queue wait ${r.server_runqueue_wait_percent}%, load ${r.loadavg_1m}` +
           (o.ladder ? (ok ? "  PASS" : "  FAIL") : ""),
       );
       if (!o.ladder || ok) best = r;
