@@ -165,7 +165,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         const deadline = Date.now() + 10_000;
         while (ctx.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
         hub.closeAll(1001, "server shutting down");
-        await Bun.sleep(20);
+        // Close handlers queue each user's last_seen write; wait for them so the final flush carries them.
+        const closeDeadline = Date.now() + 2_000;
+        while (hub.size > 0 && Date.now() < closeDeadline) await Bun.sleep(5);
         await media?.stop();
         await store.close();
         if (replication) {
