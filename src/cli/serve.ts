@@ -29,6 +29,13 @@ export function registerServe(program: Command): void {
       throw e;
     }
     const server = await startServer(config);
+    if (process.stderr.isTTY) {
+      // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.
+      process.stderr.write(
+        `\nnatter is listening on ${server.url}\n  data:        ${server.dataDir}\n  admin token: ${server.dataDir}/admin.token\n` +
+          `  next:        natter admin users add --name NAME --phone PHONE\n\n`,
+      );
+    }
     const shutdown = async (signal: string) => {
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "signal", signal }) + "\n");
       await server.stop();
