@@ -15,6 +15,8 @@ export function registerChat(program: Command): void {
     .option("--profile <name>", "credentials profile, for several accounts on one machine")
     .action(async (opts: ChatCommandOptions) => {
       const { runChat } = await import("./run-chat.tsx");
-      process.exitCode = await runChat(opts);
+      const code = await runChat(opts);
+      // The screen is restored; do not wait for in-flight requests or timers to wind down.
+      process.exit(code);
     });
 }

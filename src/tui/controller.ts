@@ -47,7 +47,7 @@ export class ChatController {
   ) {
     this.now = opts.now ?? Date.now;
     this.state = initialState(client.me);
-    this.state = reduce(this.state, { type: "conn", state: client.state, nextRetryAt: client.nextRetryAt });
+    this.state = reduce(this.state, this.connAction());
   }
 
   // ---- store ----
@@ -76,7 +76,7 @@ export class ChatController {
   start(): void {
     const c = this.client;
     this.offs.push(
-      c.on("state", (s) => this.dispatch({ type: "conn", state: s, nextRetryAt: c.nextRetryAt })),
+      c.on("state", () => this.dispatch(this.connAction())),
       c.on("hello", (e) => {
         this.dispatch({ type: "hello", user: e.user });
         void this.resync();
@@ -100,7 +100,12 @@ export class ChatController {
   /** Once a second: expires typing indicators and repaints countdowns. */
   tick(): void {
     this.dispatch({ type: "tick", now: this.now() });
-    this.dispatch({ type: "conn", state: this.client.state, nextRetryAt: this.client.nextRetryAt });
+    this.dispatch(this.connAction());
+  }
+
+  private connAction(): Action {
+    const c = this.client;
+    return { type: "conn", state: c.state, nextRetryAt: c.nextRetryAt, error: c.error ? c.error.message : null };
   }
 
   // ---- events from the client ----
@@ -398,7 +403,9 @@ export class ChatController {
       case "invite": {
         const g = this.group(target);
         const { invite } = await c.request("createInvite", { channel: g.id });
-        this.notify(`invite for ${g.name}: /join ${g.id} ${invite}`);
+        const text = `invite for ${g.name}: /join ${g.id} ${invite}`;
+        this.dispatch({ type: "localEvent", channel: g.id, text, now: this.now() });
+        this.notify(text);
         return {};
       }
       case "join": {

@@ -259,7 +259,11 @@ export function headerInfo(state: ChatState, ch: ChannelState | null, draftPeer:
     subtitle = presenceText(u?.online ?? false, u?.last_seen ?? null, now);
   } else {
     const me = state.me?.id;
-    const names = [...(me && ch.info.members.includes(me) ? ["you"] : []), ...ch.info.members.filter((id) => id !== me).map((id) => displayName(state, id))];
+    const others = ch.info.members
+      .filter((id) => id !== me)
+      .map((id) => displayName(state, id))
+      .sort((a, b) => a.localeCompare(b));
+    const names = [...(me && ch.info.members.includes(me) ? ["you"] : []), ...others];
     subtitle = `${ch.info.members.length} member${ch.info.members.length === 1 ? "" : "s"}: ${names.join(", ")}`;
   }
   return { title: channelTitle(state, ch), subtitle, typing };

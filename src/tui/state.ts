@@ -51,6 +51,8 @@ export interface ChatState {
   me: User | null;
   conn: ConnState;
   nextRetryAt: number | null;
+  /** Why the client gave up (the server refused our token), if it did. */
+  connError: string | null;
   channels: Record<string, ChannelState>;
   users: Record<string, UserState>;
   /** channel -> user -> expiry time of their typing indicator. */
@@ -60,7 +62,7 @@ export interface ChatState {
 }
 
 export type Action =
-  | { type: "conn"; state: ConnState; nextRetryAt: number | null }
+  | { type: "conn"; state: ConnState; nextRetryAt: number | null; error?: string | null }
   | { type: "hello"; user: User }
   | { type: "channels"; channels: Channel[] }
   | { type: "channel"; channel: Channel }
@@ -74,19 +76,23 @@ export type Action =
   | { type: "users"; users: User[] }
   | { type: "outbox"; entries: OutgoingEntry[] }
   | { type: "seen"; channel: string; seq: number }
+  | { type: "localEvent"; channel: string; text: string; now: number }
   | { type: "notice"; notice: Notice | null }
   | { type: "tick"; now: number };
 
 export function initialState(me: User | null = null): ChatState {
-  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null };
+  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null };
   return me ? learnUser(s, me) : s;
 }
 
 /** The one reducer: returns a new state (or the same object when nothing changed). */
 export function reduce(s: ChatState, a: Action): ChatState {
   switch (a.type) {
-    case "conn":
-      return { ...s, conn: a.state, nextRetryAt: a.nextRetryAt };
+    case "conn": {
+      const connError = a.error ?? null;
+      if (s.conn === a.state && s.nextRetryAt === a.nextRetryAt && s.connError === connError) return s;
+      return { ...s, conn: a.state, nextRetryAt: a.nextRetryAt, connError };
+    }
     case "hello":
       return learnUser({ ...s, me: a.user }, a.user);
     case "channels":
@@ -121,6 +127,11 @@ export function reduce(s: ChatState, a: Action): ChatState {
       return ownCursor(s, a.channel, null, a.seq);
     case "notice":
       return { ...s, notice: a.notice };
+    case "localEvent": {
+      const ch = s.channels[a.channel];
+      if (!ch) return s;
+      return { ...s, channels: { ...s.channels, [a.channel]: { ...ch, events: [...ch.events, { at: a.now, text: a.text }] } } };
+    }
     case "tick":
       return pruneTyping(s, a.now);
   }

@@ -2,7 +2,8 @@
 // tmux (alice, bob, later carol), each with its own config dir. The tests
 // run in order and build on each other, like one conversation.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Channel, Message } from "../../src/protocol/index.ts";
 import { api, startServer, tempDir, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
@@ -22,6 +23,7 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
   let carolCode = "";
   const dataDir = tempDir("natter-tui-data-");
   const srv = () => server;
+  const aliceExit = join(dataDir, "..", `${dataDir.split("/").pop()}-alice.exit`);
   const step = (body: () => Promise<void>) => () => withDump(tmux, srv, body);
 
   beforeAll(async () => {
@@ -42,12 +44,13 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
     tmux.kill();
     await server?.cleanup();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    rmSync(aliceExit, { force: true });
   });
 
   test(
     "first run asks for the server and a login code, then opens the chat list",
     step(async () => {
-      alice = chatPane(tmux, "alice", aliceCfg);
+      alice = chatPane(tmux, "alice", aliceCfg, { exitFile: aliceExit });
       await alice.waitFor("Welcome to natter", 15_000);
       await alice.waitFor("No saved login");
       alice.type(server!.url);
@@ -179,7 +182,9 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
       for (const l of lines) expect(Bun.stringWidth(l)).toBeLessThanOrEqual(80);
       expect(alice.capture()).toContain("bob: bob too");
       await send(alice, "/quit");
-      await alice.waitFor("Pane is dead (status 0", 10_000, "natter chat to exit with status 0");
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(aliceExit) && Date.now() < deadline) await Bun.sleep(100);
+      expect(existsSync(aliceExit) ? readFileSync(aliceExit, "utf8").trim() : "still running").toBe("0");
     }),
     T,
   );

@@ -32,10 +32,17 @@ export function savedToken(configDir: string): string {
   return JSON.parse(readFileSync(join(configDir, "profiles", "default.json"), "utf8")).token;
 }
 
-/** Starts `natter chat` in a new tmux session with its own config dir, NO_COLOR set. */
-export function chatPane(tmux: Tmux, name: string, configDir: string, opts: { width?: number; height?: number; args?: string[] } = {}): Pane {
+/** Starts `natter chat` in a new tmux session with its own config dir, NO_COLOR set; `exitFile` receives its exit status. */
+export function chatPane(
+  tmux: Tmux,
+  name: string,
+  configDir: string,
+  opts: { width?: number; height?: number; args?: string[]; exitFile?: string } = {},
+): Pane {
+  const cmd = [NATTER, "chat", ...(opts.args ?? [])].map((a) => `'${a}'`).join(" ");
   return tmux.newSession(name, {
-    command: [NATTER, "chat", ...(opts.args ?? [])].map((a) => `'${a}'`).join(" "),
+    // The exit status goes to a file: more dependable than tmux's dead-pane report.
+    command: opts.exitFile ? `${cmd}; echo $? > '${opts.exitFile}'` : cmd,
     cwd: ROOT,
     env: { NATTER_CONFIG_DIR: configDir, NO_COLOR: "1", TERM: "xterm-256color" },
     width: opts.width ?? 100,

@@ -81,7 +81,7 @@ test("Tab cycles list, composer and messages; r replies to the selected message"
   const { frame, type, client } = await mount();
   await type(KEY.enter); // open bob, focus composer
   await type(KEY.tab); // messages
-  expect(frame()).toContain("r reply");
+  expect(frame()).toContain("r: reply");
   await type("r");
   expect(frame()).toContain("Replying to bob: hi alice");
   await type("sure", KEY.enter);
@@ -89,7 +89,7 @@ test("Tab cycles list, composer and messages; r replies to the selected message"
   expect(frame()).toContain("↳ bob: hi alice");
   await type(KEY.tab); // messages
   await type(KEY.tab); // list
-  expect(frame()).toContain("Enter open");
+  expect(frame()).toContain("Enter: open");
 });
 
 test("live messages, typing, presence and receipts update the screen", async () => {

@@ -3,12 +3,12 @@
 // here. UI state lives in a ref so several input events arriving in one
 // chunk (a paste, a burst of keys) each see the state the previous one left.
 import { Box, Text, useInput, useStdout, type Key } from "ink";
-import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from "react";
 import { parseInput } from "../commands.ts";
 import { composerInput, emptyComposer, setText, type ComposerState } from "../composer-state.ts";
 import { matchesTarget, type ChatController, type Target } from "../controller.ts";
-import { chatRows, conversationItems, conversationLines, headerInfo, snippet, type Line } from "../layout.ts";
-import { channelTitle, directWith, displayName, type ChannelState, type ChatState } from "../state.ts";
+import { chatRows, conversationItems, conversationLines, headerInfo, snippet } from "../layout.ts";
+import { directWith, displayName, type ChannelState, type ChatState } from "../state.ts";
 import { Banner, bannerText } from "./banner.tsx";
 import { ChatList } from "./chat-list.tsx";
 import { Composer, composerHeight } from "./composer.tsx";
@@ -129,13 +129,20 @@ export function App(p: AppProps) {
   const listW = narrow ? cols : cols >= 110 ? 32 : cols >= 90 ? 28 : 24;
   const convW = narrow ? cols : cols - listW - 1;
   const queued = state.outbox.filter((e) => e.status !== "failed").length;
-  const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, now, queued, server: p.server }) ? 1 : 0;
+  const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server: p.server }) ? 1 : 0;
   const mainH = height - bannerH - 1;
   const replying = u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
   const compH = composerHeight(u.composer, convW, !!replying);
   const msgH = Math.max(1, mainH - 3 - compH);
   const pending = u.open ? state.outbox.filter((e) => matchesTarget(state, e, ch ? { channel: ch.info.id } : u.open!) || matchesTarget(state, e, u.open!)) : [];
-  const lines = conversationLines({ state, ch, pending, width: convW, now, markerSeq: u.markerSeq, selected: u.focus === "messages" ? u.selected : null });
+  const selected = u.focus === "messages" ? u.selected : null;
+  const day = new Date(now).toDateString();
+  const lines = useMemo(
+    () => conversationLines({ state, ch, pending, width: convW, now, markerSeq: u.markerSeq, selected }),
+    // Rebuilt when the conversation, names, sends, size, marker, selection or the day change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [ch, state.users, state.me, state.outbox, targetKey(u.open), convW, u.markerSeq, selected, day],
+  );
   const scroll = clampScroll(lines.length, msgH, u.scroll);
   const chId = ch?.info.id ?? null;
   const visible = !!ch && u.overlay === null && scroll === 0;
@@ -351,10 +358,12 @@ export function App(p: AppProps) {
     u.overlay !== null
       ? ""
       : u.focus === "list"
-        ? "↑↓ choose · Enter open · Tab composer · Ctrl-K jump · /help"
+        ? "↑↓ Enter: open · Tab · Ctrl-K: jump · /help"
         : u.focus === "messages"
-          ? "↑↓ select · r reply · PgUp/PgDn scroll · Esc back"
-          : "Enter send · Alt-Enter newline · Tab panes · PgUp older · /help";
+          ? "↑↓ select · r: reply · PgUp/PgDn · Esc"
+          : scroll > 0
+            ? "Scrolled up · PgDn for newer · /help"
+            : "Enter: send · Alt-Enter: newline · Tab · /help";
   const placeholder = !u.open ? "Type /new PHONE to start a chat, /help for more" : state.conn === "open" ? `Message ${header.title}` : `Message ${header.title} (sent when back online)`;
 
   let convBody: React.ReactNode;
@@ -393,7 +402,7 @@ export function App(p: AppProps) {
 
   return (
     <Box flexDirection="column" width={cols} height={height}>
-      <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} now={now} queued={queued} server={p.server} width={cols} />
+      <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} error={state.connError} now={now} queued={queued} server={p.server} width={cols} />
       <Box flexDirection="row" height={mainH}>
         {showList ? <ChatList rows={rows} selected={listIndex} openId={chId} focused={u.focus === "list"} width={listW} height={mainH} /> : null}
         {showConv ? (
@@ -419,6 +428,3 @@ function hostOf(server: string): string {
     return server;
   }
 }
-
-export { channelTitle };
-export type { Line };

@@ -7,6 +7,8 @@ import { fit } from "../format.ts";
 export interface BannerProps {
   conn: ConnState;
   nextRetryAt: number | null;
+  /** Set when the server refused our token. */
+  error?: string | null;
   now: number;
   queued: number;
   server: string;
@@ -25,10 +27,9 @@ export function bannerText(p: Omit<BannerProps, "width">): string | null {
       const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
       return secs > 0 ? `Connection lost · reconnecting in ${secs} s${q}` : `Connection lost · reconnecting…${q}`;
     }
-    case "offline": {
-      const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
-      return `Offline · ${secs > 0 ? `retrying in ${secs} s` : "retrying…"}${q || " · messages you send are queued"}`;
-    }
+    case "offline":
+      if (p.error) return `Signed out: ${p.error}. Log in again: natter chat --server URL (asks for a new code)${q}`;
+      return `Offline${q || " · messages you send are queued"}`;
     case "closed":
       return `Disconnected${q}`;
   }
