@@ -165,6 +165,8 @@ describe("crash safety", () => {
     for (const s of senders) s.close();
     const ackedBefore = senders.reduce((n, s) => n + s.acked.length, 0);
     expect(ackedBefore).toBeGreaterThan(100);
+    // The kill really landed mid-storm: requests were in flight, unanswered.
+    expect(senders.reduce((n, s) => n + s.attempted.size, 0)).toBeGreaterThan(ackedBefore);
 
     server = await boot(dir);
     const { total, c: reader, byChannel } = await verify(server, a, [g, d], senders);
