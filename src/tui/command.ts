@@ -1,5 +1,5 @@
 // `natter chat`: the full-screen terminal client. Parsing lives here; running in run-chat.tsx.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 
 export interface ChatCommandOptions {
   server?: string;
@@ -12,7 +12,7 @@ export function registerChat(program: Command): void {
     .command("chat")
     .description("Open the terminal chat client (asks for a server and login code on first run)")
     .option("--server <url>", "server URL (overrides the saved one; asks for a login code if it differs)")
-    .option("--profile <name>", "credentials profile, for several accounts on one machine")
+    .addOption(new Option("--profile <name>", "credentials profile, for several accounts on one machine").env("NATTER_PROFILE"))
     .action(async (opts: ChatCommandOptions) => {
       const { runChat } = await import("./run-chat.tsx");
       const code = await runChat(opts);

@@ -161,3 +161,26 @@ describe("commands", () => {
     expect(c.getState().channels.g1).toBeUndefined();
   });
 });
+
+describe("media", () => {
+  test("media messages get their name and size looked up once", async () => {
+    const client = new FakeClient(ALICE);
+    client.handlers.getAll = () => ({ channels: [direct] });
+    const asked: string[] = [];
+    const c = new ChatController(client, {
+      mediaInfo: async (id) => {
+        asked.push(id);
+        if (id === "m_gone") throw new NatterError("not_found", "no such media");
+        return { id, size: 2048, mime: "image/png", sha256: "s", name: "cat.png" };
+      },
+    });
+    c.start();
+    client.open();
+    client.push(msg("d1", 3, BOB.id, "look", { type: "image", media: "m_cat" }));
+    client.push(msg("d1", 4, BOB.id, "again", { type: "image", media: "m_cat" }));
+    client.push(msg("d1", 5, BOB.id, "", { type: "file", media: "m_gone" }));
+    await tick();
+    expect(asked).toEqual(["m_cat", "m_gone"]);
+    expect(c.getState().media).toEqual({ m_cat: { id: "m_cat", size: 2048, mime: "image/png", sha256: "s", name: "cat.png" }, m_gone: null });
+  });
+});

@@ -5,6 +5,7 @@
 import { NatterError, type Channel, type Message, type ServerEvent, type User } from "../protocol/index.ts";
 import type { ChatClient, SendParams } from "./chat-client.ts";
 import type { ChatCommand } from "./commands.ts";
+import type { MediaInfoFn } from "./media-info.ts";
 import { initialState, reduce, directWith, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;
@@ -26,6 +27,8 @@ export interface CommandOutcome {
 
 export interface ControllerOptions {
   now?: () => number;
+  /** Looks up media metadata (name, size) for media messages; without it they are labelled by id. */
+  mediaInfo?: MediaInfoFn;
 }
 
 export class ChatController {
@@ -33,6 +36,8 @@ export class ChatController {
   private readonly listeners = new Set<() => void>();
   private readonly offs: Array<() => void> = [];
   private readonly now: () => number;
+  private readonly mediaInfo: MediaInfoFn | null;
+  private readonly mediaAsked = new Set<string>();
   private view: { channel: string | null; visible: boolean } = { channel: null, visible: false };
   private readonly pendingDelivered = new Map<string, number>();
   private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
@@ -46,6 +51,7 @@ export class ChatController {
     opts: ControllerOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
+    this.mediaInfo = opts.mediaInfo ?? null;
     this.state = initialState(client.me);
     this.state = reduce(this.state, this.connAction());
   }
@@ -113,6 +119,7 @@ export class ChatController {
   private onMessage(m: Message): void {
     const known = this.state.channels[m.channel];
     this.dispatch({ type: "message", message: m });
+    this.describeMedia([m]);
     if (!known || known.stub) this.scheduleRefresh();
     if (m.sender !== this.state.me?.id) this.queueDelivered(m.channel, m.seq);
     this.maybeSeen();
@@ -231,6 +238,23 @@ export class ChatController {
     );
   }
 
+  /** Fetches name and size of media we have not asked about yet (once per id). */
+  private describeMedia(ms: Message[]): void {
+    if (!this.mediaInfo) return;
+    for (const m of ms) {
+      const id = m.media;
+      if (!id || this.mediaAsked.has(id)) continue;
+      this.mediaAsked.add(id);
+      this.mediaInfo(id).then(
+        (info) => this.dispatch({ type: "media", id, info }),
+        (e) => {
+          if (e instanceof NatterError && (e.code === "not_found" || e.code === "forbidden")) this.dispatch({ type: "media", id, info: null });
+          else this.mediaAsked.delete(id); // try again with the next message that shows it
+        },
+      );
+    }
+  }
+
   // ---- history ----
 
   /** Loads the newest page of a channel once (concurrent calls share it). */
@@ -240,6 +264,7 @@ export class ChatController {
     return this.once(`latest:${channel}`, async () => {
       const r = await this.client.request("getMessages", { channel, limit: PAGE_SIZE });
       this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "latest" });
+      this.describeMedia(r.messages);
     });
   }
 
@@ -252,6 +277,7 @@ export class ChatController {
     return this.once(`older:${channel}:${first.seq}`, async () => {
       const r = await this.client.request("getMessages", { channel, before_seq: first.seq, limit: PAGE_SIZE });
       this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "older" });
+      this.describeMedia(r.messages);
     });
   }
 

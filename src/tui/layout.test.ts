@@ -64,13 +64,16 @@ describe("conversation lines", () => {
     const out = text(conversationLines({ state: s, ch: s.channels.g1!, pending, width: 70, now: NOW, markerSeq: null, selected: null }));
     expect(out).toContain("      · bob left");
     expect(out).toContain("      ↳ carol: who's in?");
-    expect(out.some((l) => /carol: \[image m_1\]$/.test(l))).toBe(true);
+    expect(out.some((l) => /carol: \[image: m_1\]$/.test(l))).toBe(true);
     expect(out.some((l) => /you: on its way ◷$/.test(l))).toBe(true);
     expect(out.some((l) => /you: broken ✗ not sent: not a member \(Ctrl-R retries\)/.test(l))).toBe(true);
   });
 
   test("mediaLabel", () => {
-    expect(mediaLabel({ type: "file", content: "report", media: "m1" })).toBe("[file m1] report");
+    expect(mediaLabel({ type: "file", content: "report", media: "m1" })).toBe("[file: m1] report");
+    const info = { id: "m1", size: 1536, mime: "application/pdf", sha256: "x", name: "q3.pdf" };
+    expect(mediaLabel({ type: "file", content: "report", media: "m1" }, info)).toBe("[file: q3.pdf, 1.5 KB] report");
+    expect(mediaLabel({ type: "image", content: "", media: "m1" }, null)).toBe("[image: m1, unavailable]");
     expect(mediaLabel({ type: "text", content: "x" })).toBe("x");
   });
 });

@@ -1,9 +1,9 @@
 // Pure view-model builders: the conversation as a list of styled, already
 // wrapped lines (so scrolling is just slicing), the chat list rows, and the
 // composer's wrapped rows with the cursor position.
-import type { Message } from "../protocol/index.ts";
+import type { MediaInfo, Message } from "../protocol/index.ts";
 import type { OutgoingEntry } from "./chat-client.ts";
-import { clock, cellWidth, dayLabel, listTime, presenceText, sameDay, truncate, wrapLine } from "./format.ts";
+import { clock, cellWidth, dayLabel, humanSize, listTime, presenceText, sameDay, truncate, wrapLine } from "./format.ts";
 import { channelTitle, directPeer, displayName, sortedChannels, typingIn, type ChannelState, type ChatState } from "./state.ts";
 import { COLORS, senderColor, type Seg } from "./theme.ts";
 import { receiptLevels, tickFor, TICK_GLYPH, type Tick } from "./ticks.ts";
@@ -41,10 +41,11 @@ type Item =
   | { kind: "pending"; e: OutgoingEntry; at: number }
   | { kind: "event"; text: string; at: number; key: string };
 
-/** Message label for non-text types: "[image] caption", "[file]". */
-export function mediaLabel(m: { type: string; content: string; media?: string | null }): string {
+/** Message text, with media as a label: "[image: cat.jpg, 1.2 MB] caption" (or the id until its details are known). */
+export function mediaLabel(m: { type: string; content: string; media?: string | null }, info?: MediaInfo | null): string {
   if (m.type === "text") return m.content;
-  const label = `[${m.type}${m.media ? ` ${m.media}` : ""}]`;
+  const what = info ? `${info.name || "unnamed"}, ${humanSize(info.size)}` : m.media ? (info === null ? `${m.media}, unavailable` : m.media) : "";
+  const label = `[${m.type}${what ? `: ${what}` : ""}]`;
   return m.content ? `${label} ${m.content}` : label;
 }
 
@@ -103,7 +104,7 @@ export function conversationLines(inp: ConversationInput): Line[] {
           time: clock(m.sent_at),
           name: truncate(displayName(state, m.sender), NAME_MAX),
           nameColor,
-          body: mediaLabel(m),
+          body: mediaLabel(m, m.media ? state.media[m.media] : undefined),
           reply: m.reply_to ? replyText(state, replied, m.reply_to) : null,
           tick: mine ? tickFor(m, levels) : null,
           selected: inp.selected === m.id,

@@ -6,6 +6,7 @@ import { login, NatterClient } from "../client/index.ts";
 import { loadCredentials, saveCredentials, type Credentials } from "../client/credentials.ts";
 import type { ChatCommandOptions } from "./command.ts";
 import { Root } from "./components/root.tsx";
+import { mediaInfoFetcher } from "./media-info.ts";
 import { ThemeContext } from "./theme.ts";
 
 export const EXIT_NO_TTY = 2;
@@ -64,10 +65,10 @@ export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: pr
     io.stdout.write(LEAVE);
   };
   io.stdout.write(ENTER);
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     instance.unmount();
     restore();
-    process.exit(130);
+    process.exit(signal === "SIGHUP" ? 129 : 143);
   };
   process.once("SIGTERM", onSignal);
   process.once("SIGHUP", onSignal);
@@ -88,6 +89,7 @@ export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: pr
           return c;
         }}
         makeClient={(c) => new NatterClient({ server: c.server, token: c.token })}
+        mediaInfo={(c) => mediaInfoFetcher(c.server, c.token)}
         onExit={() => {}}
       />
     </ThemeContext.Provider>,

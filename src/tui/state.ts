@@ -1,7 +1,7 @@
 // The TUI's model of the world, and one pure reducer over client events.
 // Messages are kept per channel in ascending seq with no duplicate ids;
 // receipts, typing and presence are folded in here so views only derive.
-import type { Channel, MemberEvent, Message, PresenceEvent, ReceiptEvent, TypingEvent, User } from "../protocol/index.ts";
+import type { Channel, MediaInfo, MemberEvent, Message, PresenceEvent, ReceiptEvent, TypingEvent, User } from "../protocol/index.ts";
 import type { ConnState, OutgoingEntry } from "./chat-client.ts";
 
 /** How long a typing "start" is believed without a refresh. */
@@ -59,6 +59,8 @@ export interface ChatState {
   typing: Record<string, Record<string, number>>;
   outbox: OutgoingEntry[];
   notice: Notice | null;
+  /** Media metadata by id, for labels; null when it cannot be had (gone, no access). */
+  media: Record<string, MediaInfo | null>;
 }
 
 export type Action =
@@ -77,11 +79,12 @@ export type Action =
   | { type: "outbox"; entries: OutgoingEntry[] }
   | { type: "seen"; channel: string; seq: number }
   | { type: "localEvent"; channel: string; text: string; now: number }
+  | { type: "media"; id: string; info: MediaInfo | null }
   | { type: "notice"; notice: Notice | null }
   | { type: "tick"; now: number };
 
 export function initialState(me: User | null = null): ChatState {
-  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null };
+  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null, media: {} };
   return me ? learnUser(s, me) : s;
 }
 
@@ -127,6 +130,8 @@ export function reduce(s: ChatState, a: Action): ChatState {
       return ownCursor(s, a.channel, null, a.seq);
     case "notice":
       return { ...s, notice: a.notice };
+    case "media":
+      return { ...s, media: { ...s.media, [a.id]: a.info } };
     case "localEvent": {
       const ch = s.channels[a.channel];
       if (!ch) return s;

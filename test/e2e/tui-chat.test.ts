@@ -171,6 +171,25 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
   );
 
   test(
+    "a media message shows as a labelled line with name and size",
+    step(async () => {
+      const token = savedToken(aliceCfg);
+      const up = await fetch(`${server!.url}/api/media`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain", "x-filename": "minutes.txt" },
+        body: "hello world",
+      });
+      expect(up.status).toBeLessThan(300);
+      const { media } = (await up.json()) as { media: { id: string } };
+      const trio = ((await api(server!, token, "getAll")).body.channels as Channel[]).find((c) => c.name === "trio")!;
+      const sent = await api(server!, token, "sendMessage", { channel: trio.id, client_id: "media-1", type: "file", media: media.id, content: "from today" });
+      expect(sent.status).toBe(200);
+      for (const p of [alice, bob, carol]) await p.waitFor("[file: minutes.txt, 11 B] from today", 10_000, `${p.name}: the media label`);
+    }),
+    T,
+  );
+
+  test(
     "NO_COLOR draws no color, the layout fits 80x24 after a resize, /quit exits 0",
     step(async () => {
       const ansi = alice.captureAnsi();

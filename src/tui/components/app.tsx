@@ -141,7 +141,7 @@ export function App(p: AppProps) {
     () => conversationLines({ state, ch, pending, width: convW, now, markerSeq: u.markerSeq, selected }),
     // Rebuilt when the conversation, names, sends, size, marker, selection or the day change.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [ch, state.users, state.me, state.outbox, targetKey(u.open), convW, u.markerSeq, selected, day],
+    [ch, state.users, state.me, state.outbox, state.media, targetKey(u.open), convW, u.markerSeq, selected, day],
   );
   const scroll = clampScroll(lines.length, msgH, u.scroll);
   const chId = ch?.info.id ?? null;
