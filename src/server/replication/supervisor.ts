@@ -4,14 +4,14 @@
 // Litestream's own metrics.
 //
 // Lag per shard: the age of the oldest commit not yet known to be in the
-// replica. A commit is known replicated once Litestream has run two full
-// syncs after it (so its frames are in the shadow WAL) and the replica's WAL
-// position has reached the shadow position seen then. This is an upper bound
-// on the true lag (by about one poll interval); a test measures the true
-// figure by restoring.
+// replica. After each commit the supervisor reads the shard's WAL position
+// from the -shm header (WAL salt, last valid frame -> byte offset; the same
+// numbers Litestream's shadow WAL uses). A poll of Litestream's metrics then
+// says which of those positions the replica has reached; the shadow WAL
+// header tells which Litestream WAL index a salt belongs to.
 
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Logger } from "../log.ts";
 import { litestreamBinary, litestreamConfig, parseLitestreamMetrics, type ShardMetrics } from "./litestream.ts";
@@ -35,23 +35,74 @@ export interface SupervisorOptions {
   binary?: string;
 }
 
+/** A commit (or several, merged) not yet known to be in the replica. */
 interface Pending {
   since: number;
-  /** Litestream's sync count at the first poll after `since`. */
-  syncAt: number | null;
-  /** The shadow WAL position that contains the commit. */
-  target: { index: number; offset: number } | null;
+  /** WAL salt (hex of the header's 8 salt bytes) and end offset of the commit; salt "?" when the header could not be read. */
+  salt: string;
+  off: number;
 }
 
 interface ShardState {
   path: string;
-  pending: Pending | null;
-  /** A later commit that happened after `pending` was pinned. */
-  later: number | null;
+  queue: Pending[];
+  shmFd: number | null;
+  /** Litestream's current generation and the WAL index of each salt seen in it. */
+  gen: string | null;
+  indexOfSalt: Map<string, number>;
   lastLagMs: number | null;
   lastReplicatedAt: number | null;
   generation: string | null;
   m: ShardMetrics | null;
+}
+
+const HDR = Buffer.alloc(96);
+
+/** The WAL position SQLite publishes in the -shm header: salt and the end offset of the last valid frame. */
+function readShm(s: ShardState): { salt: string; off: number } | null {
+  try {
+    s.shmFd ??= openSync(s.path + "-shm", "r");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (readSync(s.shmFd, HDR, 0, 96, 0) < 96) return null;
+      // Two copies of the header: equal unless a writer is updating them right now.
+      if (HDR.compare(HDR, 0, 48, 48, 96) !== 0 || HDR[12] === 0) continue;
+      const le = isLE;
+      const u16 = (o: number) => (le ? HDR.readUInt16LE(o) : HDR.readUInt16BE(o));
+      const u32 = (o: number) => (le ? HDR.readUInt32LE(o) : HDR.readUInt32BE(o));
+      const sz = u16(14);
+      const page = sz === 1 ? 65536 : sz;
+      const mx = u32(16);
+      // The salts are a byte copy of the WAL header's (not native integers).
+      return { salt: HDR.toString("hex", 32, 40), off: mx === 0 ? 0 : 32 + mx * (page + 24) };
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+const isLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Litestream's current generation for a shard, and the salt of its newest shadow WAL index. */
+function readShadow(path: string): { gen: string; index: number; salt: string } | null {
+  try {
+    const dir = join(dirname(path), `.${basename(path)}-litestream`);
+    const gen = readFileSync(join(dir, "generation"), "utf8").trim();
+    if (!gen) return null;
+    const wal = join(dir, "generations", gen, "wal");
+    const files = readdirSync(wal).filter((f) => /^[0-9a-f]{8}\.wal$/.test(f)).sort();
+    const last = files.at(-1);
+    if (!last) return { gen, index: -1, salt: "" };
+    const fd = openSync(join(wal, last), "r");
+    const h = Buffer.alloc(32);
+    try {
+      if (readSync(fd, h, 0, 32, 0) < 32) return null;
+    } finally {
+      closeSync(fd);
+    }
+    return { gen, index: parseInt(last.slice(0, 8), 16), salt: h.toString("hex", 16, 24) };
+  } catch {
+    return null;
+  }
 }
 
 export interface ShardReplicationStatus {
@@ -113,7 +164,17 @@ export class ReplicationSupervisor {
   constructor(private readonly o: SupervisorOptions) {
     this.objects = openObjects(o.target);
     this.blobs = this.objects ? new ObjectBlobReplica(this.objects) : null;
-    this.state = o.shards.map((path) => ({ path, pending: null, later: null, lastLagMs: null, lastReplicatedAt: null, generation: null, m: null }));
+    this.state = o.shards.map((path) => ({
+      path,
+      queue: [],
+      shmFd: null,
+      gen: null,
+      indexOfSalt: new Map(),
+      lastLagMs: null,
+      lastReplicatedAt: null,
+      generation: null,
+      m: null,
+    }));
     for (const s of this.state) this.byPath.set(s.path, s);
   }
 
@@ -139,8 +200,7 @@ export class ReplicationSupervisor {
       await this.objects.putText("layout.json", JSON.stringify({ format: 1, shards: this.o.shards.length, written_at: Date.now() }) + "\n");
     }
     // Every shard starts dirty: it is replicated once Litestream has caught up after start.
-    const now = Date.now();
-    for (const s of this.state) s.pending = { since: now, syncAt: null, target: null };
+    for (let i = 0; i < this.state.length; i++) this.noteCommit(i);
     this.spawn();
     if (this.blobs && this.o.blobsDir) {
       this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log);
@@ -162,8 +222,11 @@ export class ReplicationSupervisor {
     const s = this.state[i];
     if (!s) return;
     const now = Date.now();
-    if (!s.pending) s.pending = { since: now, syncAt: null, target: null };
-    else if (s.pending.syncAt !== null && s.later === null) s.later = now;
+    const h = readShm(s) ?? { salt: "?", off: 0 };
+    const last = s.queue.at(-1);
+    // Commits close together share an entry (keeping the older time): bounded memory under load.
+    if (last && last.salt === h.salt && now - last.since < 20) last.off = Math.max(last.off, h.off);
+    else s.queue.push({ since: now, salt: h.salt, off: h.off });
   }
 
   get pid(): number | null {
@@ -247,27 +310,37 @@ export class ReplicationSupervisor {
         const m = metrics.get(s.path);
         if (!m) continue;
         s.m = m;
-        const p = s.pending;
-        if (!p || p.since >= t0) continue;
-        if (p.syncAt === null) {
-          p.syncAt = m.syncCount;
-          continue;
+        if (s.queue.length === 0) continue;
+        const shadow = readShadow(s.path);
+        if (shadow) {
+          if (shadow.gen !== s.gen) {
+            s.gen = shadow.gen;
+            s.indexOfSalt.clear();
+          }
+          if (shadow.index >= 0) s.indexOfSalt.set(shadow.salt, shadow.index);
         }
-        if (p.target === null) {
-          if (m.syncCount >= p.syncAt + 2 && m.shadowIndex >= 0) p.target = { index: m.shadowIndex, offset: m.shadowSize };
-          else continue;
-        }
-        // A new generation restarts numbering: aim at the current shadow position instead.
-        if (m.shadowIndex < p.target.index) p.target = { index: m.shadowIndex, offset: m.shadowSize };
-        const reached =
-          m.replicaIndex > p.target.index || (m.replicaIndex === p.target.index && m.replicaOffset >= p.target.offset);
-        if (reached) {
-          const lag = now - p.since;
+        const current = readShm(s);
+        while (s.queue.length > 0 && s.queue[0]!.since < t0) {
+          const e = s.queue[0]!;
+          const idx = s.indexOfSalt.get(e.salt);
+          let reached: boolean;
+          if (e.salt === "?") {
+            // Position unknown: replicated once the replica holds everything Litestream has read, and that is the whole WAL.
+            reached = m.replicaIndex === m.shadowIndex && m.replicaOffset >= m.shadowSize && current !== null && current.off <= m.shadowSize;
+          } else if (idx !== undefined) {
+            reached = m.replicaIndex > idx || (m.replicaIndex === idx && m.replicaOffset >= e.off);
+          } else if (current && e.salt === current.salt) {
+            reached = false; // the current WAL, not yet in Litestream's shadow
+          } else {
+            // An older WAL (since restarted: Litestream had read all of it first) not seen in this generation.
+            reached = m.replicaIndex >= m.shadowIndex && m.replicaIndex >= 0;
+          }
+          if (!reached) break;
+          s.queue.shift();
+          const lag = now - e.since;
           s.lastLagMs = lag;
           s.lastReplicatedAt = now;
           this.observeLag(lag / 1000);
-          s.pending = s.later !== null ? { since: s.later, syncAt: null, target: null } : null;
-          s.later = null;
         }
       }
     } catch {
@@ -292,7 +365,7 @@ export class ReplicationSupervisor {
       generation: s.generation,
       replica_position: s.m && s.m.replicaIndex >= 0 ? `${s.m.replicaIndex}/${s.m.replicaOffset}` : null,
       local_position: s.m && s.m.shadowIndex >= 0 ? `${s.m.shadowIndex}/${s.m.shadowSize}` : null,
-      lag_ms: s.pending ? now - s.pending.since : 0,
+      lag_ms: s.queue.length > 0 ? now - s.queue[0]!.since : 0,
       last_lag_ms: s.lastLagMs,
       last_replicated_at: s.lastReplicatedAt ? new Date(s.lastReplicatedAt).toISOString() : null,
       sync_errors: s.m?.syncErrors ?? 0,
@@ -341,7 +414,7 @@ export class ReplicationSupervisor {
   async waitCaughtUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.state.every((s) => s.pending === null)) return true;
+      if (this.state.every((s) => s.queue.length === 0)) return true;
       await Bun.sleep(25);
     }
     return false;
@@ -353,6 +426,10 @@ export class ReplicationSupervisor {
     await this.mirror?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    for (const s of this.state) {
+      if (s.shmFd !== null) closeSync(s.shmFd);
+      s.shmFd = null;
+    }
     const proc = this.proc;
     if (!proc) return;
     proc.kill("SIGTERM");
