@@ -4,6 +4,8 @@
 
 import { readFileSync } from "node:fs";
 import type { LogLevel } from "./log.ts";
+import { parseReplica } from "./replication/target.ts";
+import { checkStoreUrl } from "./store/libsql/index.ts";
 
 export interface ServerConfig {
   host: string;
@@ -160,5 +162,18 @@ export function loadConfig(
     const v = flags[spec.key];
     if (v !== undefined) out[spec.key] = coerce(spec, v, `--${spec.flag}`);
   }
+  checkStorage(out as unknown as ServerConfig);
   return out as unknown as ServerConfig;
+}
+
+/** --replica and --store: valid URLs, and not both (Litestream replicates local shards only). */
+function checkStorage(c: ServerConfig): void {
+  try {
+    if (c.replica) parseReplica(c.replica);
+    if (c.store) checkStoreUrl(c.store);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (c.replica && c.store)
+    throw new ConfigError("--replica and --store cannot be combined: Litestream replicates the local SQLite shards; a libSQL store is replicated by its server");
 }

@@ -46,13 +46,16 @@ test("serve --store file:PATH: messages and accounts live in the libSQL file and
   await s2.stop();
 }, 60_000);
 
-test("a bad --store, or --store with --replica, stops the server at start with a clear message", async () => {
+test("a bad --store or --replica, or both together, stops the server at start with a clear message", async () => {
   const data = tempDir("natter-libsql-bad-");
   dirs.push(data);
   const bad = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--store", "postgres://x"]);
-  expect(bad.code).not.toBe(0);
-  expect(bad.stderr + bad.stdout).toContain("--store must be libsql://");
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("natter serve: --store must be libsql://");
   const both = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--store", "file:" + join(data, "x.db"), "--replica", join(data, "r")]);
-  expect(both.code).not.toBe(0);
-  expect(both.stderr + both.stdout).toContain("--replica and --store cannot be combined");
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain("--replica and --store cannot be combined");
+  const badReplica = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--replica", "ftp://host/x"]);
+  expect(badReplica.code).toBe(2);
+  expect(badReplica.stderr).toContain("unsupported replica scheme ftp://");
 }, 30_000);
