@@ -3,7 +3,7 @@
 // prints a table (or --json) on stdout and progress on stderr.
 
 import { execSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { HELP, parseOptions, UsageError, type BenchOptions } from "./lib/options.ts";
 import { machineInfo } from "./lib/procstat.ts";
 import { fmt, makeProgress, ratio, table } from "./lib/report.ts";
@@ -26,13 +26,19 @@ export interface BenchReport {
   group?: LoadScenarioResult;
   history?: HistoryScenarioResult;
   connect?: ConnectScenarioResult;
+  /** The bare relay holding the same idle connections (when relay is among the scenarios). */
+  connect_relay?: ConnectScenarioResult;
   reconnect?: ReconnectScenarioResult;
   ratios?: Record<string, number>;
   elapsed_s: number;
 }
 
 function commit(natterRoot: string | null): string {
-  if (natterRoot) return `external natter at ${natterRoot}`;
+  if (natterRoot) {
+    const f = `${natterRoot}/.commit`;
+    const c = existsSync(f) ? readFileSync(f, "utf8").trim() : "unknown commit";
+    return `${c} (copy at ${natterRoot})`;
+  }
   try {
     const sha = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
     const dirty = execSync("git status --porcelain -- src", { cwd: ROOT, encoding: "utf8" }).trim() ? "+dirty-src" : "";
@@ -69,7 +75,10 @@ async function main(): Promise<number> {
     if (s === "direct") report.direct = await runDirect("natter", o, progress);
     if (s === "group") report.group = await runGroup(o, progress);
     if (s === "history") report.history = await runHistory(o, progress);
-    if (s === "connect") report.connect = await runConnect(o, progress);
+    if (s === "connect") {
+      if (o.scenarios.includes("relay")) report.connect_relay = await runConnect(o, progress, "relay");
+      report.connect = await runConnect(o, progress);
+    }
     if (s === "reconnect") report.reconnect = await runReconnect(o, progress);
   }
   report.ratios = ratios(report);
@@ -90,6 +99,7 @@ function ratios(r: BenchReport): Record<string, number> {
     out.direct_vs_relay_cpu_per_send = ratio(d.server_cpu_us_per_send, rel.server_cpu_us_per_send);
   }
   if (d && r.sqlite) out.direct_vs_sqlite_rows = ratio(d.acked_per_sec, r.sqlite.rows_per_sec);
+  if (r.connect && r.connect_relay) out.connect_rss_per_conn_vs_relay = ratio(r.connect.rss_per_conn_kib, r.connect_relay.rss_per_conn_kib);
   return out;
 }
 
@@ -150,13 +160,10 @@ function render(r: BenchReport): string {
     );
   }
   if (r.connect) {
-    const c = r.connect;
-    parts.push(
-      table(
-        ["connect", "asked", "connected", "secs", "RSS before MiB", "RSS after MiB", "KiB/conn", "srv CPU%"],
-        [["idle websockets", fmt(c.asked), fmt(c.connected), c.connect_s, c.rss_before_mib, c.rss_after_mib, c.rss_per_conn_kib, c.server_cpu_percent]],
-      ),
-    );
+    const rows = [r.connect_relay, r.connect]
+      .filter((c) => c !== undefined)
+      .map((c) => [`idle websockets, ${c.target}`, fmt(c.asked), fmt(c.connected), c.connect_s, c.rss_before_mib, c.rss_after_mib, c.rss_per_conn_kib, c.server_cpu_percent]);
+    parts.push(table(["connect", "asked", "connected", "secs", "RSS before MiB", "RSS after MiB", "KiB/conn", "srv CPU%"], rows));
   }
   if (r.reconnect) {
     const c = r.reconnect;

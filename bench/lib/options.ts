@@ -40,6 +40,8 @@ export interface BenchOptions {
   /** connect / reconnect */
   connections: number;
   reconnectClients: number;
+  /** Seconds the reconnect scenario waits for everyone to be back. */
+  reconnectLimitS: number;
   serverArgs: string[];
   profileDir: string | null;
   /** A natter checkout to run instead of this one (e.g. a scratch copy with a prototype change). */
@@ -66,8 +68,8 @@ Options:
   --json                   print results as JSON on stdout (progress stays on stderr)
   --out FILE               also write the JSON results to FILE
   --workers N              load-generator processes (default 2)
-  --duration S             measured seconds per run (default 10; quick 3)
-  --warmup S               warm-up seconds before measuring (default 2; quick 1)
+  --duration S             measured seconds per run (default 10; quick 2)
+  --warmup S               warm-up seconds before measuring (default 2; quick 0.5)
   --clients C              direct: clients, in pairs (default 200)
   --rate R                 direct/relay: messages/s offered (default 10000)
   --address to|channel     direct: address sends by user id or by channel id (default channel)
@@ -86,8 +88,8 @@ Options:
                            without queueing behind other readers)
   --history-dir DIR        history: where the seeded data dir is kept and reused
                            (default /tmp/natter-bench-history-N)
-  --connections N          connect: idle connections (default 18000; quick 2000)
-  --reconnect-clients N    reconnect: clients (default 18000; quick 1000)
+  --connections N          connect: idle connections (default 18000; quick 1000)
+  --reconnect-clients N    reconnect: clients (default 18000; quick 500)
   --server-arg ARG         extra flag for natter serve (repeatable)
   --profile DIR            run natter under Bun's CPU profiler, profiles into DIR
   --natter DIR             run the natter of another checkout (e.g. a scratch copy)
@@ -168,8 +170,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     json: values.json === true,
     ladder: values.ladder === true,
     workers: num("workers", 2, 1),
-    durationMs: num("duration", quick ? 3 : 10, 0.5) * 1000,
-    warmupMs: num("warmup", quick ? 1 : 2, 0) * 1000,
+    durationMs: num("duration", quick ? 2 : 10, 0.5) * 1000,
+    warmupMs: num("warmup", quick ? 0.5 : 2, 0) * 1000,
     drainMs: 5000,
     clients: Math.max(2, Math.floor(num("clients", quick ? 100 : 200, 2) / 2) * 2),
     rate: num("rate", quick ? 5000 : 10_000, 1),
@@ -189,8 +191,9 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     historyChannels: num("history-channels", quick ? 20 : 100, 1),
     historyClients: num("history-clients", 1, 1),
     historyDir: values["history-dir"] ?? `/tmp/natter-bench-history-${historyMessages}`,
-    connections: num("connections", quick ? 2000 : 18_000, 1),
-    reconnectClients: num("reconnect-clients", quick ? 1000 : 18_000, 1),
+    connections: num("connections", quick ? 1000 : 18_000, 1),
+    reconnectClients: num("reconnect-clients", quick ? 500 : 18_000, 1),
+    reconnectLimitS: quick ? 20 : 60,
     serverArgs: values["server-arg"] ?? [],
     profileDir: values.profile ?? null,
     natterRoot: values.natter ?? null,

@@ -11,9 +11,11 @@ import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
 import { cpuPercent, cpuSample, memSample } from "../lib/procstat.ts";
 import { fmt, type Progress } from "../lib/report.ts";
+import { Target } from "../lib/target.ts";
 import { startNatter } from "./common.ts";
 
 export interface ConnectScenarioResult {
+  target: "natter" | "relay";
   asked: number;
   connected: number;
   failed: number;
@@ -31,13 +33,13 @@ export interface ConnectScenarioResult {
 
 const mib = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
 
-export async function runConnect(o: BenchOptions, progress: Progress): Promise<ConnectScenarioResult> {
+export async function runConnect(o: BenchOptions, progress: Progress, kind: "natter" | "relay" = "natter"): Promise<ConnectScenarioResult> {
   const n = o.connections;
-  const target = await startNatter(o);
+  const target = kind === "natter" ? await startNatter(o) : await Target.start({ kind: "relay", tmpBase: o.tmpDir });
   // Enough workers that none passes ~19,000 sockets of its own.
   const pool = new Pool(Math.max(o.workers, Math.ceil(n / 18_000)));
   try {
-    progress(`connect: natter pid ${target.pid}; creating ${fmt(n)} users`);
+    progress(`connect: ${kind} pid ${target.pid}; creating ${fmt(n)} users`);
     const t0 = performance.now();
     const ids = await target.identities(n, "c", (d) => d % 5000 === 0 && progress(`  ${fmt(d)} users`));
     const usersS = (performance.now() - t0) / 1000;
@@ -62,6 +64,7 @@ export async function runConnect(o: BenchOptions, progress: Progress): Promise<C
     const errors: Record<string, number> = {};
     for (const { r } of res) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     const result: ConnectScenarioResult = {
+      target: kind,
       asked: n,
       connected,
       failed: n - connected,

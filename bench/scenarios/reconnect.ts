@@ -30,7 +30,7 @@ export interface ReconnectScenarioResult {
 
 export async function runReconnect(o: BenchOptions, progress: Progress): Promise<ReconnectScenarioResult> {
   const n = o.reconnectClients;
-  const limitS = 60;
+  const limitS = o.reconnectLimitS;
   let target: Target = await startNatter(o);
   const dataDir = target.dataDir;
   const port = target.port;
