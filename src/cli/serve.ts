@@ -2,7 +2,7 @@
 // config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
 import type { Command } from "commander";
 import { ConfigError, OPTIONS, envName, loadConfig, DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { startServer } from "../server/server.ts";
+import { startServer, type NatterServer } from "../server/server.ts";
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -28,7 +28,18 @@ export function registerServe(program: Command): void {
       }
       throw e;
     }
-    const server = await startServer(config);
+    // Handlers go in before start-up: a supervisor may signal as soon as it sees "listening".
+    // (startServer runs synchronously up to its "listening" line, so they go in before the call.)
+    let starting: Promise<NatterServer> | null = null;
+    const shutdown = async (signal: string) => {
+      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "signal", signal }) + "\n");
+      if (starting) await (await starting).stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    starting = startServer(config);
+    const server = await starting;
     if (process.stderr.isTTY) {
       // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.
       process.stderr.write(
@@ -36,12 +47,5 @@ export function registerServe(program: Command): void {
           `  next:        natter admin users add --name NAME --phone PHONE\n\n`,
       );
     }
-    const shutdown = async (signal: string) => {
-      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "signal", signal }) + "\n");
-      await server.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
   });
 }
