@@ -2,11 +2,12 @@
 // the client's events, and performs the side effects the views ask for
 // (history pages, receipts, typing, sends, slash commands). Views read the
 // store and call these methods; they never talk to the client directly.
-import { NatterError, type Channel, type Message, type ServerEvent, type User } from "../protocol/index.ts";
+import { NatterError, type Message, type ServerEvent } from "../protocol/index.ts";
 import type { ChatClient, SendParams } from "./chat-client.ts";
 import type { ChatCommand } from "./commands.ts";
+import { runCommand, type CommandOutcome } from "./command-runner.ts";
 import type { MediaInfoFn } from "./media-info.ts";
-import { initialState, reduce, directWith, type Action, type ChatState } from "./state.ts";
+import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;
 /** A "typing start" is repeated at most this often while keys keep coming. */
@@ -17,13 +18,7 @@ export const MAX_CONTENT_BYTES = 64 * 1024;
 
 /** What a conversation is about: an existing channel, or a person we have no direct chat with yet. */
 export type Target = { channel: string } | { to: string };
-
-/** What the view should do after a command. */
-export interface CommandOutcome {
-  open?: Target | null;
-  help?: boolean;
-  quit?: boolean;
-}
+export type { CommandOutcome };
 
 export interface ControllerOptions {
   now?: () => number;
@@ -35,7 +30,8 @@ export class ChatController {
   private state: ChatState;
   private readonly listeners = new Set<() => void>();
   private readonly offs: Array<() => void> = [];
-  private readonly now: () => number;
+  /** The controller's clock (tests pass their own). */
+  readonly now: () => number;
   private readonly mediaInfo: MediaInfoFn | null;
   private readonly mediaAsked = new Set<string>();
   private view: { channel: string | null; visible: boolean } = { channel: null, visible: false };
@@ -359,88 +355,13 @@ export class ChatController {
 
   // ---- commands ----
 
-  private async findByPhone(phone: string): Promise<User> {
-    const { user } = await this.client.request("findUser", { phone });
-    this.dispatch({ type: "users", users: [user] });
-    return user;
-  }
-
-  private group(target: Target | null): Channel {
-    const ch = target && "channel" in target ? this.state.channels[target.channel] : undefined;
-    if (!ch || ch.info.kind !== "group") throw new NatterError("bad_request", "open a group first");
-    return ch.info;
-  }
-
   /** Runs a slash command against the open conversation; reports failures as notices. */
   async run(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
     try {
-      return await this.runUnsafe(cmd, target);
+      return await runCommand(this, cmd, target);
     } catch (e) {
       this.notify(`/${cmd.kind}: ${errText(e)}`, "error");
       return {};
-    }
-  }
-
-  private async runUnsafe(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
-    const c = this.client;
-    switch (cmd.kind) {
-      case "help":
-        return { help: true };
-      case "quit":
-        return { quit: true };
-      case "retry":
-        await this.retryFailed(target);
-        return {};
-      case "new": {
-        const u = await this.findByPhone(cmd.phone);
-        if (u.id === this.state.me?.id) throw new NatterError("bad_request", "that is your own number");
-        const existing = directWith(this.state, u.id);
-        return { open: existing ? { channel: existing.info.id } : { to: u.id } };
-      }
-      case "group": {
-        const users = await Promise.all(cmd.phones.map((p) => this.findByPhone(p)));
-        const { channel } = await c.request("createGroup", { name: cmd.name, members: users.map((u) => u.id) });
-        this.dispatch({ type: "channel", channel });
-        this.notify(`created ${channel.name} with ${users.map((u) => u.name).join(", ")}`);
-        return { open: { channel: channel.id } };
-      }
-      case "add": {
-        const g = this.group(target);
-        const users = await Promise.all(cmd.phones.map((p) => this.findByPhone(p)));
-        const { channel } = await c.request("addMembers", { channel: g.id, members: users.map((u) => u.id) });
-        this.dispatch({ type: "channel", channel });
-        this.notify(`added ${users.map((u) => u.name).join(", ")}`);
-        return {};
-      }
-      case "kick": {
-        const g = this.group(target);
-        const u = await this.findByPhone(cmd.phone);
-        await c.request("removeMember", { channel: g.id, user: u.id });
-        this.notify(`removed ${u.name}`);
-        return {};
-      }
-      case "leave": {
-        const g = this.group(target);
-        await c.request("leaveGroup", { channel: g.id });
-        this.dispatch({ type: "removeChannel", channel: g.id });
-        this.notify(`you left ${g.name}`);
-        return { open: null };
-      }
-      case "invite": {
-        const g = this.group(target);
-        const { invite } = await c.request("createInvite", { channel: g.id });
-        const text = `invite for ${g.name}: /join ${g.id} ${invite}`;
-        this.dispatch({ type: "localEvent", channel: g.id, text, now: this.now() });
-        this.notify(text);
-        return {};
-      }
-      case "join": {
-        const params = cmd.invite ? { channel: cmd.channel, invite: cmd.invite } : { channel: cmd.channel };
-        const { channel } = await c.request("joinGroup", params);
-        this.dispatch({ type: "channel", channel });
-        this.notify(`joined ${channel.name}`);
-        return { open: { channel: channel.id } };
-      }
     }
   }
 }

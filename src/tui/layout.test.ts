@@ -93,7 +93,11 @@ describe("chat rows and header", () => {
 
   test("header: presence for direct chats, members for groups, typing", () => {
     let s = world();
-    expect(headerInfo(s, s.channels.d1!, null, NOW)).toMatchObject({ title: "bob", subtitle: "offline", typing: null });
+    expect(headerInfo(s, s.channels.d1!, null, NOW)).toMatchObject({ title: "bob", subtitle: "", typing: null }); // not told yet
+    s = run(s, { type: "presence", ev: { ev: "presence", user: BOB.id, online: false, last_seen: NOW - 3600_000 } });
+    expect(headerInfo(s, s.channels.d1!, null, NOW).subtitle).toMatch(/^last seen today at \d\d:\d\d$/);
+    s = run(s, { type: "presence", ev: { ev: "presence", user: BOB.id, online: true, last_seen: null } });
+    expect(headerInfo(s, s.channels.d1!, null, NOW).subtitle).toBe("online");
     expect(headerInfo(s, s.channels.g1!, null, NOW).subtitle).toMatch(/^3 members: you, bob, carol$/);
     s = run(s, { type: "typing", ev: { ev: "typing", channel: "g1", user: CAROL.id, state: "start" }, now: NOW });
     expect(headerInfo(s, s.channels.g1!, null, NOW).typing).toBe("carol is typing…");

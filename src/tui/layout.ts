@@ -229,7 +229,7 @@ export function chatRows(state: ChatState, now: number): ChatRow[] {
       time: last ? listTime(last.sent_at, now) : "",
       preview,
       unread: ch.info.unread,
-      online: peer ? (state.users[peer]?.online ?? false) : null,
+      online: peer ? state.users[peer]?.online === true : null,
       typing: typingIn(state, ch.info.id, now).length > 0,
     };
   });
@@ -246,7 +246,7 @@ export interface HeaderInfo {
 export function headerInfo(state: ChatState, ch: ChannelState | null, draftPeer: string | null, now: number): HeaderInfo {
   if (!ch && draftPeer) {
     const u = state.users[draftPeer];
-    return { title: displayName(state, draftPeer), subtitle: u ? presenceText(u.online, u.last_seen, now) : "", typing: null };
+    return { title: displayName(state, draftPeer), subtitle: peerPresence(u, now), typing: null };
   }
   if (!ch) return { title: "natter", subtitle: "Pick a chat on the left, or /new PHONE to start one", typing: null };
   const typers = typingIn(state, ch.info.id, now);
@@ -257,7 +257,7 @@ export function headerInfo(state: ChatState, ch: ChannelState | null, draftPeer:
   let subtitle: string;
   if (peer) {
     const u = state.users[peer];
-    subtitle = presenceText(u?.online ?? false, u?.last_seen ?? null, now);
+    subtitle = peerPresence(u, now);
   } else {
     const me = state.me?.id;
     const others = ch.info.members
@@ -268,6 +268,13 @@ export function headerInfo(state: ChatState, ch: ChannelState | null, draftPeer:
     subtitle = `${ch.info.members.length} member${ch.info.members.length === 1 ? "" : "s"}: ${names.join(", ")}`;
   }
   return { title: channelTitle(state, ch), subtitle, typing };
+}
+
+/** "online" / "last seen …"; empty while we have not been told (a contact made during this session). */
+function peerPresence(u: ChatState["users"][string] | undefined, now: number): string {
+  if (!u) return "";
+  if (u.online === null) return u.last_seen !== null ? presenceText(false, u.last_seen, now) : "";
+  return presenceText(u.online, u.last_seen, now);
 }
 
 // ---- composer ----

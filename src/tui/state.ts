@@ -37,7 +37,8 @@ export interface UserState {
   id: string;
   name: string | null;
   phone: string | null;
-  online: boolean;
+  /** null until a presence event (or the snapshot after connecting) tells. */
+  online: boolean | null;
   last_seen: number | null;
 }
 
@@ -340,7 +341,7 @@ function addMember(s: ChatState, e: MemberEvent, now: number): ChatState {
 }
 
 function userOf(s: ChatState, id: string): UserState {
-  return s.users[id] ?? { id, name: null, phone: null, online: false, last_seen: null };
+  return s.users[id] ?? { id, name: null, phone: null, online: null, last_seen: null };
 }
 
 function learnUser(s: ChatState, u: User): ChatState {

@@ -1,0 +1,101 @@
+// Runs slash commands (parsed in commands.ts) against the server through
+// the controller's client and store. Failures throw; the controller turns
+// them into notices.
+import { NatterError, type Channel, type User } from "../protocol/index.ts";
+import type { ChatClient } from "./chat-client.ts";
+import type { ChatCommand } from "./commands.ts";
+import type { Target } from "./controller.ts";
+import { directWith, type Action, type ChatState } from "./state.ts";
+
+/** What the view should do after a command. */
+export interface CommandOutcome {
+  open?: Target | null;
+  help?: boolean;
+  quit?: boolean;
+}
+
+/** The parts of the controller a command uses. */
+export interface CommandContext {
+  readonly client: ChatClient;
+  getState(): ChatState;
+  dispatch(a: Action): void;
+  notify(text: string, kind?: "info" | "error"): void;
+  retryFailed(target: Target | null): Promise<number>;
+  now(): number;
+}
+
+async function findByPhone(ctx: CommandContext, phone: string): Promise<User> {
+  const { user } = await ctx.client.request("findUser", { phone });
+  ctx.dispatch({ type: "users", users: [user] });
+  return user;
+}
+
+function openGroup(ctx: CommandContext, target: Target | null): Channel {
+  const ch = target && "channel" in target ? ctx.getState().channels[target.channel] : undefined;
+  if (!ch || ch.info.kind !== "group") throw new NatterError("bad_request", "open a group first");
+  return ch.info;
+}
+
+/** Runs one command; throws NatterError (or the client's error) when it fails. */
+export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
+  const c = ctx.client;
+  switch (cmd.kind) {
+    case "help":
+      return { help: true };
+    case "quit":
+      return { quit: true };
+    case "retry":
+      await ctx.retryFailed(target);
+      return {};
+    case "new": {
+      const u = await findByPhone(ctx, cmd.phone);
+      if (u.id === ctx.getState().me?.id) throw new NatterError("bad_request", "that is your own number");
+      const existing = directWith(ctx.getState(), u.id);
+      return { open: existing ? { channel: existing.info.id } : { to: u.id } };
+    }
+    case "group": {
+      const users = await Promise.all(cmd.phones.map((p) => findByPhone(ctx, p)));
+      const { channel } = await c.request("createGroup", { name: cmd.name, members: users.map((u) => u.id) });
+      ctx.dispatch({ type: "channel", channel });
+      ctx.notify(`created ${channel.name} with ${users.map((u) => u.name).join(", ")}`);
+      return { open: { channel: channel.id } };
+    }
+    case "add": {
+      const g = openGroup(ctx, target);
+      const users = await Promise.all(cmd.phones.map((p) => findByPhone(ctx, p)));
+      const { channel } = await c.request("addMembers", { channel: g.id, members: users.map((u) => u.id) });
+      ctx.dispatch({ type: "channel", channel });
+      ctx.notify(`added ${users.map((u) => u.name).join(", ")}`);
+      return {};
+    }
+    case "kick": {
+      const g = openGroup(ctx, target);
+      const u = await findByPhone(ctx, cmd.phone);
+      await c.request("removeMember", { channel: g.id, user: u.id });
+      ctx.notify(`removed ${u.name}`);
+      return {};
+    }
+    case "leave": {
+      const g = openGroup(ctx, target);
+      await c.request("leaveGroup", { channel: g.id });
+      ctx.dispatch({ type: "removeChannel", channel: g.id });
+      ctx.notify(`you left ${g.name}`);
+      return { open: null };
+    }
+    case "invite": {
+      const g = openGroup(ctx, target);
+      const { invite } = await c.request("createInvite", { channel: g.id });
+      const text = `invite for ${g.name}: /join ${g.id} ${invite}`;
+      ctx.dispatch({ type: "localEvent", channel: g.id, text, now: ctx.now() });
+      ctx.notify(text);
+      return {};
+    }
+    case "join": {
+      const params = cmd.invite ? { channel: cmd.channel, invite: cmd.invite } : { channel: cmd.channel };
+      const { channel } = await c.request("joinGroup", params);
+      ctx.dispatch({ type: "channel", channel });
+      ctx.notify(`joined ${channel.name}`);
+      return { open: { channel: channel.id } };
+    }
+  }
+}
