@@ -2,6 +2,8 @@
 // socket (`tmux -L <unique>`), so tests never see or touch anyone else's
 // sessions; kill() ends that server and everything in it.
 import { spawnSync } from "bun";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 
 export interface PaneOptions {
   /** Command line to run in the pane (passed to sh -c by tmux). */
@@ -51,10 +53,12 @@ export class Tmux {
     return new Pane(this, name);
   }
 
-  /** Kills this socket's tmux server (all its sessions). Safe to call twice. */
+  /** Kills this socket's tmux server (all its sessions) and removes its socket file. Safe to call twice. */
   kill(): void {
     spawnSync(["tmux", "-L", this.socket, "kill-server"], { stdout: "ignore", stderr: "ignore" });
     this.panes.clear();
+    const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+    rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${uid}`, this.socket), { force: true });
   }
 
   /** Every pane's current screen, for failure reports. */
