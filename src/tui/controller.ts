@@ -257,7 +257,7 @@ export class ChatController {
   openChannel(channel: string): Promise<void> {
     const ch = this.state.channels[channel];
     if (!ch || ch.loaded) return Promise.resolve();
-    return this.once(`latest:${channel}`, async () => {
+    return this.once(`latest:${channel}`, channel, async () => {
       const r = await this.client.request("getMessages", { channel, limit: PAGE_SIZE });
       this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "latest" });
       this.describeMedia(r.messages);
@@ -270,28 +270,25 @@ export class ChatController {
     if (!ch || !ch.hasOlder) return Promise.resolve();
     const first = ch.messages[0];
     if (!ch.loaded || !first) return this.openChannel(channel);
-    return this.once(`older:${channel}:${first.seq}`, async () => {
+    return this.once(`older:${channel}:${first.seq}`, channel, async () => {
       const r = await this.client.request("getMessages", { channel, before_seq: first.seq, limit: PAGE_SIZE });
       this.dispatch({ type: "page", channel, messages: r.messages, hasMore: r.has_more, kind: "older" });
       this.describeMedia(r.messages);
     });
   }
 
-  isLoading(channel: string): boolean {
-    return [...this.loading.keys()].some((k) => k.includes(`:${channel}`));
-  }
-
-  private once(key: string, f: () => Promise<void>): Promise<void> {
+  /** Runs one history fetch per key at a time; the channel shows "loading" meanwhile. */
+  private once(key: string, channel: string, f: () => Promise<void>): Promise<void> {
     const running = this.loading.get(key);
     if (running) return running;
+    this.dispatch({ type: "loading", channel, on: true });
     const p = f()
       .catch((e) => {
         if (!isOffline(e)) this.notify(`could not load messages: ${errText(e)}`, "error");
       })
       .finally(() => {
         this.loading.delete(key);
-        this.dispatch({ type: "tick", now: this.now() });
-        for (const l of this.listeners) l();
+        this.dispatch({ type: "loading", channel, on: false });
       });
     this.loading.set(key, p);
     return p;

@@ -31,6 +31,8 @@ export interface ChannelState {
   events: LocalEvent[];
   /** Created from a message before its channel's metadata arrived. */
   stub: boolean;
+  /** History fetches in flight. */
+  loading: number;
 }
 
 export interface UserState {
@@ -81,6 +83,7 @@ export type Action =
   | { type: "seen"; channel: string; seq: number }
   | { type: "localEvent"; channel: string; text: string; now: number }
   | { type: "media"; id: string; info: MediaInfo | null }
+  | { type: "loading"; channel: string; on: boolean }
   | { type: "notice"; notice: Notice | null }
   | { type: "tick"; now: number };
 
@@ -133,6 +136,12 @@ export function reduce(s: ChatState, a: Action): ChatState {
       return { ...s, notice: a.notice };
     case "media":
       return { ...s, media: { ...s.media, [a.id]: a.info } };
+    case "loading": {
+      const ch = s.channels[a.channel];
+      if (!ch) return s;
+      const loading = Math.max(0, ch.loading + (a.on ? 1 : -1));
+      return { ...s, channels: { ...s.channels, [a.channel]: { ...ch, loading } } };
+    }
     case "localEvent": {
       const ch = s.channels[a.channel];
       if (!ch) return s;
@@ -146,7 +155,7 @@ export function reduce(s: ChatState, a: Action): ChatState {
 // ---- channels ----
 
 function emptyChannel(info: Channel, stub = false): ChannelState {
-  return { info, messages: [], hasOlder: info.last_seq > 0, loaded: false, cursors: {}, events: [], stub };
+  return { info, messages: [], hasOlder: info.last_seq > 0, loaded: false, cursors: {}, events: [], stub, loading: 0 };
 }
 
 function stubInfo(id: string): Channel {

@@ -159,7 +159,7 @@ export function App(p: AppProps) {
           width={convW}
           scroll={scroll}
           hasOlder={ch?.hasOlder ?? false}
-          loadingOlder={chId !== null && c.isLoading(chId)}
+          loadingOlder={(ch?.loading ?? 0) > 0}
           empty={empty}
         />
         <Composer state={u.composer} width={convW} focused={u.focus === "composer"} placeholder={placeholder} replying={replying} />
