@@ -89,6 +89,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       syncIntervalMs: config.replicaSyncMs,
       blobsDir: join(dataDir, "media", "blobs"),
       log,
+      nudge: (i) => {
+        const shard = store.shards[i];
+        void shard?.write((db) => {
+          const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+          db.run(`PRAGMA user_version = ${v}`);
+        }).catch(() => {});
+      },
     });
     await replication.start();
     const rep = replication;
@@ -169,10 +176,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         const closeDeadline = Date.now() + 2_000;
         while (hub.size > 0 && Date.now() < closeDeadline) await Bun.sleep(5);
         await media?.stop();
+        // Ship the last commits while the shards are open (a stuck shard can still be nudged).
+        await replication?.waitCaughtUp(5_000);
         await store.close();
         if (replication) {
-          // Ship the last commits before Litestream goes (it also syncs on SIGTERM).
-          const caughtUp = await replication.waitCaughtUp(5_000);
+          // Anything the close flushed; Litestream also syncs on SIGTERM.
+          const caughtUp = await replication.waitCaughtUp(2_000);
           await replication.stop();
           if (!caughtUp) log.warn("replication: stopped before the replica caught up", replication.status() as unknown as Record<string, unknown>);
         }

@@ -31,6 +31,12 @@ export interface SupervisorOptions {
   pollMs?: number;
   /** The media module's blob directory (DATA/media/blobs), mirrored to the replica when it can hold files. */
   blobsDir?: string;
+  /**
+   * Makes a tiny write to shard i (natter rewrites PRAGMA user_version with its own value).
+   * Litestream 0.3.13 sometimes leaves the newest WAL frames in its shadow WAL without
+   * shipping them until the next write to that shard; a write wakes it up.
+   */
+  nudge?: (shard: number) => void;
   /** Explicit binary (tests); otherwise litestreamBinary(). */
   binary?: string;
 }
@@ -54,6 +60,10 @@ interface ShardState {
   lastReplicatedAt: number | null;
   generation: string | null;
   m: ShardMetrics | null;
+  /** Since when the replica has been behind Litestream's shadow WAL without moving. */
+  stuckSince: number | null;
+  stuckAt: string;
+  lastNudge: number;
 }
 
 const HDR = Buffer.alloc(96);
@@ -159,6 +169,7 @@ export class ReplicationSupervisor {
   private readonly lagBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   private readonly lagCounts = new Array<number>(8).fill(0);
   private lagSum = 0;
+  private nudges = 0;
   private lagN = 0;
 
   constructor(private readonly o: SupervisorOptions) {
@@ -174,6 +185,9 @@ export class ReplicationSupervisor {
       lastReplicatedAt: null,
       generation: null,
       m: null,
+      stuckSince: null,
+      stuckAt: "",
+      lastNudge: 0,
     }));
     for (const s of this.state) this.byPath.set(s.path, s);
   }
@@ -310,6 +324,7 @@ export class ReplicationSupervisor {
         const m = metrics.get(s.path);
         if (!m) continue;
         s.m = m;
+        this.unstick(s, m, now);
         if (s.queue.length === 0) continue;
         const shadow = readShadow(s.path);
         if (shadow) {
@@ -348,6 +363,24 @@ export class ReplicationSupervisor {
     } finally {
       this.polling = false;
     }
+  }
+
+  /** Nudges a shard whose replica has sat behind the shadow WAL for 300 ms (see SupervisorOptions.nudge). */
+  private unstick(s: ShardState, m: ShardMetrics, now: number): void {
+    const behind = m.replicaIndex < m.shadowIndex || (m.replicaIndex === m.shadowIndex && m.replicaOffset < m.shadowSize);
+    const at = `${m.replicaIndex}/${m.replicaOffset}`;
+    if (!behind || at !== s.stuckAt) {
+      s.stuckSince = behind ? now : null;
+      s.stuckAt = at;
+      return;
+    }
+    s.stuckSince ??= now;
+    if (now - s.stuckSince < 300 || now - s.lastNudge < 500 || !this.o.nudge) return;
+    s.lastNudge = now;
+    this.nudges++;
+    try {
+      this.o.nudge(this.state.indexOf(s));
+    } catch {}
   }
 
   private observeLag(sec: number) {
@@ -398,6 +431,8 @@ export class ReplicationSupervisor {
     s += `natter_replication_up ${st.running ? 1 : 0}\n`;
     s += "# HELP natter_replication_restarts_total Litestream restarts after it died\n# TYPE natter_replication_restarts_total counter\n";
     s += `natter_replication_restarts_total ${st.restarts}\n`;
+    s += "# HELP natter_replication_nudges_total Writes made to wake Litestream when its replica sat behind its shadow WAL\n# TYPE natter_replication_nudges_total counter\n";
+    s += `natter_replication_nudges_total ${this.nudges}\n`;
     s += "# HELP natter_replication_lag_seconds Age of the oldest commit not yet in the replica, per shard\n# TYPE natter_replication_lag_seconds gauge\n";
     for (const sh of st.shards) s += `natter_replication_lag_seconds{shard="${sh.shard}"} ${sh.lag_ms / 1000}\n`;
     s += "# HELP natter_replication_replica_wal_offset Replica WAL offset (Litestream position), per shard\n# TYPE natter_replication_replica_wal_offset gauge\n";
