@@ -224,3 +224,13 @@ test("setup shows a failed login and stays", async () => {
   await wait(50);
   expect(r.lastFrame()).toContain("Login failed: code already used");
 });
+
+test("the list selection follows the chat when chats reorder", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.down); // club
+  client.push(msg("g1", 1, CAROL.id, "news", { sent_at: Date.now() }));
+  await wait();
+  expect(frame().split("\n")[1]).toContain("club"); // club is now first
+  await type(KEY.enter);
+  expect(frame()).toMatch(/club\s*\n.*3 members/);
+});

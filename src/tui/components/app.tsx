@@ -14,7 +14,7 @@ import { Header } from "./header.tsx";
 import { Help } from "./help.tsx";
 import { Palette, paletteMatches } from "./palette.tsx";
 import { StatusBar } from "./status-bar.tsx";
-import { initialUi, pendingFor, resolveTarget, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
+import { initialUi, pendingFor, resolveTarget, selectedIndex, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
 
 export interface AppProps {
   controller: ChatController;
@@ -69,7 +69,7 @@ export function App(p: AppProps) {
   const height = Math.max(8, size.rows - 1); // one row spare: a full-height frame makes ink clear the screen on every paint
   const { ch, peer } = resolveTarget(state, u.open);
   const rows = chatRows(state, now);
-  const listIndex = Math.min(u.listIndex, Math.max(0, rows.length - 1));
+  const listIndex = selectedIndex(rows.map((r) => r.id), u.listId);
   const narrow = cols < 60;
   const listW = narrow ? cols : cols >= 110 ? 32 : cols >= 90 ? 28 : 24;
   const convW = narrow ? cols : cols - listW - 1;
@@ -101,7 +101,7 @@ export function App(p: AppProps) {
 
   // The open chat went away (left, removed): close it.
   useEffect(() => {
-    if (u.open && "channel" in u.open && !state.channels[u.open.channel] && Object.keys(state.channels).length > 0) {
+    if (u.open && "channel" in u.open && !state.channels[u.open.channel]) {
       update({ open: null, focus: "list", markerSeq: null, replyTo: null, selected: null });
     }
   });

@@ -17,8 +17,8 @@ export type Overlay = null | { kind: "help" } | { kind: "palette"; query: string
 export interface Ui {
   open: Target | null;
   focus: Focus;
-  /** Selected row of the chat list. */
-  listIndex: number;
+  /** The chat selected in the list (by id, so it stays put when chats reorder); null = the first. */
+  listId: string | null;
   composer: ComposerState;
   /** Unsent text per conversation. */
   drafts: Record<string, string>;
@@ -37,7 +37,7 @@ export function initialUi(): Ui {
   return {
     open: null,
     focus: "list",
-    listIndex: 0,
+    listId: null,
     composer: emptyComposer(),
     drafts: {},
     scroll: 0,
@@ -83,6 +83,12 @@ export function pendingFor(s: ChatState, open: Target | null, ch: ChannelState |
   return s.outbox.filter((e) => matchesTarget(s, e, ch ? { channel: ch.info.id } : open) || matchesTarget(s, e, open));
 }
 
+/** Index of the selected chat in the list (0 when none or gone). */
+export function selectedIndex(ids: string[], listId: string | null): number {
+  const i = listId === null ? -1 : ids.indexOf(listId);
+  return i === -1 ? 0 : i;
+}
+
 const isPrintable = (input: string, key: Key) => input !== "" && !key.ctrl && !(key.meta && input.length === 1) && !key.escape;
 
 export class UiActions {
@@ -103,7 +109,6 @@ export class UiActions {
     if (curCh) this.c.stopTyping(curCh.info.id);
     const next = resolveTarget(s, t).ch;
     const composer = setText({ ...cur.composer, histIndex: null }, drafts[targetKey(t)] ?? "");
-    const idx = next ? this.layout().rows.map((r) => r.id).indexOf(next.info.id) : -1;
     this.set({
       open: t,
       drafts,
@@ -114,7 +119,7 @@ export class UiActions {
       overlay: null,
       focus: t ? "composer" : "list",
       markerSeq: next && next.info.unread > 0 ? next.info.seen_seq + 1 : null,
-      listIndex: idx >= 0 ? idx : cur.listIndex,
+      listId: next ? next.info.id : cur.listId,
     });
     if (next) void this.c.openChannel(next.info.id);
   };
@@ -252,10 +257,11 @@ export class UiActions {
     }
     if (cur.focus === "list") {
       const ids = this.layout().rows.map((r) => r.id);
-      if (key.upArrow) return this.set({ listIndex: Math.max(0, Math.min(cur.listIndex, ids.length - 1) - 1) });
-      if (key.downArrow) return this.set({ listIndex: Math.min(ids.length - 1, cur.listIndex + 1) });
+      const at = selectedIndex(ids, cur.listId);
+      if (key.upArrow) return this.set({ listId: ids[Math.max(0, at - 1)] ?? null });
+      if (key.downArrow) return this.set({ listId: ids[Math.min(ids.length - 1, at + 1)] ?? null });
       if (key.return && input.length <= 1) {
-        const id = ids[Math.min(cur.listIndex, ids.length - 1)];
+        const id = ids[at];
         if (id) this.open({ channel: id });
         return;
       }
