@@ -235,6 +235,13 @@ describe("replication drill", () => {
     await send(s1, alice, { to: bob.user.id }, "hello", "x1");
     expect(await s1.stop()).toBe(0);
 
+    // Not over a running server: restore --force on its data dir is refused.
+    const live = await boot(data, replica);
+    const onLive = await restore(replica, data, ["--force"]);
+    expect(onLive.code).toBe(2);
+    expect(onLive.stderr).toContain("seems to be running");
+    expect(await live.stop()).toBe(0);
+
     const target = tmp("natter-drillf-target-");
     writeFileSync(join(target, "precious.txt"), "do not delete");
     const refused = await restore(replica, target);

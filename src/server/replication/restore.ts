@@ -9,7 +9,7 @@
 // `force` is set.
 
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { litestreamBinary } from "./litestream.ts";
 import { ObjectBlobReplica, openObjects } from "./objects.ts";
@@ -63,6 +63,18 @@ export function isEmptyDir(dir: string): boolean {
   return readdirSync(dir).length === 0;
 }
 
+/** The pid of a Litestream still replicating DATA (natter's pid file), if it is alive. */
+function liveLitestream(data: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(data, "litestream.pid"), "utf8").trim());
+    if (!Number.isSafeInteger(pid) || pid <= 1) return null;
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmd.includes("litestream") ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> {
   const t0 = performance.now();
   const data = resolve(o.data);
@@ -73,6 +85,8 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
     throw new RestoreError((e as Error).message, "bad_replica");
   }
   if (existsSync(data) && !statSync(data).isDirectory()) throw new RestoreError(`${data} is not a directory`, "not_empty");
+  const live = liveLitestream(data);
+  if (live) throw new RestoreError(`a natter server seems to be running on ${data} (its Litestream, pid ${live}, is alive): stop it first`, "not_empty");
   if (!isEmptyDir(data) && !o.force)
     throw new RestoreError(`${data} is not empty; restore into an empty directory, or pass --force to replace its contents`, "not_empty");
   if (target.kind === "dir" && !existsSync(target.dir)) throw new RestoreError(`replica ${target.dir} does not exist`, "no_backup");
