@@ -66,8 +66,9 @@ describe("upload size cap", () => {
     expect((await uploadOk(server, alice.token, bytes(10, 7))).size).toBe(10);
   }, T);
 
-  test("a client still sending after the 413 gets an answer and a closed connection, not a hang", async () => {
+  test("a client that keeps sending after the 413 is cut off promptly, not left hanging", async () => {
     const url = new URL(server.url);
+    const t0 = Date.now();
     const reply = await new Promise<string>((resolve, reject) => {
       let got = "";
       const s = connect(Number(url.port), url.hostname, () => {
@@ -79,15 +80,20 @@ describe("upload size cap", () => {
           s.write(chunk);
           s.write("\r\n", () => setTimeout(pump, 1));
         };
-        pump();
+        pump(); // never stops on its own
       });
       s.on("data", (d) => (got += d.toString("latin1")));
       s.on("close", () => resolve(got));
       s.on("error", () => {}); // EPIPE/ECONNRESET while still writing: the close event follows
-      setTimeout(() => reject(new Error(`no close within 10s; got ${JSON.stringify(got.slice(0, 200))}`)), 10_000);
+      setTimeout(() => reject(new Error(`not closed within 10s; got ${JSON.stringify(got.slice(0, 200))}`)), 10_000);
     });
-    expect(reply).toStartWith("HTTP/1.1 413");
-    expect(reply).toContain("too_large");
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // The server answers and closes at once. A client that is not reading while it sends can lose
+    // the answer to the reset that closing with unread input causes (fetch and curl read it: see above).
+    if (reply !== "") {
+      expect(reply).toStartWith("HTTP/1.1 413");
+      expect(reply).toContain("too_large");
+    }
     expect(filesUnder(server, "tmp")).toEqual([]);
   }, T);
 
@@ -204,8 +210,8 @@ describe("orphan sweep", () => {
     expect(blobOf(lonely.sha256)).toBe(1);
     expect(await metric(server, "natter_media_blobs")).toBe(2);
 
-    await until(async () => (await download(server, alice.token, lonely.id)).status === 404, 15_000, "lonely swept");
-    expect(blobOf(lonely.sha256)).toBe(0);
+    // The row goes first, then (same sweep step) its blob.
+    await until(async () => (await download(server, alice.token, lonely.id)).status === 404 && blobOf(lonely.sha256) === 0, 15_000, "lonely swept");
     await until(async () => (await download(server, bob.token, sameBytes.id)).status === 404, 15_000, "sameBytes swept");
     // The referenced blob stays, and both people still download it byte-exact.
     expect(blobOf(sent.sha256)).toBe(1);

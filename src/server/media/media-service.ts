@@ -111,6 +111,7 @@ export class MediaService implements MediaAccess {
       this.reserved.set(user, (this.reserved.get(user) ?? 0) + n);
     };
     let committed = false;
+    let rejected: string | null = null;
     try {
       if (input.body) {
         const reader = input.body.getReader();
@@ -119,20 +120,20 @@ export class MediaService implements MediaAccess {
           try {
             chunk = (await reader.read()) as typeof chunk;
           } catch {
-            throw this.reject("aborted", "upload aborted before the end of the body");
+            throw this.reject("aborted", "upload aborted before the end of the body", false);
           }
           if (chunk.done) break;
           const n = chunk.value.byteLength;
           if (temp.size + n > cap || overQuota(n)) {
             await reader.cancel().catch(() => {});
-            throw temp.size + n > cap ? this.reject("too_large", this.capMessage()) : this.reject("quota", this.quotaMessage(stored));
+            throw temp.size + n > cap ? this.reject("too_large", this.capMessage(), false) : this.reject("quota", this.quotaMessage(stored), false);
           }
           hold(n);
           await temp.write(chunk.value);
         }
       }
       if (input.length !== null && temp.size !== input.length)
-        throw this.reject("aborted", `body has ${temp.size} bytes, Content-Length said ${input.length}`);
+        throw this.reject("aborted", `body has ${temp.size} bytes, Content-Length said ${input.length}`, false);
       const sha256 = await temp.finish();
       const sniffed = await sniffFile(temp.path);
       const row: MediaRow = {
@@ -150,7 +151,7 @@ export class MediaService implements MediaAccess {
       await this.withLock(async () => {
         // Concurrent uploads of one user each saw the usage before the others finished: check again.
         if (quota > 0 && (await this.store.mediaUsage(user)) + (this.reserved.get(user) ?? 0) > quota)
-          throw this.reject("quota", this.quotaMessage(stored));
+          throw this.reject("quota", this.quotaMessage(stored), false);
         const { created } = await this.blobs.commit(temp, sha256);
         try {
           await this.store.createMedia(row);
@@ -167,16 +168,22 @@ export class MediaService implements MediaAccess {
       this.metrics.mediaUploads.inc();
       this.metrics.mediaUploadBytes.inc({}, row.size);
       return toUploaded(row);
+    } catch (e) {
+      rejected = (e as { rejectReason?: string }).rejectReason ?? null;
+      throw e;
     } finally {
       if (!committed) await temp.discard();
+      // Counted once the temp file is gone, so the metric also says "nothing left behind".
+      if (rejected) this.metrics.mediaUploadsRejected.inc({ reason: rejected });
       this.reserved.set(user, (this.reserved.get(user) ?? 0) - held);
       if (this.reserved.get(user)! <= 0) this.reserved.delete(user);
     }
   }
 
-  private reject(reason: "too_large" | "quota" | "aborted", message: string): NatterError {
-    this.metrics.mediaUploadsRejected.inc({ reason });
-    return new NatterError(reason === "aborted" ? "bad_request" : "too_large", message);
+  /** The error for a refused upload; counted now, or (count=false) by upload() once its temp file is gone. */
+  private reject(reason: "too_large" | "quota" | "aborted", message: string, count = true): NatterError {
+    if (count) this.metrics.mediaUploadsRejected.inc({ reason });
+    return Object.assign(new NatterError(reason === "aborted" ? "bad_request" : "too_large", message), { rejectReason: reason });
   }
 
   private capMessage(): string {
