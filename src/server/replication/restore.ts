@@ -11,9 +11,11 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { litestreamBinary } from "./litestream.ts";
+import { litestreamBinary, litestreamConfig } from "./litestream.ts";
 import { ObjectBlobReplica, openObjects } from "./objects.ts";
-import { parseReplica, redactUrl, shardName, shardReplicaUrl, type ReplicaTarget } from "./target.ts";
+import { parseReplica, redactUrl, shardName, type ReplicaTarget } from "./target.ts";
+
+const restoreDbPath = (i: number) => `/natter-restore/shards/${shardName(i)}.db`;
 
 export interface RestoreOptions {
   replica: string;
@@ -108,10 +110,22 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   mkdirSync(join(staging, "media"), { recursive: true });
   try {
     const report: RestoreReport = { replica: redactUrl(target.url), data, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
+    // A Litestream config naming each shard's replica (the db paths are placeholders: -o says where to write).
+    const configPath = join(staging, "restore-litestream.yml");
+    const configFor = (n: number) =>
+      litestreamConfig({
+        shards: Array.from({ length: n }, (_, i) => restoreDbPath(i)),
+        target,
+        monitorIntervalMs: 1000,
+        syncIntervalMs: 1000,
+        metricsAddr: "",
+      });
+    writeFileSync(configPath, configFor(Math.max(shards, 100)));
     const restoreOne = async (i: number): Promise<boolean> => {
       const t = performance.now();
       const out = join(staging, "shards", `${shardName(i)}.db`);
-      const p = Bun.spawn([binary, "restore", "-if-replica-exists", "-o", out, shardReplicaUrl(target, i)], {
+      // Through a config (not a bare URL), so replica options such as an S3 endpoint apply to restore too.
+      const p = Bun.spawn([binary, "restore", "-config", configPath, "-no-expand-env", "-if-replica-exists", "-o", out, restoreDbPath(i)], {
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
@@ -178,6 +192,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
       }
     }
 
+    rmSync(configPath, { force: true });
     writeFileSync(join(staging, "layout.json"), JSON.stringify({ format: 1, shards, created_at: Date.now() }, null, 2) + "\n");
 
     // Swap in: the old contents go only now that the restore is complete.
