@@ -176,6 +176,19 @@ describe("per-user quota", () => {
     expect((await uploadOk(server, bob.token, bytes(QUOTA, 5))).size).toBe(QUOTA);
   }, T);
 
+  test("concurrent uploads cannot together pass the quota", async () => {
+    const dan = await makeUser(server, "Dan");
+    const rs = await Promise.all([1, 2, 3].map((seed) => upload(server, dan.token, chunked(bytes(40_000, 100 + seed)))));
+    const ok = rs.filter((r) => r.status === 201);
+    // 3 x 40 000 > 100 000: at least one is refused (two may be, if both cross the line while the
+    // other's bytes in flight still count), and what is stored never passes the quota.
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(ok.length).toBeLessThanOrEqual(2);
+    expect(ok.reduce((n, r) => n + r.body.media.size, 0)).toBeLessThanOrEqual(QUOTA);
+    expect(rs.filter((r) => r.status === 413).every((r) => r.body.error.message.includes("quota"))).toBe(true);
+    expect(filesUnder(server, "tmp")).toEqual([]);
+  }, T);
+
   test("bytes count against each uploader's quota even when they are stored once", async () => {
     const carol = await makeUser(server, "Carol");
     await uploadOk(server, carol.token, bytes(60_000, 1)); // the same bytes as alice's first upload

@@ -132,6 +132,18 @@ describe("media transfer", () => {
     expect(filesUnder(server, "tmp")).toEqual([]);
   }, T);
 
+  test("concurrent uploads of the same bytes all succeed and share one blob", async () => {
+    const data = bytes(1024 * 1024, 77);
+    const before = filesUnder(server, "blobs").length;
+    const ups = await Promise.all(Array.from({ length: 6 }, (_, i) => uploadOk(server, i % 2 ? bob.token : alice.token, data)));
+    expect(new Set(ups.map((m) => m.id)).size).toBe(6);
+    expect(new Set(ups.map((m) => m.sha256))).toEqual(new Set([sha256hex(data)]));
+    expect(filesUnder(server, "blobs").length).toBe(before + 1);
+    expect(filesUnder(server, "tmp")).toEqual([]);
+    const got = new Uint8Array(await (await download(server, bob.token, ups[1]!.id)).arrayBuffer());
+    expect(sha256hex(got)).toBe(sha256hex(data));
+  }, T);
+
   test("the sniffed type wins over a lying Content-Type, and images get width and height", async () => {
     const img = png(64, 48);
     const m = await uploadOk(server, alice.token, img, { "content-type": "text/html", "x-filename": "photo.png" });
