@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { startTestHranaServer } from "../../src/server/store/libsql/test-hrana-server.ts";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, WsClient, type TestServer } from "../harness.ts";
 
 const dirs: string[] = [];
@@ -44,6 +45,37 @@ test("serve --store file:PATH: messages and accounts live in the libSQL file and
   expect(h.status).toBe(200);
   expect(h.body.messages.map((m: any) => m.content)).toEqual(Array.from({ length: 20 }, (_, i) => `hi ${i}`));
   await s2.stop();
+}, 60_000);
+
+test("serve --store http://... with NATTER_STORE_AUTH_TOKEN: rows go over the network to the libSQL server", async () => {
+  const data = tempDir("natter-libsql-net-");
+  dirs.push(data);
+  const remote = startTestHranaServer(join(data, "remote-side.db"), { token: "s3cret-token" });
+  try {
+    const env = { NATTER_STORE_AUTH_TOKEN: "s3cret-token" };
+    const s1 = await startServer({ dataDir: join(data, "node"), args: ["--store", remote.url], env });
+    servers.push(s1);
+    const alice = await makeUser(s1, "Alice");
+    const bob = await makeUser(s1, "Bob");
+    const r = await api(s1, alice.token, "sendMessage", { to: bob.user.id, client_id: "n1", type: "text", content: "over the wire" });
+    expect(r.status).toBe(200);
+    const before = remote.requests();
+    expect(before).toBeGreaterThan(10);
+    expect(await s1.stop()).toBe(0);
+    // A second node with no local state sees the same rows (storage lives off the node).
+    const s2 = await startServer({ dataDir: join(data, "other-node"), args: ["--store", remote.url], env });
+    servers.push(s2);
+    const h = await api(s2, bob.token, "getMessages", { channel: r.body.message.channel, limit: 10 });
+    expect(h.body.messages.map((m: any) => m.content)).toEqual(["over the wire"]);
+    await s2.stop();
+    const denied = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", join(data, "n3"), "--store", remote.url], {
+      env: { NATTER_STORE_AUTH_TOKEN: "wrong" },
+    });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr + denied.stdout).toMatch(/401|nauthorized/);
+  } finally {
+    remote.stop();
+  }
 }, 60_000);
 
 test("a bad --store or --replica, or both together, stops the server at start with a clear message", async () => {
