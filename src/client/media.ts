@@ -69,6 +69,9 @@ export async function uploadMedia(server: string, token: string, file: string | 
   });
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" };
   if (name) headers["x-filename"] = encodeURIComponent(name);
+  // A declared length lets the server refuse an oversize file before a byte is sent, and makes
+  // concurrent uploads near the quota first come, first served.
+  if (total > 0 && Number.isSafeInteger(total)) headers["content-length"] = String(total);
   const res = await fetch(baseUrl(server) + "/api/media", { method: "POST", headers, body, signal: opts.signal });
   if (res.status !== 200 && res.status !== 201) throw await errorFrom(res);
   return ((await res.json()) as { media: UploadedMedia }).media;

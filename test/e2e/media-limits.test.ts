@@ -176,16 +176,19 @@ describe("per-user quota", () => {
     expect((await uploadOk(server, bob.token, bytes(QUOTA, 5))).size).toBe(QUOTA);
   }, T);
 
-  test("concurrent uploads cannot together pass the quota", async () => {
+  test("concurrent uploads cannot together pass the quota; with Content-Length the first ones win", async () => {
     const dan = await makeUser(server, "Dan");
-    const rs = await Promise.all([1, 2, 3].map((seed) => upload(server, dan.token, chunked(bytes(40_000, 100 + seed)))));
-    const ok = rs.filter((r) => r.status === 201);
-    // 3 x 40 000 > 100 000: at least one is refused (two may be, if both cross the line while the
-    // other's bytes in flight still count), and what is stored never passes the quota.
-    expect(ok.length).toBeGreaterThanOrEqual(1);
+    const sized = await Promise.all([1, 2, 3].map((seed) => upload(server, dan.token, bytes(40_000, 100 + seed))));
+    expect(sized.map((r) => r.status).sort()).toEqual([201, 201, 413]); // 3 x 40 000 > 100 000
+    expect(sized.find((r) => r.status === 413)!.body.error.message).toContain("quota");
+    // Without Content-Length the size is only known as it arrives: at least one is refused, and
+    // what is stored never passes the quota.
+    const erin = await makeUser(server, "Erin");
+    const streamed = await Promise.all([1, 2, 3].map((seed) => upload(server, erin.token, chunked(bytes(40_000, 200 + seed)))));
+    const ok = streamed.filter((r) => r.status === 201);
     expect(ok.length).toBeLessThanOrEqual(2);
     expect(ok.reduce((n, r) => n + r.body.media.size, 0)).toBeLessThanOrEqual(QUOTA);
-    expect(rs.filter((r) => r.status === 413).every((r) => r.body.error.message.includes("quota"))).toBe(true);
+    expect(streamed.filter((r) => r.status === 413).every((r) => r.body.error.message.includes("quota"))).toBe(true);
     expect(filesUnder(server, "tmp")).toEqual([]);
   }, T);
 

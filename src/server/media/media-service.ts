@@ -9,7 +9,7 @@ import type { MediaAccess } from "../domain/ports.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { MediaRow, Store } from "../store/types.ts";
-import type { BlobStore } from "./blob-store.ts";
+import type { BlobStore, TempBlob } from "./blob-store.ts";
 import { sanitizeFilename } from "./filename.ts";
 import { sniffFile } from "./sniff.ts";
 import type { UploadedMedia } from "./types.ts";
@@ -101,18 +101,30 @@ export class MediaService implements MediaAccess {
     const quota = this.limits.quotaBytes;
     if (input.length !== null && input.length > cap) throw this.reject("too_large", this.capMessage());
     const stored = quota > 0 ? await this.store.mediaUsage(user) : 0;
-    const overQuota = (more: number) => quota > 0 && stored + (this.reserved.get(user) ?? 0) + more > quota;
-    if (input.length !== null && overQuota(input.length)) throw this.reject("quota", this.quotaMessage(stored));
-
-    const temp = await this.blobs.createTemp();
+    // Bytes of this upload counted against the quota while it is in flight.
     let held = 0;
     const hold = (n: number) => {
       held += n;
       this.reserved.set(user, (this.reserved.get(user) ?? 0) + n);
     };
+    const release = () => {
+      if (held === 0) return;
+      const left = (this.reserved.get(user) ?? 0) - held;
+      if (left > 0) this.reserved.set(user, left);
+      else this.reserved.delete(user);
+      held = 0;
+    };
+    const overQuota = (more: number) => quota > 0 && stored + (this.reserved.get(user) ?? 0) + more > quota;
+    if (input.length !== null) {
+      if (overQuota(input.length)) throw this.reject("quota", this.quotaMessage(stored));
+      hold(input.length); // no await between check and hold: concurrent uploads are first come, first served
+    }
+
+    let temp: TempBlob | null = null;
     let committed = false;
     let rejected: string | null = null;
     try {
+      temp = await this.blobs.createTemp();
       if (input.body) {
         const reader = input.body.getReader();
         for (;;) {
@@ -124,11 +136,19 @@ export class MediaService implements MediaAccess {
           }
           if (chunk.done) break;
           const n = chunk.value.byteLength;
-          if (temp.size + n > cap || overQuota(n)) {
+          const refuse =
+            temp.size + n > cap
+              ? this.reject("too_large", this.capMessage(), false)
+              : input.length === null && overQuota(n)
+                ? this.reject("quota", this.quotaMessage(stored), false)
+                : input.length !== null && temp.size + n > input.length
+                  ? this.reject("aborted", `body is longer than its Content-Length (${input.length})`, false)
+                  : null;
+          if (refuse) {
             await reader.cancel().catch(() => {});
-            throw temp.size + n > cap ? this.reject("too_large", this.capMessage(), false) : this.reject("quota", this.quotaMessage(stored), false);
+            throw refuse;
           }
-          hold(n);
+          if (input.length === null) hold(n);
           await temp.write(chunk.value);
         }
       }
@@ -148,11 +168,12 @@ export class MediaService implements MediaAccess {
         created_at: Date.now(),
         sent: 0,
       };
+      const t = temp;
       await this.withLock(async () => {
-        // Concurrent uploads of one user each saw the usage before the others finished: check again.
+        // Uploads that finished since `stored` was read are in the store now: check with fresh numbers.
         if (quota > 0 && (await this.store.mediaUsage(user)) + (this.reserved.get(user) ?? 0) > quota)
           throw this.reject("quota", this.quotaMessage(stored), false);
-        const { created } = await this.blobs.commit(temp, sha256);
+        const { created } = await this.blobs.commit(t, sha256);
         try {
           await this.store.createMedia(row);
         } catch (e) {
@@ -160,6 +181,7 @@ export class MediaService implements MediaAccess {
           throw e;
         }
         committed = true;
+        release(); // now counted by the store, inside the lock, so never twice
         if (created) {
           this.metrics.mediaBytesStored.inc({}, row.size);
           this.metrics.mediaBlobs.inc({});
@@ -170,13 +192,13 @@ export class MediaService implements MediaAccess {
       return toUploaded(row);
     } catch (e) {
       rejected = (e as { rejectReason?: string }).rejectReason ?? null;
+      release(); // first, so a failing upload stops counting against the user's others at once
       throw e;
     } finally {
-      if (!committed) await temp.discard();
+      if (!committed) await temp?.discard();
       // Counted once the temp file is gone, so the metric also says "nothing left behind".
       if (rejected) this.metrics.mediaUploadsRejected.inc({ reason: rejected });
-      this.reserved.set(user, (this.reserved.get(user) ?? 0) - held);
-      if (this.reserved.get(user)! <= 0) this.reserved.delete(user);
+      release();
     }
   }
 
