@@ -24,6 +24,22 @@ describe("imageSize", () => {
     expect(imageSize(u8([0xff, 0xd8], dht, sof2), "image/jpeg")).toEqual({ width: 640, height: 480 });
     expect(imageSize(u8([0xff, 0xd8], app0), "image/jpeg")).toBeNull();
   });
+  test("JPEG: an EXIF orientation of a quarter turn (5-8) swaps width and height", () => {
+    const sof0 = [0xff, 0xc0, ...be16(17), 8, ...be16(3000), ...be16(4000), 3, ...Array(9).fill(0)];
+    const exif = (orientation: number, little: boolean) => {
+      const u16 = little ? le16 : be16;
+      const u32 = (n: number) => (little ? [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24] : be32(n));
+      const tiff = [...(little ? [0x49, 0x49] : [0x4d, 0x4d]), ...u16(42), ...u32(8), ...u16(1), ...u16(0x0112), ...u16(3), ...u32(1), ...u16(orientation), 0, 0, ...u32(0)];
+      const body = [...Array.from("Exif", (c) => c.charCodeAt(0)), 0, 0, ...tiff];
+      return [0xff, 0xe1, ...be16(body.length + 2), ...body];
+    };
+    for (const little of [true, false]) {
+      expect(imageSize(u8([0xff, 0xd8], exif(6, little), sof0), "image/jpeg")).toEqual({ width: 3000, height: 4000 });
+      expect(imageSize(u8([0xff, 0xd8], exif(8, little), sof0), "image/jpeg")).toEqual({ width: 3000, height: 4000 });
+      expect(imageSize(u8([0xff, 0xd8], exif(1, little), sof0), "image/jpeg")).toEqual({ width: 4000, height: 3000 });
+      expect(imageSize(u8([0xff, 0xd8], exif(3, little), sof0), "image/jpeg")).toEqual({ width: 4000, height: 3000 });
+    }
+  });
   test("WebP: lossy, lossless and extended", () => {
     const riff = (chunk: string, body: number[]) => u8("RIFF", be32(0), "WEBP", chunk, body);
     const vp8 = riff("VP8 ", [0, 0, 0, 0, 0, 0, 0, 0x9d, 0x01, 0x2a, ...le16(800), ...le16(600), 0, 0]);

@@ -1,5 +1,6 @@
 // Width and height of PNG, JPEG, GIF and WebP images, read from their headers
-// (no decoding, no library). JPEG EXIF orientation is not applied.
+// (no decoding, no library). For JPEG the EXIF orientation is applied: a phone
+// photo stored sideways (orientation 5-8) reports the size it is shown at.
 
 export interface Dimensions {
   width: number;
@@ -47,6 +48,7 @@ function webp(b: Uint8Array, dv: DataView): Dimensions | null {
 
 function jpeg(b: Uint8Array, dv: DataView): Dimensions | null {
   let i = 2; // after SOI
+  let rotated = false;
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return null;
     const marker = b[i + 1]!;
@@ -59,11 +61,36 @@ function jpeg(b: Uint8Array, dv: DataView): Dimensions | null {
       continue;
     }
     const len = dv.getUint16(i + 2);
+    if (marker === 0xe1) rotated ||= exifSwapsAxes(b, dv, i + 4, Math.min(b.length, i + 2 + len));
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
-      return { height: dv.getUint16(i + 5), width: dv.getUint16(i + 7) };
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const height = dv.getUint16(i + 5);
+      const width = dv.getUint16(i + 7);
+      return rotated ? { width: height, height: width } : { width, height };
+    }
     if (marker === 0xda) return null; // start of scan before any frame header
     i += 2 + len;
   }
   return null;
+}
+
+/** True if the APP1 segment at [start, end) is Exif whose IFD0 Orientation is 5..8 (a quarter turn). */
+function exifSwapsAxes(b: Uint8Array, dv: DataView, start: number, end: number): boolean {
+  if (end - start < 14 || String.fromCharCode(...b.subarray(start, start + 4)) !== "Exif") return false;
+  const tiff = start + 6;
+  const order = String.fromCharCode(b[tiff]!, b[tiff + 1]!);
+  if (order !== "II" && order !== "MM") return false;
+  const le = order === "II";
+  const ifd = tiff + dv.getUint32(tiff + 4, le);
+  if (ifd + 2 > end) return false;
+  const count = dv.getUint16(ifd, le);
+  for (let k = 0; k < count; k++) {
+    const e = ifd + 2 + k * 12;
+    if (e + 12 > end) return false;
+    if (dv.getUint16(e, le) === 0x0112) {
+      const v = dv.getUint16(e + 8, le);
+      return v >= 5 && v <= 8;
+    }
+  }
+  return false;
 }
