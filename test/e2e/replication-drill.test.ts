@@ -5,7 +5,7 @@
 // default intervals) before the kill is in the restored data. And restore
 // refuses a non-empty directory without --force.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, WsClient, type TestServer, type TestUser } from "../harness.ts";
 
@@ -184,9 +184,13 @@ describe("replication drill", () => {
       }
     })();
     await Bun.sleep(3000);
+    const litestreamPid = Number(readFileSync(join(data, "litestream.pid"), "utf8"));
     const killAt = Date.now();
     running = false;
     await s1.kill();
+    // Litestream follows natter down (its watcher notices within 0.5 s); as with a dead machine, it is gone before the disk is.
+    for (let i = 0; i < 60 && existsSync(`/proc/${litestreamPid}`); i++) await Bun.sleep(50);
+    expect(existsSync(`/proc/${litestreamPid}`)).toBe(false);
     await writer;
     const cutoff = killAt - RPO_MS;
     const mustSurvive = acked.filter((m) => m.at <= cutoff);

@@ -71,7 +71,7 @@ function liveLitestream(data: string): number | null {
     const pid = Number(readFileSync(join(data, "litestream.pid"), "utf8").trim());
     if (!Number.isSafeInteger(pid) || pid <= 1) return null;
     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmd.includes("litestream") ? pid : null;
+    return cmd.includes("litestream") && cmd.includes(join(data, "litestream.yml")) ? pid : null;
   } catch {
     return null;
   }

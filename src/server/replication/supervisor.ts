@@ -198,7 +198,7 @@ export class ReplicationSupervisor {
     this.metricsAddr = `127.0.0.1:${port}`;
     this.configPath = join(this.o.dataDir, "litestream.yml");
     this.pidPath = join(this.o.dataDir, "litestream.pid");
-    await stopStale(this.pidPath);
+    await stopStale(this.pidPath, this.configPath);
     writeFileSync(
       this.configPath,
       litestreamConfig({
@@ -472,12 +472,13 @@ export class ReplicationSupervisor {
     await proc.exited;
     clearTimeout(timer);
     this.proc = null;
+    rmSync(this.pidPath, { force: true });
     this.o.log.info("replication stopped", { restarts: this.restarts });
   }
 }
 
 /** Stops a Litestream left running by an earlier natter on this data dir (its pid file, if that process is Litestream). */
-async function stopStale(pidPath: string): Promise<void> {
+async function stopStale(pidPath: string, configPath: string): Promise<void> {
   if (!existsSync(pidPath)) return;
   const pid = Number(readFileSync(pidPath, "utf8").trim());
   rmSync(pidPath, { force: true });
@@ -488,7 +489,8 @@ async function stopStale(pidPath: string): Promise<void> {
   } catch {
     return; // not running (or no /proc: nothing we can check safely)
   }
-  if (!cmdline.includes("litestream") || !cmdline.includes("replicate")) return;
+  // Only a Litestream replicating this data dir (its config path), never a reused pid.
+  if (!cmdline.includes("litestream") || !cmdline.includes("replicate") || !cmdline.includes(configPath)) return;
   try {
     process.kill(pid, "SIGTERM");
   } catch {
