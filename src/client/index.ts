@@ -13,6 +13,7 @@ export {
   dispositionName,
   type UploadedMedia,
   type Downloaded,
+  type MediaDownloadOptions,
   type Progress,
   type TransferOptions,
   type UploadOptions,

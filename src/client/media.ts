@@ -3,7 +3,7 @@
 // with progress and a SHA-256 check against the server's ETag. Neither holds
 // a whole file in memory. Errors are NatterErrors (too_large, not_found, ...).
 import { createHash } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { NatterError, type MediaInfo, type MessageType, type WireError } from "../protocol/index.ts";
 import { baseUrl } from "./http.ts";
 
@@ -109,58 +109,116 @@ export function dispositionName(h: string | null): string {
   return plain ? plain[1]!.trim() : "";
 }
 
+export interface MediaDownloadOptions extends TransferOptions {
+  /**
+   * Keep PATH.part when a download fails, and continue from it next time (Range + If-Range on
+   * the SHA-256; the whole file is still checked, and a part that does not check out is
+   * downloaded again from the start). Paths only.
+   */
+  resume?: boolean;
+}
+
 /**
- * Downloads a media id. `to` is a file path (written to PATH.part, checked, then renamed, so a
- * failed download leaves no partial file) or a function choosing the path from the offered name,
- * or a WritableStream. Throws NatterError (not_found for anyone who may not read it).
+ * Downloads a media id. `to` is a file path (written to PATH.part, checked against the server's
+ * SHA-256 and length, then renamed), a function choosing the path from the offered name, or a
+ * WritableStream. Without `resume` a failed download leaves no file. Throws NatterError
+ * (not_found for anyone who may not read it).
  */
 export async function downloadMedia(
   server: string,
   token: string,
   id: string,
   to: string | ((offeredName: string) => string) | WritableStream<Uint8Array>,
-  opts: TransferOptions = {},
+  opts: MediaDownloadOptions = {},
 ): Promise<Downloaded> {
-  const res = await fetch(`${baseUrl(server)}/api/media/${encodeURIComponent(id)}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: opts.signal,
-  });
-  if (res.status !== 200) throw await errorFrom(res);
-  const total = Number(res.headers.get("content-length") ?? NaN);
-  const etag = (res.headers.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
-  const name = dispositionName(res.headers.get("content-disposition"));
-  const mime = res.headers.get("content-type") ?? "application/octet-stream";
-  const hash = createHash("sha256");
-  let done = 0;
-  opts.onProgress?.({ done, total: Number.isFinite(total) ? total : null });
-  const path = to instanceof WritableStream ? null : typeof to === "function" ? to(name) : to;
-  const part = path === null ? null : `${path}.part`;
-  const fh = part === null ? null : await open(part, "w", 0o644);
-  const writer = to instanceof WritableStream ? to.getWriter() : null;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      if (fh) {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      } else await writer!.write(chunk);
-      done += chunk.byteLength;
-      opts.onProgress?.({ done, total: Number.isFinite(total) ? total : null });
+  const url = `${baseUrl(server)}/api/media/${encodeURIComponent(id)}`;
+  const auth = { authorization: `Bearer ${token}` };
+  if (to instanceof WritableStream) {
+    const res = await fetch(url, { headers: auth, signal: opts.signal });
+    if (res.status !== 200) throw await errorFrom(res);
+    const writer = to.getWriter();
+    try {
+      const r = await receive(res, (c) => writer.write(c), createHash("sha256"), 0, opts);
+      await writer.close();
+      return { path: null, ...r };
+    } finally {
+      writer.releaseLock();
     }
-    const sha256 = hash.digest("hex");
-    if (Number.isFinite(total) && done !== total) throw new NatterError("unavailable", `download ended after ${done} of ${total} bytes`, 1000);
-    if (/^[0-9a-f]{64}$/.test(etag) && etag !== sha256) throw new NatterError("internal", `downloaded bytes do not match the server's SHA-256 (${etag})`);
-    if (fh) {
-      await fh.close();
-      await rename(part!, path!);
-    } else await writer!.close();
-    return { path, size: done, sha256, mime, name };
-  } catch (e) {
-    await fh?.close().catch(() => {});
-    if (part) await rm(part, { force: true });
-    writer?.releaseLock();
-    throw e;
   }
+  // With resume the path must be known before the request: the info route names the file.
+  const info = opts.resume ? await mediaInfo(server, token, id) : null;
+  let path = typeof to === "string" ? to : info ? to(info.name) : null;
+  for (let attempt = 0; ; attempt++) {
+    let from = 0;
+    if (info && path && attempt === 0) {
+      const have = await stat(`${path}.part`).then((st) => st.size, () => 0);
+      if (have > 0 && have < info.size) from = have;
+    }
+    const headers: Record<string, string> = { ...auth };
+    if (from > 0) Object.assign(headers, { range: `bytes=${from}-`, "if-range": `"${info!.sha256}"` });
+    const res = await fetch(url, { headers, signal: opts.signal });
+    if (res.status !== 200 && res.status !== 206) throw await errorFrom(res);
+    if (res.status === 200) from = 0;
+    path ??= (to as (offered: string) => string)(dispositionName(res.headers.get("content-disposition")));
+    const part = `${path}.part`;
+    const hash = createHash("sha256");
+    if (from > 0) for await (const c of Bun.file(part).slice(0, from).stream()) hash.update(c);
+    const fh = await open(part, from > 0 ? "r+" : "w", 0o644);
+    let written = from;
+    try {
+      const r = await receive(
+        res,
+        async (c) => {
+          let off = 0;
+          while (off < c.length) off += (await fh.write(c, off, c.length - off, written + off)).bytesWritten;
+          written += c.length;
+        },
+        hash,
+        from,
+        opts,
+      );
+      await fh.truncate(written);
+      await fh.close();
+      await rename(part, path);
+      return { path, ...r };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      const corrupt = e instanceof NatterError && e.code === "internal";
+      if (corrupt || !opts.resume) await rm(part, { force: true });
+      if (corrupt && from > 0 && attempt === 0) continue; // the kept part was not this file: start over once
+      throw e;
+    }
+  }
+}
+
+/** Streams a 200/206 body into `write`, hashing; checks length and the ETag's SHA-256. */
+async function receive(
+  res: Response,
+  write: (c: Uint8Array) => Promise<void>,
+  hash: ReturnType<typeof createHash>,
+  from: number,
+  opts: TransferOptions,
+): Promise<Omit<Downloaded, "path">> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  const total = Number.isFinite(length) ? from + length : null;
+  const etag = (res.headers.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
+  let done = from;
+  opts.onProgress?.({ done, total });
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    await write(chunk);
+    done += chunk.byteLength;
+    opts.onProgress?.({ done, total });
+  }
+  const sha256 = hash.digest("hex");
+  if (total !== null && done !== total) throw new NatterError("unavailable", `download ended after ${done} of ${total} bytes`, 1000);
+  if (/^[0-9a-f]{64}$/.test(etag) && etag !== sha256) throw new NatterError("internal", `downloaded bytes do not match the server's SHA-256 (${etag})`);
+  return {
+    size: done,
+    sha256,
+    mime: res.headers.get("content-type") ?? "application/octet-stream",
+    name: dispositionName(res.headers.get("content-disposition")),
+  };
 }
 
 /** The message type for a sniffed MIME type: image, video, audio, else file. */

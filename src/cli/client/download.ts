@@ -1,6 +1,7 @@
 // natter download MEDIA_ID [-o PATH|DIR|-] [--force]
 // Saves a media file (checked against its SHA-256), with a progress bar on a TTY.
-// Without -o the server's file name is used in the current directory.
+// Without -o the server's file name is used in the current directory. An
+// interrupted download leaves PATH.part and continues from it when run again.
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -58,7 +59,7 @@ export async function runDownload(o: DownloadOptions, io: Io = processIo): Promi
       bar = progressBar(localName(offered, o.media));
       return p;
     },
-    { onProgress: (p) => (o.json ? undefined : bar.update(p)) },
+    { resume: true, onProgress: (p) => (o.json ? undefined : bar.update(p)) },
   );
   if (!o.json) bar.finish();
   if (o.json) io.out(JSON.stringify(d) + "\n");
