@@ -166,7 +166,7 @@ export function loadConfig(
   return out as unknown as ServerConfig;
 }
 
-/** --replica and --store: valid URLs, and not both (Litestream replicates local shards only). */
+/** --replica and --store: valid URLs; together, a replica that can hold media blobs. */
 function checkStorage(c: ServerConfig): void {
   try {
     if (c.replica) parseReplica(c.replica);
@@ -174,6 +174,7 @@ function checkStorage(c: ServerConfig): void {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  if (c.replica && c.store)
-    throw new ConfigError("--replica and --store cannot be combined: Litestream replicates the local SQLite shards; a libSQL store is replicated by its server");
+  // With --store, --replica keeps media blobs only (rows are the libSQL server's to keep), so it must hold files.
+  if (c.replica && c.store && parseReplica(c.replica).kind === "other")
+    throw new ConfigError("with --store, --replica keeps media blobs only and must be a directory or s3:// replica");
 }

@@ -62,8 +62,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
   const replicaTarget = config.replica ? parseReplica(config.replica) : null;
   let replication: ReplicationSupervisor | null = null;
-  if (config.store && replicaTarget)
-    throw new Error("--replica and --store cannot be combined: Litestream replicates the local SQLite shards; a libSQL store is replicated by its server");
   const onCommit = (n: number, ms: number) => {
     metrics.commitBatch.observe({}, n);
     metrics.commitDuration.observe({}, ms / 1000);
@@ -80,17 +78,18 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
     });
   if (replicaTarget) {
-    if (!(store instanceof SqliteStore)) throw new Error("--replica works with the SQLite shard store only (a libSQL store is already remote)");
+    // With a libSQL store the rows live on its server: only media blobs are replicated.
+    const shards = store instanceof SqliteStore ? store.shards : [];
     replication = new ReplicationSupervisor({
       dataDir,
-      shards: store.shards.map((s) => s.path),
+      shards: shards.map((s) => s.path),
       target: replicaTarget,
       monitorIntervalMs: config.replicaMonitorMs,
       syncIntervalMs: config.replicaSyncMs,
       blobsDir: join(dataDir, "media", "blobs"),
       log,
       nudge: (i) => {
-        const shard = store.shards[i];
+        const shard = shards[i];
         void shard?.write((db) => {
           const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
           db.run(`PRAGMA user_version = ${v}`);

@@ -78,16 +78,53 @@ test("serve --store http://... with NATTER_STORE_AUTH_TOKEN: rows go over the ne
   }
 }, 60_000);
 
-test("a bad --store or --replica, or both together, stops the server at start with a clear message", async () => {
+test("a bad --store or --replica, or an sftp replica with --store, stops the server at start with a clear message", async () => {
   const data = tempDir("natter-libsql-bad-");
   dirs.push(data);
   const bad = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--store", "postgres://x"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("natter serve: --store must be libsql://");
-  const both = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--store", "file:" + join(data, "x.db"), "--replica", join(data, "r")]);
+  const both = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--store", "file:" + join(data, "x.db"), "--replica", "sftp://h/x"]);
   expect(both.code).toBe(2);
-  expect(both.stderr).toContain("--replica and --store cannot be combined");
+  expect(both.stderr).toContain("with --store, --replica keeps media blobs only and must be a directory or s3:// replica");
   const badReplica = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--replica", "ftp://host/x"]);
   expect(badReplica.code).toBe(2);
   expect(badReplica.stderr).toContain("unsupported replica scheme ftp://");
 }, 30_000);
+
+test("--store with --replica: media blobs go to the replica and come back with restore; rows stay in the libSQL store", async () => {
+  const data = tempDir("natter-libsql-media-");
+  const dbDir = tempDir("natter-libsql-media-db-");
+  const rep = join(tempDir("natter-libsql-media-rep-"), "replica");
+  dirs.push(data, dbDir);
+  const url = "file:" + join(dbDir, "natter.db");
+  const s1 = await startServer({ dataDir: data, args: ["--store", url, "--replica", rep] });
+  servers.push(s1);
+  const alice = await makeUser(s1, "Alice");
+  const bob = await makeUser(s1, "Bob");
+  const bytes = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+  const up = await fetch(s1.url + "/api/media", {
+    method: "POST",
+    headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/octet-stream" },
+    body: bytes,
+  });
+  const media = ((await up.json()) as { media: { id: string } }).media;
+  expect((await api(s1, alice.token, "sendMessage", { to: bob.user.id, client_id: "m", type: "file", content: "", media: media.id })).status).toBe(200);
+  const status: any = await (await adminFetch(s1, "GET", "/admin/backup")).json();
+  expect([status.media_only, status.shards.length]).toEqual([true, 0]);
+  expect(await s1.stop()).toBe(0);
+
+  rmSync(data, { recursive: true, force: true });
+  const r = await runCli(["admin", "restore", "--replica", rep, "--data", data]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain("restoring media blobs only");
+  expect(r.stderr).toContain("media blobs 1/1");
+  expect(existsSync(join(data, "layout.json"))).toBe(false);
+
+  const s2 = await startServer({ dataDir: data, args: ["--store", url] });
+  servers.push(s2);
+  const dl = await fetch(`${s2.url}/api/media/${media.id}`, { headers: { authorization: `Bearer ${bob.token}` } });
+  expect(dl.status).toBe(200);
+  expect(Buffer.compare(Buffer.from(await dl.arrayBuffer()), Buffer.from(bytes))).toBe(0);
+  await s2.stop();
+}, 60_000);

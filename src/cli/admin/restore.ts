@@ -32,7 +32,9 @@ const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `$
 function progressLine(e: RestoreEvent): string | null {
   switch (e.kind) {
     case "start":
-      return `restoring ${e.shards} shards from ${e.replica} into ${e.data}`;
+      return e.shards === 0
+        ? `restoring media blobs only (a libSQL-store server: its rows live on the libSQL server) from ${e.replica} into ${e.data}`
+        : `restoring ${e.shards} shards from ${e.replica} into ${e.data}`;
     case "shard":
       return `  shard ${String(e.shard).padStart(2, "0")} restored${e.total ? ` (${e.done}/${e.total})` : ""}: ${kb(e.bytes)} in ${e.ms} ms`;
     case "check":

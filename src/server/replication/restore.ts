@@ -41,6 +41,8 @@ export type RestoreEvent =
 export interface RestoreReport {
   replica: string;
   data: string;
+  /** Media blobs only (the replica of a server with a libSQL store). */
+  media_only: boolean;
   shards: { shard: number; bytes: number; integrity: string; ms: number }[];
   blobs: number;
   blob_bytes: number;
@@ -100,7 +102,12 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   // Shard count: layout.json in the replica, else --shards, else probe shards/00, 01, ... until one is missing.
   let shards = o.shards ?? 0;
   const layoutText = objects ? await objects.getText("layout.json") : null;
-  if (layoutText) shards = (JSON.parse(layoutText) as { shards: number }).shards;
+  let mediaOnly = false;
+  if (layoutText) {
+    const layout = JSON.parse(layoutText) as { shards: number; media_only?: boolean };
+    shards = layout.shards;
+    mediaOnly = layout.media_only === true;
+  }
 
   const parent = dirname(data);
   mkdirSync(parent, { recursive: true });
@@ -109,7 +116,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   mkdirSync(join(staging, "shards"), { recursive: true });
   mkdirSync(join(staging, "media"), { recursive: true });
   try {
-    const report: RestoreReport = { replica: redactUrl(target.url), data, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
+    const report: RestoreReport = { replica: redactUrl(target.url), data, media_only: mediaOnly, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
     // A Litestream config naming each shard's replica (the db paths are placeholders: -o says where to write).
     const configPath = join(staging, "restore-litestream.yml");
     const configFor = (n: number) =>
@@ -142,7 +149,10 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
       return true;
     };
 
-    if (shards === 0) {
+    if (mediaOnly) {
+      // A libSQL-store server's replica: its rows are on the libSQL server; only media blobs are here.
+      progress({ kind: "start", replica: report.replica, data, shards: 0 });
+    } else if (shards === 0) {
       while (await restoreOne(shards)) {
         progress({ kind: "shard", shard: shards, done: shards + 1, total: 0, bytes: report.shards[shards]!.bytes, ms: report.shards[shards]!.ms });
         shards++;
@@ -193,7 +203,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
     }
 
     rmSync(configPath, { force: true });
-    writeFileSync(join(staging, "layout.json"), JSON.stringify({ format: 1, shards, created_at: Date.now() }, null, 2) + "\n");
+    if (!mediaOnly) writeFileSync(join(staging, "layout.json"), JSON.stringify({ format: 1, shards, created_at: Date.now() }, null, 2) + "\n");
 
     // Swap in: the old contents go only now that the restore is complete.
     // Entry by entry, so a target that is a mount point works too.

@@ -133,7 +133,10 @@ export interface ShardReplicationStatus {
 export interface ReplicationStatus {
   enabled: true;
   replica: string;
+  /** Litestream running (or, media only, the blob mirror). */
   running: boolean;
+  /** True with a libSQL store: only media blobs are replicated. */
+  media_only: boolean;
   pid: number | null;
   restarts: number;
   last_exit: string | null;
@@ -192,42 +195,53 @@ export class ReplicationSupervisor {
     for (const s of this.state) this.byPath.set(s.path, s);
   }
 
+  /** No shards (a libSQL store keeps rows remotely): only media blobs go to the replica. */
+  get mediaOnly(): boolean {
+    return this.o.shards.length === 0;
+  }
+
   async start(): Promise<void> {
-    this.binary = this.o.binary ?? (await litestreamBinary());
-    const port = freePort();
-    this.metricsAddr = `127.0.0.1:${port}`;
-    this.configPath = join(this.o.dataDir, "litestream.yml");
-    this.pidPath = join(this.o.dataDir, "litestream.pid");
-    await stopStale(this.pidPath, this.configPath);
-    writeFileSync(
-      this.configPath,
-      litestreamConfig({
-        shards: this.o.shards,
-        target: this.o.target,
-        monitorIntervalMs: this.o.monitorIntervalMs,
-        syncIntervalMs: this.o.syncIntervalMs,
-        metricsAddr: this.metricsAddr,
-      }),
-      { mode: 0o600 },
-    );
+    if (this.mediaOnly && !this.blobs)
+      throw new Error(`replica ${redactUrl(this.o.target.url)} cannot hold media blobs: with --store, use a directory or s3:// replica`);
     if (this.objects) {
-      await this.objects.putText("layout.json", JSON.stringify({ format: 1, shards: this.o.shards.length, written_at: Date.now() }) + "\n");
+      const layout = { format: 1, shards: this.o.shards.length, ...(this.mediaOnly ? { media_only: true } : {}), written_at: Date.now() };
+      await this.objects.putText("layout.json", JSON.stringify(layout) + "\n");
     }
-    // Every shard starts dirty: it is replicated once Litestream has caught up after start.
-    for (let i = 0; i < this.state.length; i++) this.noteCommit(i);
-    this.spawn();
+    if (!this.mediaOnly) {
+      this.binary = this.o.binary ?? (await litestreamBinary());
+      const port = freePort();
+      this.metricsAddr = `127.0.0.1:${port}`;
+      this.configPath = join(this.o.dataDir, "litestream.yml");
+      this.pidPath = join(this.o.dataDir, "litestream.pid");
+      await stopStale(this.pidPath, this.configPath);
+      writeFileSync(
+        this.configPath,
+        litestreamConfig({
+          shards: this.o.shards,
+          target: this.o.target,
+          monitorIntervalMs: this.o.monitorIntervalMs,
+          syncIntervalMs: this.o.syncIntervalMs,
+          metricsAddr: this.metricsAddr,
+        }),
+        { mode: 0o600 },
+      );
+      // Every shard starts dirty: it is replicated once Litestream has caught up after start.
+      for (let i = 0; i < this.state.length; i++) this.noteCommit(i);
+      this.spawn();
+    }
     if (this.blobs && this.o.blobsDir) {
       this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log);
       await this.mirror.start();
     }
-    this.pollTimer = setInterval(() => void this.poll(), this.o.pollMs ?? 100);
+    if (!this.mediaOnly) this.pollTimer = setInterval(() => void this.poll(), this.o.pollMs ?? 100);
     this.o.log.info("replication started", {
       replica: redactUrl(this.o.target.url),
       shards: this.o.shards.length,
-      litestream: this.binary,
+      litestream: this.mediaOnly ? null : this.binary,
       monitor_interval_ms: this.o.monitorIntervalMs,
       sync_interval_ms: this.o.syncIntervalMs,
       blobs: this.blobs !== null,
+      media_only: this.mediaOnly,
     });
   }
 
@@ -406,7 +420,8 @@ export class ReplicationSupervisor {
     return {
       enabled: true,
       replica: redactUrl(this.o.target.url),
-      running: this.proc !== null,
+      running: this.mediaOnly ? this.mirror !== null : this.proc !== null,
+      media_only: this.mediaOnly,
       pid: this.pid,
       restarts: this.restarts,
       last_exit: this.lastExit,
