@@ -95,8 +95,12 @@ function ratios(r: BenchReport): Record<string, number> {
   const rel = r.relay?.best;
   if (d && rel) {
     out.direct_vs_relay_acked = ratio(d.acked_per_sec, rel.acked_per_sec);
-    out.direct_vs_relay_p99 = ratio(d.send_to_deliver.p99_ms, rel.send_to_deliver.p99_ms);
-    out.direct_vs_relay_cpu_per_send = ratio(d.server_cpu_us_per_send, rel.server_cpu_us_per_send);
+    // Latency and CPU per send compared at the same offered rate (both fall with rate as batches grow).
+    const same = r.relay!.steps.find((s) => s.rate_offered === d.rate_offered);
+    if (same) {
+      out.direct_vs_relay_p99_same_rate = ratio(d.send_to_deliver.p99_ms, same.send_to_deliver.p99_ms);
+      out.direct_vs_relay_cpu_per_send_same_rate = ratio(d.server_cpu_us_per_send, same.server_cpu_us_per_send);
+    }
   }
   if (d && r.sqlite) out.direct_vs_sqlite_rows = ratio(d.acked_per_sec, r.sqlite.rows_per_sec);
   if (r.connect && r.connect_relay) out.connect_rss_per_conn_vs_relay = ratio(r.connect.rss_per_conn_kib, r.connect_relay.rss_per_conn_kib);
