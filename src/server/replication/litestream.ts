@@ -2,7 +2,7 @@
 // PATH), its generated config, and its Prometheus metrics. The npm wrapper
 // script always exits 0, so natter never calls it; it runs the Go binary.
 
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -55,9 +55,17 @@ const isBunfs = (p: string) => p.startsWith("/$bunfs/") || p.includes("~BUN");
 async function extract(embedded: string): Promise<string> {
   const data = await Bun.file(embedded).arrayBuffer();
   const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  const dir = join(tmpdir(), `natter-${uid}-litestream-${data.byteLength.toString(36)}`);
+  let dir = join(tmpdir(), `natter-${uid}-litestream-${data.byteLength.toString(36)}`);
+  // Reuse an earlier extraction only from a private directory of ours (never one someone else planted).
+  const ours = (p: string) => {
+    const st = statSync(p);
+    return st.uid === uid && (st.mode & 0o022) === 0;
+  };
+  if (existsSync(dir) && !(statSync(dir).isDirectory() && ours(dir) && (statSync(dir).mode & 0o077) === 0)) {
+    dir = mkdtempSync(join(tmpdir(), "natter-litestream-"));
+  }
   const dest = join(dir, "litestream");
-  if (existsSync(dest) && statSync(dest).size === data.byteLength) return dest;
+  if (existsSync(dest) && ours(dest) && statSync(dest).size === data.byteLength) return dest;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${dest}.${process.pid}.tmp`;
   writeFileSync(tmp, new Uint8Array(data), { mode: 0o755 });
