@@ -297,6 +297,20 @@ describe("replication drill", () => {
       await Bun.sleep(100);
     }
     expect(h.replication.lag_ms).toBe(0);
+    // natter admin backup status, human and JSON.
+    const human = await runCli(["admin", "--server", s1.url, "--data", s1.dataDir, "backup", "status"]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain("restarts 1");
+    expect(human.stdout).toMatch(/SHARD\s+GENERATION\s+REPLICA POS\s+LOCAL POS\s+LAG MS/);
+    expect(human.stdout.split("\n").filter((l) => /^\d\d\s+[0-9a-f]{16}\s+\d+\/\d+\s+\d+\/\d+\s+0\s/.test(l)).length).toBe(16);
+    const js = await runCli(["admin", "--server", s1.url, "--data", s1.dataDir, "backup", "status", "--json"]);
+    const parsed = JSON.parse(js.stdout);
+    expect(parsed.shards.every((x: any) => x.replica_position === x.local_position && x.lag_ms === 0)).toBe(true);
     await s1.stop();
+    // With replication off the command says so.
+    const plain = await boot(tmp("natter-drillr-off-"), null);
+    const off = await runCli(["admin", "--server", plain.url, "--data", plain.dataDir, "backup", "status"]);
+    expect(off.stdout).toContain("replication is off");
+    await plain.stop();
   }, 60_000);
 });
