@@ -88,6 +88,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       syncIntervalMs: config.replicaSyncMs,
       blobsDir: join(dataDir, "media", "blobs"),
       log,
+      onDegraded: (degraded) => {
+        for (const sh of shards) sh.db.run(`PRAGMA wal_autocheckpoint = ${degraded ? 1000 : 0}`);
+      },
       nudge: (i) => {
         const shard = shards[i];
         void shard?.write((db) => {

@@ -30,6 +30,7 @@ test("backup status reads plainly, off or on", () => {
     replica: "file:///r",
     running: true,
     media_only: false,
+    degraded: false,
     pid: 42,
     restarts: 1,
     last_exit: "2026-01-01T00:00:00.000Z killed by SIGKILL",

@@ -37,6 +37,13 @@ export interface SupervisorOptions {
    * shipping them until the next write to that shard; a write wakes it up.
    */
   nudge?: (shard: number) => void;
+  /**
+   * Called with true when Litestream has been down for degradeAfterMs (the server turns SQLite's
+   * own checkpoints back on so the WAL cannot grow without bound), and with false once it has
+   * run for 5 s again.
+   */
+  onDegraded?: (degraded: boolean) => void;
+  degradeAfterMs?: number;
   /** Explicit binary (tests); otherwise litestreamBinary(). */
   binary?: string;
 }
@@ -135,6 +142,8 @@ export interface ReplicationStatus {
   replica: string;
   /** Litestream running (or, media only, the blob mirror). */
   running: boolean;
+  /** Litestream down long enough that SQLite checkpoints itself again. */
+  degraded: boolean;
   /** True with a libSQL store: only media blobs are replicated. */
   media_only: boolean;
   pid: number | null;
@@ -173,6 +182,9 @@ export class ReplicationSupervisor {
   private readonly lagCounts = new Array<number>(8).fill(0);
   private lagSum = 0;
   private nudges = 0;
+  private degraded = false;
+  private downTimer: ReturnType<typeof setTimeout> | null = null;
+  private upTimer: ReturnType<typeof setTimeout> | null = null;
   private lagN = 0;
 
   constructor(private readonly o: SupervisorOptions) {
@@ -277,6 +289,7 @@ export class ReplicationSupervisor {
     });
     this.proc = proc;
     writeFileSync(this.pidPath, `${proc.pid}\n`);
+    this.upTimer = setTimeout(() => this.recovered(), 5_000);
     let tail: string[] = [];
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       const dec = new TextDecoder();
@@ -297,11 +310,12 @@ export class ReplicationSupervisor {
     void pump(proc.stderr as ReadableStream<Uint8Array>).catch(() => {});
     void proc.exited.then((code) => {
       if (this.proc === proc) this.proc = null;
+      if (this.upTimer) clearTimeout(this.upTimer);
       if (this.stopping) return;
+      this.downTimer ??= setTimeout(() => this.degrade(), this.o.degradeAfterMs ?? 60_000);
       const sig = proc.signalCode;
       this.lastExit = `${new Date().toISOString()} ${sig ? `killed by ${sig}` : `exit ${code}`}`;
       this.restarts++;
-      if (Date.now() - this.startedAt > 30_000) this.backoffMs = 250;
       this.o.log.error("replication: litestream died; restarting", {
         exit_code: code,
         signal: sig ?? null,
@@ -312,6 +326,30 @@ export class ReplicationSupervisor {
       this.restartTimer = setTimeout(() => this.spawn(), this.backoffMs);
       this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
     });
+  }
+
+  /** Litestream has stayed down too long: SQLite checkpoints itself again (see onDegraded). */
+  private degrade(): void {
+    this.downTimer = null;
+    if (this.stopping || this.degraded) return;
+    this.degraded = true;
+    this.o.log.error("replication: Litestream is down; SQLite checkpoints itself again so the WAL stays bounded (Litestream starts a new generation when back)", {
+      down_for_ms: this.o.degradeAfterMs ?? 60_000,
+      restarts: this.restarts,
+    });
+    this.o.onDegraded?.(true);
+  }
+
+  /** Litestream has run for 5 s: it owns checkpoints again. */
+  private recovered(): void {
+    this.upTimer = null;
+    if (this.downTimer) clearTimeout(this.downTimer);
+    this.downTimer = null;
+    this.backoffMs = 250;
+    if (!this.degraded) return;
+    this.degraded = false;
+    this.o.log.info("replication: Litestream is back; it owns checkpoints again");
+    this.o.onDegraded?.(false);
   }
 
   private onLine(line: string): void {
@@ -421,6 +459,7 @@ export class ReplicationSupervisor {
       enabled: true,
       replica: redactUrl(this.o.target.url),
       running: this.mediaOnly ? this.mirror !== null : this.proc !== null,
+      degraded: this.degraded,
       media_only: this.mediaOnly,
       pid: this.pid,
       restarts: this.restarts,
@@ -476,6 +515,8 @@ export class ReplicationSupervisor {
     await this.mirror?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.downTimer) clearTimeout(this.downTimer);
+    if (this.upTimer) clearTimeout(this.upTimer);
     for (const s of this.state) {
       if (s.shmFd !== null) closeSync(s.shmFd);
       s.shmFd = null;
