@@ -473,9 +473,9 @@ export class ReplicationSupervisor {
   }
 
   /** A short form for /healthz. */
-  health(): { running: boolean; restarts: number; lag_ms: number; shards_lag_ms: number[] } {
+  health(): { running: boolean; degraded: boolean; restarts: number; lag_ms: number; shards_lag_ms: number[] } {
     const st = this.status();
-    return { running: st.running, restarts: st.restarts, lag_ms: st.lag_ms, shards_lag_ms: st.shards.map((s) => s.lag_ms) };
+    return { running: st.running, degraded: st.degraded, restarts: st.restarts, lag_ms: st.lag_ms, shards_lag_ms: st.shards.map((s) => s.lag_ms) };
   }
 
   /** Prometheus text for /metrics. */
