@@ -230,6 +230,30 @@ describe("replication drill", () => {
     await s2.stop();
   }, 90_000);
 
+  test("restore --timestamp: the data as it was at that moment", async () => {
+    const data = tmp("natter-drillt-data-");
+    const replica = join(tmp("natter-drillt-rep-"), "replica");
+    const s1 = await boot(data, replica);
+    const alice = await makeUser(s1, "Alice");
+    const bob = await makeUser(s1, "Bob");
+    for (let i = 0; i < 5; i++) await send(s1, alice, { to: bob.user.id }, `before ${i}`, `b${i}`);
+    await Bun.sleep(1500);
+    const at = new Date().toISOString();
+    await Bun.sleep(1500);
+    let channel = "";
+    for (let i = 0; i < 5; i++) channel = (await send(s1, alice, { to: bob.user.id }, `after ${i}`, `a${i}`)).channel;
+    expect(await s1.stop()).toBe(0);
+
+    const past = join(tmp("natter-drillt-past-"), "data");
+    const r = await restore(replica, past, ["--timestamp", at]);
+    expect(r.code, r.stderr).toBe(0);
+    const s2 = await boot(past, null);
+    const c = await WsClient.connect(s2, bob.token);
+    expect((await allMessages(c, channel)).map((m) => m.content)).toEqual([0, 1, 2, 3, 4].map((i) => `before ${i}`));
+    c.close();
+    await s2.stop();
+  }, 60_000);
+
   test("restore refuses a non-empty directory without --force, and replaces it with --force", async () => {
     const data = tmp("natter-drillf-data-");
     const replica = join(tmp("natter-drillf-rep-"), "replica");

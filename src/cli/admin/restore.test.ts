@@ -4,7 +4,8 @@ import { formatBackupStatus } from "./backup.ts";
 import { parseRestoreOptions } from "./restore.ts";
 
 test("restore needs a replica and an explicit --data; --shards must be a positive integer", () => {
-  expect(parseRestoreOptions({ replica: "/r", data: "/d" }, {})).toEqual({ replica: "/r", data: "/d", force: false, shards: undefined, json: false });
+  expect(parseRestoreOptions({ replica: "/r", data: "/d" }, {})).toEqual({ replica: "/r", data: "/d", force: false, shards: undefined, timestamp: undefined, json: false });
+  expect(parseRestoreOptions({ replica: "/r", data: "/d", timestamp: "2026-11-25T16:00:00.123+01:00" }, {}).timestamp).toBe("2026-11-25T15:00:00.123Z");
   expect(parseRestoreOptions({ data: "/d", force: true, shards: "4" }, { NATTER_REPLICA: "s3://b/p" })).toMatchObject({
     replica: "s3://b/p",
     force: true,
@@ -21,6 +22,7 @@ test("restore needs a replica and an explicit --data; --shards must be a positiv
   expect(usage(() => parseRestoreOptions({ data: "/d" }, {}))).toBe(EXIT.usage);
   expect(usage(() => parseRestoreOptions({ replica: "/r" }, {}))).toBe(EXIT.usage);
   expect(usage(() => parseRestoreOptions({ replica: "/r", data: "/d", shards: "0" }, {}))).toBe(EXIT.usage);
+  expect(usage(() => parseRestoreOptions({ replica: "/r", data: "/d", timestamp: "yesterday-ish" }, {}))).toBe(EXIT.usage);
 });
 
 test("backup status reads plainly, off or on", () => {

@@ -11,6 +11,7 @@ export interface RestoreCliOptions {
   data?: string;
   force?: boolean;
   shards?: string;
+  timestamp?: string;
   json?: boolean;
 }
 
@@ -24,7 +25,13 @@ export function parseRestoreOptions(o: RestoreCliOptions, env: Record<string, st
     shards = Number(o.shards);
     if (!Number.isSafeInteger(shards) || shards < 1) throw new CliError("--shards must be a positive integer", EXIT.usage);
   }
-  return { replica, data: o.data, force: o.force === true, shards, json: o.json === true };
+  let timestamp: string | undefined;
+  if (o.timestamp !== undefined) {
+    const t = new Date(o.timestamp);
+    if (Number.isNaN(t.getTime())) throw new CliError("--timestamp must be a date and time, e.g. 2026-11-25T16:00:00Z", EXIT.usage);
+    timestamp = t.toISOString();
+  }
+  return { replica, data: o.data, force: o.force === true, shards, timestamp, json: o.json === true };
 }
 
 const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
@@ -52,6 +59,7 @@ export function registerRestore(admin: Command): void {
     .description("rebuild a data directory from a replica, offline (every shard and media blob, integrity-checked)")
     .option("--replica <url>", "replica to restore from: directory, file://, s3://, sftp:// (env NATTER_REPLICA)")
     .option("--force", "replace the contents of a non-empty --data directory")
+    .option("--timestamp <time>", "restore every shard as it was at this time (ISO 8601, e.g. 2026-11-25T16:00:00Z); media: all blobs")
     .option("--shards <n>", "shard count, only for replicas without layout.json (sftp/gcs/abs); default: probe")
     .option("--json", "print the report as JSON")
     .action(async (_o: unknown, cmd: Command) => {
@@ -64,6 +72,7 @@ export function registerRestore(admin: Command): void {
             data: o.data,
             force: o.force,
             shards: o.shards,
+            timestamp: o.timestamp,
             onProgress: (e) => {
               const line = progressLine(e);
               if (line) process.stderr.write(line + "\n");

@@ -15,7 +15,6 @@ import { litestreamBinary, litestreamConfig } from "./litestream.ts";
 import { ObjectBlobReplica, openObjects } from "./objects.ts";
 import { parseReplica, redactUrl, shardName, type ReplicaTarget } from "./target.ts";
 
-const restoreDbPath = (i: number) => `/natter-restore/shards/${shardName(i)}.db`;
 
 export interface RestoreOptions {
   replica: string;
@@ -29,6 +28,8 @@ export interface RestoreOptions {
   binary?: string;
   /** Parallel Litestream restores. */
   parallelism?: number;
+  /** Point in time (ISO 8601): each shard as it was then (Litestream -timestamp). */
+  timestamp?: string;
 }
 
 export type RestoreEvent =
@@ -65,6 +66,26 @@ export function isEmptyDir(dir: string): boolean {
   if (!existsSync(dir)) return true;
   if (!statSync(dir).isDirectory()) return false;
   return readdirSync(dir).length === 0;
+}
+
+/** The generation whose last write is latest but not after `timestamp` (from `litestream generations`). */
+async function generationEndedBefore(
+  run: (args: string[]) => Promise<string>,
+  base: string[],
+  db: string,
+  timestamp: string,
+): Promise<string | null> {
+  const limit = Date.parse(timestamp);
+  let best: { gen: string; end: number } | null = null;
+  for (const line of (await run(["generations", ...base, db])).split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5) continue;
+    const [, gen, , start, end] = cols as [string, string, string, string, string];
+    const s = Date.parse(start);
+    const e = Date.parse(end);
+    if (!Number.isNaN(s) && !Number.isNaN(e) && s <= limit && e <= limit && (!best || e > best.end)) best = { gen, end: e };
+  }
+  return best?.gen ?? null;
 }
 
 /** The pid of a Litestream still replicating DATA (natter's pid file), if it is alive. */
@@ -117,7 +138,9 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   mkdirSync(join(staging, "media"), { recursive: true });
   try {
     const report: RestoreReport = { replica: redactUrl(target.url), data, media_only: mediaOnly, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
-    // A Litestream config naming each shard's replica (the db paths are placeholders: -o says where to write).
+    // A Litestream config naming each shard's replica. The db paths are placeholders (-o says where to
+    // write); `litestream generations` wants them to exist, so they are empty files in the staging dir.
+    const restoreDbPath = (i: number) => join(staging, "source", `${shardName(i)}.db`);
     const configPath = join(staging, "restore-litestream.yml");
     const configFor = (n: number) =>
       litestreamConfig({
@@ -128,19 +151,29 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
         metricsAddr: "",
       });
     writeFileSync(configPath, configFor(Math.max(shards, 100)));
-    const restoreOne = async (i: number): Promise<boolean> => {
-      const t = performance.now();
-      const out = join(staging, "shards", `${shardName(i)}.db`);
-      // Through a config (not a bare URL), so replica options such as an S3 endpoint apply to restore too.
-      const p = Bun.spawn([binary, "restore", "-config", configPath, "-no-expand-env", "-if-replica-exists", "-o", out, restoreDbPath(i)], {
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+    const run = async (args: string[]): Promise<string> => {
+      const p = Bun.spawn([binary, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
       const [so, se, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       if (code !== 0) {
         const msg = (se + so).trim().split("\n").slice(-3).join("; ");
-        throw new RestoreError(`litestream restore of shard ${shardName(i)} failed (exit ${code}): ${msg}`, "litestream");
+        throw new RestoreError(`litestream ${args[0]} failed (exit ${code}): ${msg}`, "litestream");
+      }
+      return so;
+    };
+    // Through a config (not a bare URL), so replica options such as an S3 endpoint apply to restore too.
+    const base = ["-config", configPath, "-no-expand-env"];
+    const restoreOne = async (i: number): Promise<boolean> => {
+      const t = performance.now();
+      const out = join(staging, "shards", `${shardName(i)}.db`);
+      const at = o.timestamp ? ["-timestamp", o.timestamp] : [];
+      await run(["restore", ...base, "-if-replica-exists", ...at, "-o", out, restoreDbPath(i)]);
+      if (!existsSync(out) && o.timestamp) {
+        // Litestream finds a point in time only inside a generation's [start, end]. A shard with no
+        // writes after the time is, at that time, as its generation ended: restore that generation.
+        mkdirSync(join(staging, "source"), { recursive: true });
+        writeFileSync(restoreDbPath(i), "");
+        const gen = await generationEndedBefore(run, base, restoreDbPath(i), o.timestamp);
+        if (gen) await run(["restore", ...base, "-generation", gen, "-o", out, restoreDbPath(i)]);
       }
       for (const ext of [".tmp-wal", ".tmp-shm", ".tmp"]) rmSync(out + ext, { force: true });
       if (!existsSync(out)) return false;
@@ -203,6 +236,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
     }
 
     rmSync(configPath, { force: true });
+    rmSync(join(staging, "source"), { recursive: true, force: true });
     if (!mediaOnly) writeFileSync(join(staging, "layout.json"), JSON.stringify({ format: 1, shards, created_at: Date.now() }, null, 2) + "\n");
 
     // Swap in: the old contents go only now that the restore is complete.
