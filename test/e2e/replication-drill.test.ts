@@ -126,9 +126,14 @@ describe("replication drill", () => {
     expect(await s1.stop()).toBe(0);
     expect(existsSync(join(replica, "layout.json"))).toBe(true);
 
+    // A blob no media row refers to (as after an orphan sweep) stays in the replica but is not restored.
+    const stray = "ab".repeat(32);
+    writeFileSync(join(replica, "media", stray), "unreferenced");
     rmSync(data, { recursive: true, force: true });
     const r = await restore(replica, data);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("1 blobs in the replica are referenced by no restored media row");
+    expect(existsSync(join(data, "media", "blobs", "ab", stray))).toBe(false);
     expect(r.stderr).toContain("restoring 16 shards");
     expect(r.stderr.match(/integrity_check: ok/g)?.length).toBe(16);
     console.log(`restore of 16 shards took ${r.ms.toFixed(0)} ms (CLI process included)`);

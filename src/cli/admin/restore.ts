@@ -88,6 +88,7 @@ export function registerRestore(admin: Command): void {
             );
             process.stdout.write(
               `restored ${report.shards.length} shards and ${report.blobs} media blobs (${kb(report.blob_bytes)}) into ${report.data} in ${report.ms} ms\n` +
+                (report.blobs_skipped ? `${report.blobs_skipped} blobs in the replica are referenced by no restored media row and were left out\n` : "") +
                 `a new admin token is created when the server starts on it (admin.token is not part of the replica)\n`,
             );
           }

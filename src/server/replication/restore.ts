@@ -47,6 +47,8 @@ export interface RestoreReport {
   shards: { shard: number; bytes: number; integrity: string; ms: number }[];
   blobs: number;
   blob_bytes: number;
+  /** Blobs in the replica that no restored media row refers to (not copied). */
+  blobs_skipped: number;
   ms: number;
 }
 
@@ -66,6 +68,23 @@ export function isEmptyDir(dir: string): boolean {
   if (!existsSync(dir)) return true;
   if (!statSync(dir).isDirectory()) return false;
   return readdirSync(dir).length === 0;
+}
+
+/** SHA-256 of every media row in the restored shards; null if there are no shards or no media table. */
+function referencedBlobs(shardDir: string, shards: number): Set<string> | null {
+  if (shards === 0) return null;
+  const out = new Set<string>();
+  for (let i = 0; i < shards; i++) {
+    const db = new Database(join(shardDir, `${shardName(i)}.db`), { readonly: true });
+    try {
+      for (const r of db.query("SELECT DISTINCT sha256 FROM media").all() as { sha256: string }[]) out.add(r.sha256);
+    } catch {
+      return null; // a schema without media rows: keep every blob
+    } finally {
+      db.close();
+    }
+  }
+  return out;
 }
 
 /** The generation whose last write is latest but not after `timestamp` (from `litestream generations`). */
@@ -137,7 +156,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   mkdirSync(join(staging, "shards"), { recursive: true });
   mkdirSync(join(staging, "media"), { recursive: true });
   try {
-    const report: RestoreReport = { replica: redactUrl(target.url), data, media_only: mediaOnly, shards: [], blobs: 0, blob_bytes: 0, ms: 0 };
+    const report: RestoreReport = { replica: redactUrl(target.url), data, media_only: mediaOnly, shards: [], blobs: 0, blob_bytes: 0, blobs_skipped: 0, ms: 0 };
     // A Litestream config naming each shard's replica. The db paths are placeholders (-o says where to
     // write); `litestream generations` wants them to exist, so they are empty files in the staging dir.
     const restoreDbPath = (i: number) => join(staging, "source", `${shardName(i)}.db`);
@@ -224,7 +243,14 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
 
     if (objects) {
       const blobs = new ObjectBlobReplica(objects);
-      const list = await blobs.list();
+      let list = await blobs.list();
+      // Only blobs a restored media row refers to: others are unreachable (orphans already swept, or
+      // uploads newer than the restored point in time).
+      const wanted = referencedBlobs(join(staging, "shards"), shards);
+      if (wanted) {
+        report.blobs_skipped = list.filter((b) => !wanted.has(b)).length;
+        list = list.filter((b) => wanted.has(b));
+      }
       const where = o.blobPath ?? defaultBlobPath;
       for (const sha of list) {
         const dest = where(staging, sha);
