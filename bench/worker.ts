@@ -61,49 +61,38 @@ let errors: Record<string, number> = {};
 let senderInflight = 0;
 let selfEchoes = 0;
 
+const CONTENT = '"content":"s';
+
+/** Fast path for the two frames that carry the load: our message events and sendMessage replies. */
 function onFrame(c: Client, data: string): void {
+  if (data.startsWith('{"ev":"message"')) {
+    const i = data.indexOf(CONTENT);
+    if (i < 0) return; // not one of ours (e.g. "first")
+    const from = i + CONTENT.length;
+    const a = data.indexOf(":", from);
+    const b = data.indexOf(":", a + 1);
+    const e = data.indexOf(":", b + 1);
+    return onDelivery(c, Number(data.slice(from, a)), Number(data.slice(a + 1, b)), Number(data.slice(b + 1, e)));
+  }
+  if (data.startsWith('{"re":')) {
+    const comma = data.indexOf(",", 6);
+    const re = Number(data.slice(6, comma));
+    const p = c.pending.get(re);
+    if (p && !("resolve" in p)) {
+      if (data.startsWith('"ok":true', comma + 1)) return onAck(c, re, p, true, "");
+      const f = JSON.parse(data);
+      return onAck(c, re, p, false, f.error?.code ?? "unknown");
+    }
+  }
   const f = JSON.parse(data);
   if (f.re !== undefined) {
     const p = c.pending.get(f.re);
     if (!p) return;
-    c.pending.delete(f.re);
-    if ("resolve" in p) return p.resolve(f);
-    c.inflight--;
-    senderInflight--;
-    const now = performance.now();
-    if (f.ok) {
-      ackedAll++;
-      expected += run!.senders[p.sender]!.recipients.length;
-      if (p.t >= winStart && p.t < winEnd) ack.add(now - p.t);
-      if (now >= winStart && now < winEnd) acked++;
-    } else bump(errors, f.error?.code ?? "unknown");
-    return;
-  }
-  if (f.ev === "message") {
-    const content: string = f.message.content;
-    if (content.charCodeAt(0) !== 115 /* s */) return;
-    const a = content.indexOf(":");
-    const b = content.indexOf(":", a + 1);
-    const cEnd = content.indexOf(":", b + 1);
-    const sender = Number(content.slice(1, a));
-    if (run && run.senders[sender]?.client === c.idx) {
-      // The protocol says the sending connection gets the reply, not the event.
-      selfEchoes++;
-      return;
+    if ("resolve" in p) {
+      c.pending.delete(f.re);
+      return p.resolve(f);
     }
-    const n = Number(content.slice(a + 1, b));
-    const t = Number(content.slice(b + 1, cEnd));
-    const now = performance.now();
-    const last = c.lastN.get(sender) ?? 0;
-    if (n <= last) {
-      duplicates++;
-      return;
-    }
-    c.lastN.set(sender, n);
-    unique++;
-    if (t >= winStart && t < winEnd) deliver.add(now - t);
-    if (now >= winStart && now < winEnd) deliveries++;
-    return;
+    return onAck(c, f.re, p, f.ok === true, f.error?.code ?? "unknown");
   }
   if (f.ev === "hello") {
     c.ready = true;
@@ -115,6 +104,37 @@ function onFrame(c: Client, data: string): void {
       w(true);
     }
   }
+}
+
+function onAck(c: Client, re: number, p: { t: number; sender: number; n: number }, ok: boolean, code: string): void {
+  c.pending.delete(re);
+  c.inflight--;
+  senderInflight--;
+  const now = performance.now();
+  if (ok) {
+    ackedAll++;
+    expected += run!.senders[p.sender]!.recipients.length;
+    if (p.t >= winStart && p.t < winEnd) ack.add(now - p.t);
+    if (now >= winStart && now < winEnd) acked++;
+  } else bump(errors, code);
+}
+
+function onDelivery(c: Client, sender: number, n: number, t: number): void {
+  if (run && run.senders[sender]?.client === c.idx) {
+    // The protocol says the sending connection gets the reply, not the event.
+    selfEchoes++;
+    return;
+  }
+  const now = performance.now();
+  const last = c.lastN.get(sender) ?? 0;
+  if (n <= last) {
+    duplicates++;
+    return;
+  }
+  c.lastN.set(sender, n);
+  unique++;
+  if (t >= winStart && t < winEnd) deliver.add(now - t);
+  if (now >= winStart && now < winEnd) deliveries++;
 }
 
 const helloWaiters = new Map<Client, (ok: boolean) => void>();
