@@ -168,10 +168,10 @@ export class Chat {
     if (p.channel !== undefined) return this.writable(user, p.channel);
     const to = p.to!;
     if (to === user) throw new NatterError("bad_request", "cannot start a direct chat with yourself");
-    if (!(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
     const id = directChannelId(user, to);
     let state = await this.store.getChannel(id);
     if (!state) {
+      if (!(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
       state = await this.store.createChannel(
         { id, kind: "direct", name: "", description: "", avatar_url: "", join: "invite", created_at: Date.now(), created_by: user, last_seq: 0 },
         [

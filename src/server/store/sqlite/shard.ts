@@ -1,23 +1,44 @@
 // One shard file: a bun:sqlite database in WAL mode with versioned migrations
 // and group commit. Writes queued in the same event-loop turn share one
 // transaction (each in its own savepoint, so one failing write does not undo
-// the others) and their promises settle only after COMMIT returns.
+// the others) and their promises settle only after the commit is durable.
+//
+// Durability ("full"): SQLite commits with synchronous=NORMAL (no fsync on the
+// event loop), then the WAL file is fsynced on Bun's thread pool; writes are
+// acknowledged only after that fsync returns. Commits that land while an fsync
+// is in flight share the next one. The guarantee for acknowledged writes is
+// that of synchronous=FULL; the event loop never waits on the disk.
 
-import { Database } from "bun:sqlite";
+import { fsync, fsyncSync, openSync, closeSync } from "node:fs";
+import { Database, type Statement } from "bun:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
 
 export type Synchronous = "full" | "normal";
 
 interface Job {
   fn: (db: Database) => unknown;
+  /** Runs after COMMIT, before any waiting caller resumes (keeps in-memory caches exact). */
+  committed?: (v: any) => void;
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
+}
+
+/** Transaction-control statements, prepared once per connection. */
+interface Tx {
+  begin: Statement;
+  commit: Statement;
+  rollback: Statement;
+  savepoint: Statement;
+  release: Statement;
+  rollbackTo: Statement;
 }
 
 export interface ShardOptions {
   synchronous: Synchronous;
   /** Called after each commit with the number of writes it carried. */
   onCommit?: (batch: number, ms: number) => void;
+  /** Called when a whole group commit failed and was rolled back. */
+  onRollback?: () => void;
   /** PRAGMA wal_autocheckpoint (pages); 0 turns SQLite's own checkpoints off, as when Litestream checkpoints. */
   walAutoCheckpoint?: number;
 }
@@ -27,22 +48,45 @@ export class Shard {
   private queue: Job[] = [];
   private scheduled = false;
   private closed = false;
+  private readonly tx: Tx;
+  /** fd of the -wal file when acks wait for an off-loop fsync ("full"); null for "normal". */
+  private walFd: number | null = null;
+  private syncing = false;
+  /** Settles of committed batches waiting for the next WAL fsync, in commit order. */
+  private unsynced: Array<(err: Error | null) => void> = [];
+  private failed: Error | null = null;
 
   constructor(readonly path: string, private readonly opts: ShardOptions) {
     this.db = new Database(path, { create: true, strict: true });
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA busy_timeout = 5000");
-    this.db.run(`PRAGMA synchronous = ${opts.synchronous === "full" ? "FULL" : "NORMAL"}`);
+    this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA foreign_keys = OFF");
     if (opts.walAutoCheckpoint !== undefined) this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`);
     migrate(this.db);
+    // The WAL exists once the connection has written (migrations do, or reading user_version set it up);
+    // opening it with "a" creates an empty one otherwise, which SQLite accepts as an empty WAL.
+    if (opts.synchronous === "full") this.walFd = openSync(path + "-wal", "a");
+    const q = (sql: string) => this.db.prepare(sql);
+    this.tx = {
+      begin: q("BEGIN IMMEDIATE"),
+      commit: q("COMMIT"),
+      rollback: q("ROLLBACK"),
+      savepoint: q("SAVEPOINT w"),
+      release: q("RELEASE w"),
+      rollbackTo: q("ROLLBACK TO w"),
+    };
   }
 
-  /** Runs `fn` inside the next group commit; resolves with its result after COMMIT. */
-  write<T>(fn: (db: Database) => T): Promise<T> {
+  /**
+   * Runs `fn` inside the next group commit; resolves with its result after COMMIT.
+   * `committed` (optional) runs right after COMMIT succeeds, before any caller resumes.
+   */
+  write<T>(fn: (db: Database) => T, committed?: (v: T) => void): Promise<T> {
     if (this.closed) return Promise.reject(new Error("shard is closed"));
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve, reject });
+      this.queue.push({ fn, committed, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -59,44 +103,82 @@ export class Shard {
     const t0 = performance.now();
     const results: Array<{ ok: boolean; v: unknown }> = new Array(jobs.length);
     const db = this.db;
+    const tx = this.tx;
     try {
-      db.run("BEGIN IMMEDIATE");
+      tx.begin.run();
     } catch (e) {
       for (const j of jobs) j.reject(e);
       return;
     }
     for (let i = 0; i < jobs.length; i++) {
-      db.run("SAVEPOINT w");
+      tx.savepoint.run();
       try {
         results[i] = { ok: true, v: jobs[i]!.fn(db) };
-        db.run("RELEASE w");
+        tx.release.run();
       } catch (e) {
-        db.run("ROLLBACK TO w");
-        db.run("RELEASE w");
+        tx.rollbackTo.run();
+        tx.release.run();
         results[i] = { ok: false, v: e };
       }
     }
     try {
-      db.run("COMMIT");
+      tx.commit.run();
     } catch (e) {
       try {
-        db.run("ROLLBACK");
+        tx.rollback.run();
       } catch {}
+      this.opts.onRollback?.();
       for (const j of jobs) j.reject(e);
       return;
     }
     this.opts.onCommit?.(jobs.length, performance.now() - t0);
     for (let i = 0; i < jobs.length; i++) {
       const r = results[i]!;
-      if (r.ok) jobs[i]!.resolve(r.v);
-      else jobs[i]!.reject(r.v);
+      if (r.ok) jobs[i]!.committed?.(r.v);
     }
+    const settle = (err: Error | null) => {
+      for (let i = 0; i < jobs.length; i++) {
+        const r = results[i]!;
+        if (err) jobs[i]!.reject(err);
+        else if (r.ok) jobs[i]!.resolve(r.v);
+        else jobs[i]!.reject(r.v);
+      }
+    };
+    if (this.walFd === null) return settle(null);
+    this.unsynced.push(settle);
+    this.syncWal();
+  }
+
+  /** Starts one fsync of the WAL covering every batch committed so far; chains the next. */
+  private syncWal(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.walFd === null) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    fsync(this.walFd, (err) => {
+      this.syncing = false;
+      if (err) {
+        // The disk refused: nothing committed since is known durable. Fail loudly, accept no more writes.
+        this.failed = new Error(`fsync of ${this.path}-wal failed: ${err.message}`);
+        for (const s of [...batch, ...this.unsynced.splice(0)]) s(this.failed);
+        return;
+      }
+      for (const s of batch) s(null);
+      this.syncWal();
+    });
   }
 
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    if (this.walFd !== null) {
+      // Make the last commits durable now and settle them (an fsync in flight settles its own).
+      fsyncSync(this.walFd);
+      for (const s of this.unsynced.splice(0)) s(null);
+      if (!this.syncing) closeSync(this.walFd); // else the fsync in flight still uses it; exit frees it
+    }
+    for (const st of Object.values(this.tx)) st.finalize();
     this.db.close();
   }
 }

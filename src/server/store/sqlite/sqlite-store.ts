@@ -60,8 +60,17 @@ const MESSAGE_COLS =
 const MEMBER_COLS = "user_id, role, joined_seq, left_seq, delivered_seq, seen_seq";
 const MEDIA_COLS = "id, uploader, sha256, size, mime, name, width, height, created_at, sent";
 
+/** Channels kept in memory (their rows and members), bounded. */
+const CHANNEL_CACHE_MAX = 20_000;
+
 export class SqliteStore implements Store {
   readonly shards: Shard[];
+  /**
+   * Channel state by id, read on every send. Exact: this process is the only
+   * writer of its shards, and every write that changes a channel updates the
+   * entry after COMMIT and before any caller resumes; a failed commit clears it.
+   */
+  private readonly channels = new Map<string, ChannelState>();
 
   constructor(opts: SqliteStoreOptions) {
     const layout = openLayout(opts.dir, opts.shards);
@@ -72,7 +81,14 @@ export class SqliteStore implements Store {
       const path = join(shardDir, `${String(i).padStart(2, "0")}.db`);
       const onShard = opts.onShardCommit;
       const onCommit = onShard ? (n: number, ms: number) => (opts.onCommit?.(n, ms), onShard(i)) : opts.onCommit;
-      this.shards.push(new Shard(path, { synchronous: opts.synchronous, onCommit, walAutoCheckpoint: opts.walAutoCheckpoint }));
+      this.shards.push(
+        new Shard(path, {
+          synchronous: opts.synchronous,
+          onCommit,
+          onRollback: () => this.channels.clear(),
+          walAutoCheckpoint: opts.walAutoCheckpoint,
+        }),
+      );
     }
   }
 
@@ -226,12 +242,23 @@ export class SqliteStore implements Store {
       );
       for (const m of members) ins.run(c.id, m.user, m.role);
       return readChannel(db, c.id)!;
-    });
+    }, this.remember);
   }
 
   async getChannel(id: string): Promise<ChannelState | null> {
-    return readChannel(this.db(id), id);
+    const hit = this.channels.get(id);
+    if (hit) return hit;
+    const state = readChannel(this.db(id), id);
+    if (state) this.remember(state);
+    return state;
   }
+
+  private readonly remember = (state: ChannelState): void => {
+    if (this.channels.size >= CHANNEL_CACHE_MAX && !this.channels.has(state.channel.id)) {
+      this.channels.delete(this.channels.keys().next().value!); // oldest entry
+    }
+    this.channels.set(state.channel.id, state);
+  };
 
   async listChannels(): Promise<ChannelRow[]> {
     const all: ChannelRow[] = [];
@@ -274,7 +301,7 @@ export class SqliteStore implements Store {
           ).run(channel);
       }
       return readChannel(db, channel)!;
-    });
+    }, this.remember);
   }
 
   async addUserChannels(user: string, channels: string[]): Promise<void> {
@@ -326,6 +353,9 @@ export class SqliteStore implements Store {
       ).run(m.channel, r.last_seq, m.sender, m.client_id, m.type, m.content, m.media, m.reply_to, m.sent_at);
       const row: MessageRow = { ...m, seq: r.last_seq, delivered_at: null, seen_at: null };
       return { message: row, duplicate: false };
+    }, (r) => {
+      const cached = this.channels.get(m.channel);
+      if (cached && !r.duplicate) cached.channel.last_seq = r.message.seq;
     });
   }
 
@@ -374,6 +404,12 @@ export class SqliteStore implements Store {
       if (delivered > cur.delivered_seq) stamp(db, "delivered", u.channel, cur.delivered_seq, delivered, u.at);
       if (seen > cur.seen_seq) stamp(db, "seen", u.channel, cur.seen_seq, seen, u.at);
       return { delivered_seq: delivered, seen_seq: seen, changed: true };
+    }, (r) => {
+      const me = this.channels.get(u.channel)?.members.find((x) => x.user_id === u.user);
+      if (me) {
+        me.delivered_seq = r.delivered_seq;
+        me.seen_seq = r.seen_seq;
+      }
     });
   }
 
