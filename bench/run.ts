@@ -14,6 +14,7 @@ import { runGroup } from "./scenarios/group.ts";
 import { runHistory, type HistoryScenarioResult } from "./scenarios/history.ts";
 import { runConnect, type ConnectScenarioResult } from "./scenarios/connect.ts";
 import { runReconnect, type ReconnectScenarioResult } from "./scenarios/reconnect.ts";
+import { runMedia, type MediaScenarioResult } from "./scenarios/media.ts";
 
 export interface BenchReport {
   date: string;
@@ -25,6 +26,7 @@ export interface BenchReport {
   direct?: LoadScenarioResult;
   group?: LoadScenarioResult;
   history?: HistoryScenarioResult;
+  media?: MediaScenarioResult;
   connect?: ConnectScenarioResult;
   /** The bare relay holding the same idle connections (when relay is among the scenarios). */
   connect_relay?: ConnectScenarioResult;
@@ -75,6 +77,7 @@ async function main(): Promise<number> {
     if (s === "direct") report.direct = await runDirect("natter", o, progress);
     if (s === "group") report.group = await runGroup(o, progress);
     if (s === "history") report.history = await runHistory(o, progress);
+    if (s === "media") report.media = await runMedia(o, progress);
     if (s === "connect") {
       if (o.scenarios.includes("relay")) report.connect_relay = await runConnect(o, progress, "relay");
       report.connect = await runConnect(o, progress);
@@ -94,7 +97,8 @@ function ratios(r: BenchReport): Record<string, number> {
   const d = r.direct?.best;
   const rel = r.relay?.best;
   if (d && rel) {
-    out.direct_vs_relay_acked = ratio(d.acked_per_sec, rel.acked_per_sec);
+    // Rates compare only as ladder results (the last passing rate of each); a fixed-rate run just returns the offered rate.
+    if (r.direct!.ladder && r.relay!.ladder) out.direct_vs_relay_last_pass = ratio(d.acked_per_sec, rel.acked_per_sec);
     // Latency and CPU per send compared at the same offered rate (both fall with rate as batches grow).
     const same = r.relay!.steps.find((s) => s.rate_offered === d.rate_offered);
     if (same) {
@@ -102,7 +106,7 @@ function ratios(r: BenchReport): Record<string, number> {
       out.direct_vs_relay_cpu_per_send_same_rate = ratio(d.server_cpu_us_per_send, same.server_cpu_us_per_send);
     }
   }
-  if (d && r.sqlite) out.direct_vs_sqlite_rows = ratio(d.acked_per_sec, r.sqlite.rows_per_sec);
+  if (d && r.sqlite && r.direct!.ladder) out.direct_last_pass_vs_sqlite_rows = ratio(d.acked_per_sec, r.sqlite.rows_per_sec);
   if (r.connect && r.connect_relay) out.connect_rss_per_conn_vs_relay = ratio(r.connect.rss_per_conn_kib, r.connect_relay.rss_per_conn_kib);
   return out;
 }
@@ -160,6 +164,15 @@ function render(r: BenchReport): string {
       table(
         ["history", "messages", "pages/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "newest p99", "deep p99", "ping p99"],
         [[`${h.channels} channels, limit ${h.limit}`, fmt(h.messages_in_store), fmt(h.pages_per_sec), h.page.p50_ms, h.page.p95_ms, h.page.p99_ms, h.page.max_ms, h.newest.p99_ms, h.deep.p99_ms, h.ping.p99_ms]],
+      ),
+    );
+  }
+  if (r.media) {
+    const m = r.media;
+    parts.push(
+      table(
+        ["media", "uploads/s", "MiB/s up", "up p50 ms", "up p99 ms", "downloads/s", "down p50 ms", "down p99 ms", "errors", "srv CPU%", "peak RSS MiB", "gen CPU%"],
+        [[`${m.clients} clients, ${fmt(m.size_bytes)} B`, fmt(m.uploads_per_sec), m.upload_mib_per_sec, m.upload.p50_ms, m.upload.p99_ms, fmt(m.downloads_per_sec), m.download.p50_ms, m.download.p99_ms, Object.values(m.errors).reduce((a, b) => a + b, 0), m.server_cpu_percent, m.server_peak_rss_mib, m.generator_cpu_percent]],
       ),
     );
   }

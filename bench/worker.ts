@@ -4,7 +4,7 @@
 // bench/lib/pool.ts; imports no server code.
 
 import { Histogram } from "./lib/histogram.ts";
-import type { ClientSpec, ConnectResult, FromWorker, HistoryResult, ReconnectPolicy, RunResult, SenderSpec, ToWorker } from "./lib/messages.ts";
+import type { ClientSpec, ConnectResult, FromWorker, HistoryResult, MediaResult, ReconnectPolicy, RunResult, SenderSpec, ToWorker } from "./lib/messages.ts";
 
 type Pending = { t: number; sender: number; n: number } | { t: number; resolve: (f: any) => void };
 
@@ -356,6 +356,60 @@ async function history(m: Extract<ToWorker, { t: "history" }>): Promise<HistoryR
   return { requests, errors: errs, latency: lat.toData(), newest: newest.toData(), deep: deep.toData(), messages, cpuMs: cpuMs() - cpuStart, windowMs: m.durationMs };
 }
 
+/** Closed loop per token: upload a distinct file of sizeBytes, then download it and check its size. */
+async function media(m: Extract<ToWorker, { t: "media" }>): Promise<MediaResult> {
+  const up = new Histogram();
+  const down = new Histogram();
+  const errs: Record<string, number> = {};
+  let uploads = 0;
+  let downloads = 0;
+  const pool = crypto.getRandomValues(new Uint8Array(1 << 20));
+  let counter = 0;
+  await Bun.sleep(Math.max(0, m.startAt - Date.now()));
+  const t0 = performance.now();
+  const ws0 = t0 + m.warmupMs;
+  const end = ws0 + m.durationMs;
+  let cpuStart = -1;
+  const lanes = m.tokens.map(async (token) => {
+    const auth = { authorization: `Bearer ${token}` };
+    while (performance.now() < end) {
+      // A distinct file each time (media is content-addressed): random bytes with a unique head.
+      const off = Math.floor(Math.random() * (pool.length - m.sizeBytes));
+      const body = new Uint8Array(m.sizeBytes);
+      body.set(pool.subarray(off, off + m.sizeBytes));
+      new DataView(body.buffer).setFloat64(0, process.pid * 1e9 + ++counter);
+      const t = performance.now();
+      if (cpuStart < 0 && t >= ws0) cpuStart = cpuMs();
+      const r = await fetch(m.url + "/api/media", { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "x-filename": "bench.bin" }, body });
+      const t1 = performance.now();
+      if (r.status !== 201 && r.status !== 200) {
+        bump(errs, `upload_${r.status}`);
+        await r.arrayBuffer();
+        continue;
+      }
+      const { media: info } = (await r.json()) as { media: { id: string } };
+      if (t >= ws0 && t1 < end) {
+        uploads++;
+        up.add(t1 - t);
+      }
+      const t2 = performance.now();
+      const d = await fetch(`${m.url}/api/media/${info.id}`, { headers: auth });
+      const bytes = (await d.arrayBuffer()).byteLength;
+      const t3 = performance.now();
+      if (d.status !== 200 || bytes !== m.sizeBytes) {
+        bump(errs, `download_${d.status}_${bytes === m.sizeBytes ? "ok" : "short"}`);
+        continue;
+      }
+      if (t2 >= ws0 && t3 < end) {
+        downloads++;
+        down.add(t3 - t2);
+      }
+    }
+  });
+  await Promise.all(lanes);
+  return { uploads, downloads, upload: up.toData(), download: down.toData(), errors: errs, cpuMs: cpuMs() - cpuStart };
+}
+
 process.on("message", async (m: ToWorker) => {
   try {
     switch (m.t) {
@@ -371,6 +425,8 @@ process.on("message", async (m: ToWorker) => {
         return reply({ t: "result", r: await runLoad(m) });
       case "history":
         return reply({ t: "history", r: await history(m) });
+      case "media":
+        return reply({ t: "media", r: await media(m) });
       case "status":
         return reply({
           t: "status",

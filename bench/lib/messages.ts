@@ -36,6 +36,7 @@ export type ToWorker =
       senders: SenderSpec[];
     }
   | { t: "history"; startAt: number; warmupMs: number; durationMs: number; channels: { id: string; last_seq: number }[]; limit: number; deepFraction: number }
+  | { t: "media"; startAt: number; warmupMs: number; durationMs: number; url: string; tokens: string[]; sizeBytes: number }
   | { t: "status" }
   | { t: "close" };
 
@@ -70,6 +71,15 @@ export interface HistoryResult {
   windowMs: number;
 }
 
+export interface MediaResult {
+  uploads: number;
+  downloads: number;
+  upload: HistogramData;
+  download: HistogramData;
+  errors: Record<string, number>;
+  cpuMs: number;
+}
+
 export interface ConnectResult {
   connected: number;
   failed: number;
@@ -94,5 +104,6 @@ export type FromWorker =
   | { t: "first"; ok: number; errors: Record<string, number>; channels: string[] }
   | { t: "result"; r: RunResult }
   | { t: "history"; r: HistoryResult }
+  | { t: "media"; r: MediaResult }
   | { t: "status"; r: StatusResult }
   | { t: "error"; message: string };

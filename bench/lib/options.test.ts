@@ -15,7 +15,7 @@ describe("bench options", () => {
 
   test("--quick runs every scenario, small and short", () => {
     const o = parse(["--quick"]);
-    expect(o.scenarios).toEqual(["sqlite", "relay", "direct", "group", "history", "connect", "reconnect"]);
+    expect(o.scenarios).toEqual(["sqlite", "relay", "direct", "group", "history", "media", "connect", "reconnect"]);
     expect(o.durationMs).toBe(2000);
     expect(o.historyMessages).toBe(100_000);
     expect(o.reconnectLimitS).toBeLessThanOrEqual(20);

@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 
-export const SCENARIOS = ["sqlite", "relay", "direct", "group", "history", "connect", "reconnect"] as const;
+export const SCENARIOS = ["sqlite", "relay", "direct", "group", "history", "media", "connect", "reconnect"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -37,6 +37,9 @@ export interface BenchOptions {
   historyChannels: number;
   historyClients: number;
   historyDir: string;
+  /** media */
+  mediaClients: number;
+  mediaBytes: number;
   /** connect / reconnect */
   connections: number;
   reconnectClients: number;
@@ -58,6 +61,7 @@ Scenarios (default: sqlite relay direct):
   direct     C clients in pairs send 100-byte texts to each other at aggregate rate R
   group      G groups of 100 members; members send at aggregate rate R
   history    getMessages pages on a seeded store (10M messages by default)
+  media      concurrent uploads and downloads of distinct 50 KB files
   connect    N idle websockets: server RSS per connection
   reconnect  N clients reconnect after a server restart
   all        every scenario above
@@ -88,6 +92,8 @@ Options:
                            without queueing behind other readers)
   --history-dir DIR        history: where the seeded data dir is kept and reused
                            (default /tmp/natter-bench-history-N)
+  --media-clients N        media: clients uploading and downloading back to back (default 16)
+  --media-bytes N          media: file size (default 51200)
   --connections N          connect: idle connections (default 18000; quick 1000)
   --reconnect-clients N    reconnect: clients (default 18000; quick 500)
   --server-arg ARG         extra flag for natter serve (repeatable)
@@ -133,6 +139,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "history-dir": { type: "string" },
       "history-clients": { type: "string" },
       connections: { type: "string" },
+      "media-clients": { type: "string" },
+      "media-bytes": { type: "string" },
       "reconnect-clients": { type: "string" },
       "server-arg": { type: "string", multiple: true },
       profile: { type: "string" },
@@ -191,6 +199,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     historyChannels: num("history-channels", quick ? 20 : 100, 1),
     historyClients: num("history-clients", 1, 1),
     historyDir: values["history-dir"] ?? `/tmp/natter-bench-history-${historyMessages}`,
+    mediaClients: num("media-clients", quick ? 8 : 16, 1),
+    mediaBytes: num("media-bytes", 50 * 1024, 1),
     connections: num("connections", quick ? 1000 : 18_000, 1),
     reconnectClients: num("reconnect-clients", quick ? 500 : 18_000, 1),
     reconnectLimitS: quick ? 20 : 60,
