@@ -39,7 +39,14 @@ export function registerServe(program: Command): void {
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
     starting = startServer(config);
-    const server = await starting;
+    let server: NatterServer;
+    try {
+      server = await starting;
+    } catch (e) {
+      // Start-up failures (port in use, Litestream missing, storage refused) are the operator's to fix: no stack.
+      process.stderr.write(`natter serve: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
     if (process.stderr.isTTY) {
       // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.
       process.stderr.write(

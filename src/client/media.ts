@@ -7,12 +7,8 @@ import { open, rename, rm, stat } from "node:fs/promises";
 import { NatterError, type MediaInfo, type MessageType, type WireError } from "../protocol/index.ts";
 import { baseUrl } from "./http.ts";
 
-/** What the server answers for an upload (MediaInfo plus image dimensions). */
-export interface UploadedMedia extends MediaInfo {
-  width: number | null;
-  height: number | null;
-  created_at?: number;
-}
+/** What the server answers for an upload: the protocol's MediaInfo. */
+export type UploadedMedia = MediaInfo;
 
 /** Bytes moved so far and the total when known. */
 export interface Progress {

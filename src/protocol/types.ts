@@ -62,9 +62,15 @@ export interface Channel {
 export interface MediaInfo {
   id: string;
   size: number;
+  /** Sniffed from the content, not taken from the upload's Content-Type. */
   mime: string;
   sha256: string;
+  /** The uploader's file name, sanitized. */
   name: string;
+  /** Image dimensions (null when not an image or unreadable). Additions to the core shape. */
+  width: number | null;
+  height: number | null;
+  created_at: number;
 }
 
 // ---- events pushed by the server ----

@@ -171,7 +171,7 @@ describe("media", () => {
       mediaInfo: async (id) => {
         asked.push(id);
         if (id === "m_gone") throw new NatterError("not_found", "no such media");
-        return { id, size: 2048, mime: "image/png", sha256: "s", name: "cat.png" };
+        return { id, size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 };
       },
     });
     c.start();
@@ -181,6 +181,6 @@ describe("media", () => {
     client.push(msg("d1", 5, BOB.id, "", { type: "file", media: "m_gone" }));
     await tick();
     expect(asked).toEqual(["m_cat", "m_gone"]);
-    expect(c.getState().media).toEqual({ m_cat: { id: "m_cat", size: 2048, mime: "image/png", sha256: "s", name: "cat.png" }, m_gone: null });
+    expect(c.getState().media).toEqual({ m_cat: { id: "m_cat", size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 }, m_gone: null });
   });
 });
