@@ -5,7 +5,7 @@ test("every op of protocol v1 has a schema", () => {
   expect([...OP_NAMES].sort() as string[]).toEqual(
     [
       "getAll", "getMessages", "sendMessage", "createGroup", "createInvite", "joinGroup", "leaveGroup",
-      "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping",
+      "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping", "getUsers",
     ].sort(),
   );
   expect(isOpName("toString")).toBe(false);

@@ -51,6 +51,7 @@ export const OP_SCHEMAS = {
   markSeen: { channel: ID, seq: SEQ },
   typing: { channel: ID, state: { kind: "enum", values: ["start", "stop"] } },
   findUser: { phone: { kind: "string", min: 1, max: 40 } },
+  getUsers: { ids: { kind: "ids", max: 200 } },
   ping: {},
 } as const satisfies Record<string, Schema>;
 

@@ -175,6 +175,8 @@ export interface OpResults {
   markSeen: Record<string, never>;
   typing: Record<string, never>;
   findUser: { user: User };
+  /** Addition: profiles of users who share a channel with the caller (others are left out). */
+  getUsers: { users: User[] };
   ping: { at: number };
 }
 

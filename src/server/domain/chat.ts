@@ -170,8 +170,10 @@ export class Chat {
     if (to === user) throw new NatterError("bad_request", "cannot start a direct chat with yourself");
     const id = directChannelId(user, to);
     let state = await this.store.getChannel(id);
+    let created = false;
     if (!state) {
       if (!(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
+      created = true;
       state = await this.store.createChannel(
         { id, kind: "direct", name: "", description: "", avatar_url: "", join: "invite", created_at: Date.now(), created_by: user, last_seq: 0 },
         [
@@ -188,6 +190,7 @@ export class Chat {
       this.linkedDirect.add(id);
     }
     if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this channel");
+    if (created) await this.introduce(state, [to]);
     return state;
   }
 
@@ -221,6 +224,40 @@ export class Chat {
     return toUser(u);
   }
 
+  /** Profiles of `ids` that share a channel (current or past) with `user`; others are silently left out. */
+  async getUsers(user: string, ids: string[]): Promise<User[]> {
+    const known = new Set<string>([user]);
+    for (const c of await this.store.userChannels(user)) {
+      const s = await this.store.getChannel(c);
+      if (s?.members.some((m) => m.user_id === user)) for (const m of s.members) known.add(m.user_id);
+    }
+    const out: User[] = [];
+    for (const id of new Set(ids)) {
+      const u = known.has(id) ? await this.store.getUser(id) : null;
+      if (u) out.push(toUser(u));
+    }
+    return out;
+  }
+
+  /**
+   * Tells new channel members and the existing ones each other's presence, so
+   * a contact made mid-session shows online at once (hello only covers old ones).
+   */
+  private async introduce(state: ChannelState, newcomers: string[]): Promise<void> {
+    const members = current(state).map((m) => m.user_id);
+    const frames = new Map<string, string>(); // one presence frame per member, built once
+    for (const u of members) {
+      const online = this.delivery.isOnline(u);
+      const last_seen = online ? null : ((await this.store.getUser(u))?.last_seen ?? null);
+      frames.set(u, JSON.stringify({ ev: "presence", user: u, online, last_seen }));
+    }
+    for (const n of newcomers) {
+      const others = members.filter((m) => m !== n);
+      if (this.delivery.isOnline(n)) for (const o of others) this.delivery.toUsers([n], frames.get(o)!);
+      if (frames.has(n)) this.delivery.toUsers(others, frames.get(n)!);
+    }
+  }
+
   // ---- groups ----
 
   async createGroup(creator: string, p: CreateGroupParams): Promise<Channel> {
@@ -244,6 +281,7 @@ export class Chat {
     );
     await this.addToUserLists(state.channel.id, [creator, ...others]);
     for (const u of others) this.memberEvent(state, u, "added", creator);
+    await this.introduce(state, others);
     return this.view(state, creator);
   }
 
@@ -263,6 +301,7 @@ export class Chat {
     state = await this.store.changeMembers(p.channel, { kind: "add", users: [user], role: "member", at: Date.now(), max: this.limits.maxGroupMembers });
     await this.addToUserLists(p.channel, [user]);
     this.memberEvent(state, user, "joined", user);
+    await this.introduce(state, [user]);
     return this.view(state, user);
   }
 
@@ -275,6 +314,7 @@ export class Chat {
     await this.addToUserLists(channel, fresh);
     const by = "user" in actor ? actor.user : ADMIN_BY;
     for (const u of fresh) this.memberEvent(state, u, "added", by);
+    await this.introduce(state, fresh);
     return this.view(state, "user" in actor ? actor.user : "");
   }
 

@@ -29,6 +29,7 @@ const HANDLERS: { [K in OpName]: Handler<K> } = {
   markSeen: async (chat, c, p) => (await chat.mark(c, p, "seen"), {}),
   typing: async (chat, c, p) => (await chat.typing(c, p), {}),
   findUser: async (chat, _c, p) => ({ user: await chat.findUser(p.phone) }),
+  getUsers: async (chat, c, p) => ({ users: await chat.getUsers(c.user, p.ids) }),
   ping: async () => ({ at: Date.now() }),
 };
 
