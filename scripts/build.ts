@@ -35,7 +35,8 @@ if (import.meta.main) {
   const t0 = performance.now();
   process.stderr.write(`building ${outfile} ...\n`);
   const result = await Bun.build({
-    entrypoints: [join(root, "src/cli/main.ts")],
+    // Worker threads are extra entrypoints of the one binary.
+    entrypoints: [join(root, "src/cli/main.ts"), join(root, "src/server/store/sqlite/checkpoint-worker.ts")],
     compile: { outfile },
     minify: true,
     sourcemap: "linked",

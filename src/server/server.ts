@@ -75,6 +75,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       synchronous: config.sync,
       onCommit,
       walAutoCheckpoint: replicaTarget ? 0 : undefined,
+      checkpointWorker: !replicaTarget, // Litestream checkpoints when it replicates
+      onCheckpointerDeath: (reason) => log.error("checkpointer stopped; SQLite checkpoints itself again", { reason }),
       onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
     });
   if (replicaTarget) {

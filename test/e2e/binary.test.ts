@@ -44,4 +44,6 @@ test("the binary serves, administers and chats", async () => {
   const hist = await runCli(["history", msg.channel, "--json"], { bin, env: envB });
   expect(hist.code).toBe(0);
   expect(hist.stdout).toContain("hello from the binary");
+  // The checkpoint worker thread is embedded and starts (else the server logs that it fell back).
+  expect(server.output()).not.toContain("checkpointer stopped");
 });

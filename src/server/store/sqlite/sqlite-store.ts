@@ -23,6 +23,7 @@ import type {
   StoreStats,
   UserRow,
 } from "../types.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import { Shard, shardOf, type Synchronous } from "./shard.ts";
 
 export interface SqliteStoreOptions {
@@ -36,6 +37,13 @@ export interface SqliteStoreOptions {
   onShardCommit?: (shard: number) => void;
   /** Passed to every Shard (0 when Litestream owns checkpoints). */
   walAutoCheckpoint?: number;
+  /**
+   * Checkpoint in a worker thread instead of inside COMMIT on the event loop
+   * (ignored when walAutoCheckpoint is given). If the worker dies, SQLite's own
+   * checkpoints come back on and `onCheckpointerDeath` is told.
+   */
+  checkpointWorker?: boolean;
+  onCheckpointerDeath?: (reason: string) => void;
 }
 
 interface Layout {
@@ -71,6 +79,7 @@ export class SqliteStore implements Store {
    * entry after COMMIT and before any caller resumes; a failed commit clears it.
    */
   private readonly channels = new Map<string, ChannelState>();
+  private checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteStoreOptions) {
     const layout = openLayout(opts.dir, opts.shards);
@@ -86,8 +95,19 @@ export class SqliteStore implements Store {
           synchronous: opts.synchronous,
           onCommit,
           onRollback: () => this.channels.clear(),
-          walAutoCheckpoint: opts.walAutoCheckpoint,
+          walAutoCheckpoint: opts.walAutoCheckpoint ?? (opts.checkpointWorker ? 0 : undefined),
         }),
+      );
+    }
+    if (opts.checkpointWorker && opts.walAutoCheckpoint === undefined) {
+      this.checkpointer = new Checkpointer(
+        this.shards.map((s) => s.path),
+        {
+          onDeath: (reason) => {
+            for (const s of this.shards) s.db.run("PRAGMA wal_autocheckpoint = 1000");
+            opts.onCheckpointerDeath?.(reason);
+          },
+        },
       );
     }
   }
@@ -507,6 +527,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     for (const s of this.shards) s.close();
   }
 }
