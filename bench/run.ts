@@ -25,6 +25,8 @@ export interface BenchReport {
   relay?: LoadScenarioResult;
   direct?: LoadScenarioResult;
   group?: LoadScenarioResult;
+  /** The bare relay carrying the same group load (when relay is among the scenarios). */
+  group_relay?: LoadScenarioResult;
   history?: HistoryScenarioResult;
   media?: MediaScenarioResult;
   connect?: ConnectScenarioResult;
@@ -75,7 +77,10 @@ async function main(): Promise<number> {
     if (s === "sqlite") report.sqlite = await runSqliteBaseline(o, progress);
     if (s === "relay") report.relay = await runDirect("relay", o, progress);
     if (s === "direct") report.direct = await runDirect("natter", o, progress);
-    if (s === "group") report.group = await runGroup(o, progress);
+    if (s === "group") {
+      if (o.scenarios.includes("relay")) report.group_relay = await runGroup(o, progress, "relay");
+      report.group = await runGroup(o, progress);
+    }
     if (s === "history") report.history = await runHistory(o, progress);
     if (s === "media") report.media = await runMedia(o, progress);
     if (s === "connect") {
@@ -107,6 +112,13 @@ function ratios(r: BenchReport): Record<string, number> {
     }
   }
   if (d && r.sqlite && r.direct!.ladder) out.direct_last_pass_vs_sqlite_rows = ratio(d.acked_per_sec, r.sqlite.rows_per_sec);
+  const g = r.group?.best;
+  const gr = r.group_relay?.best;
+  if (g && gr) {
+    if (r.group!.ladder && r.group_relay!.ladder) out.group_vs_relay_last_pass = ratio(g.deliveries_per_sec, gr.deliveries_per_sec);
+    const same = r.group_relay!.steps.find((s) => s.rate_offered === g.rate_offered);
+    if (same) out.group_vs_relay_cpu_per_send_same_rate = ratio(g.server_cpu_us_per_send, same.server_cpu_us_per_send);
+  }
   if (r.connect && r.connect_relay) out.connect_rss_per_conn_vs_relay = ratio(r.connect.rss_per_conn_kib, r.connect_relay.rss_per_conn_kib);
   return out;
 }
@@ -143,6 +155,7 @@ function render(r: BenchReport): string {
   };
   addLoad("relay (baseline)", r.relay);
   addLoad(`direct (${r.direct?.address ?? ""}, sync ${r.direct?.sync ?? ""})`, r.direct);
+  addLoad("group relay (baseline)", r.group_relay);
   addLoad("group", r.group);
   if (loadRows.length)
     parts.push(

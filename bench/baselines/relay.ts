@@ -1,8 +1,12 @@
 // Baseline: a bare Bun websocket relay with no persistence and no auth. It
 // speaks just enough of protocol v1 for the load generator (hello,
 // sendMessage by `to` or `channel`, createGroup, ping): parse the frame,
-// assign a seq, reply, publish the event to each member's user topic.
+// assign a seq, reply, publish the event: for a direct chat to the peer's
+// user topic, for a group once to the group's topic (every member's sockets
+// are subscribed when the group is created): Bun's cheapest fan-out.
 // The token is the user id. Run: bun bench/baselines/relay.ts --port 0
+
+import type { ServerWebSocket } from "bun";
 
 const portArg = process.argv.indexOf("--port");
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 0;
@@ -17,6 +21,7 @@ interface Chan {
 }
 
 const channels = new Map<string, Chan>();
+const sockets = new Map<string, Set<ServerWebSocket<Data>>>();
 let groupN = 0;
 
 function direct(a: string, b: string): Chan {
@@ -46,7 +51,13 @@ const server = Bun.serve<Data>({
     sendPings: false,
     open(ws) {
       ws.subscribe("u:" + ws.data.user);
+      let set = sockets.get(ws.data.user);
+      if (!set) sockets.set(ws.data.user, (set = new Set()));
+      set.add(ws);
       ws.send(JSON.stringify({ ev: "hello", user: { id: ws.data.user, name: ws.data.user, phone: "", last_seen: null }, device: { id: "d", name: "bench", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 }));
+    },
+    close(ws) {
+      sockets.get(ws.data.user)?.delete(ws);
     },
     message(ws, raw) {
       let f: any;
@@ -79,15 +90,18 @@ const server = Bun.serve<Data>({
           seen_at: null,
         };
         const ev = JSON.stringify({ ev: "message", message });
-        for (const u of c.members) {
-          if (u === me) ws.publish("u:" + u, ev); // the sender's other devices, not this socket
-          else server.publish("u:" + u, ev);
-        }
+        if (c.id.startsWith("g_")) ws.publish("c:" + c.id, ev); // every member's sockets but this one
+        else
+          for (const u of c.members) {
+            if (u === me) ws.publish("u:" + u, ev); // the sender's other devices, not this socket
+            else server.publish("u:" + u, ev);
+          }
         ws.send(JSON.stringify({ re: f.id, ok: true, message }));
       } else if (f.op === "createGroup") {
         const id = `g_${++groupN}`;
         const c: Chan = { id, members: [me, ...(f.members as string[]).filter((u) => u !== me)], seq: 0 };
         channels.set(id, c);
+        for (const u of c.members) for (const s of sockets.get(u) ?? []) s.subscribe("c:" + id);
         ws.send(JSON.stringify({ re: f.id, ok: true, channel: { id, kind: "group", name: f.name, members: c.members } }));
       } else if (f.op === "ping") {
         ws.send(JSON.stringify({ re: f.id, ok: true, at: Date.now() }));

@@ -8,15 +8,16 @@ import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
 import { fmt, type Progress } from "../lib/report.ts";
 import type { LoadScenarioResult } from "./direct.ts";
+import { Target } from "../lib/target.ts";
 import { startNatter } from "./common.ts";
 
-export async function runGroup(o: BenchOptions, progress: Progress): Promise<LoadScenarioResult> {
+export async function runGroup(o: BenchOptions, progress: Progress, kind: "natter" | "relay" = "natter"): Promise<LoadScenarioResult> {
   const t0 = performance.now();
-  const target = await startNatter(o);
+  const target = kind === "natter" ? await startNatter(o) : await Target.start({ kind: "relay", tmpBase: o.tmpDir });
   const pool = new Pool(o.workers);
   try {
     const n = o.groups * o.groupSize;
-    progress(`group: natter pid ${target.pid}; creating ${n} users for ${o.groups} groups of ${o.groupSize}`);
+    progress(`group: ${kind} pid ${target.pid}; creating ${n} users for ${o.groups} groups of ${o.groupSize}`);
     const ids = await target.identities(n, "g", (d) => progress(`  ${d}/${n} users`));
     const placement = place(ids, o.groupSize, pool.size);
     await connectAll(pool, target, placement, progress);
@@ -42,7 +43,7 @@ export async function runGroup(o: BenchOptions, progress: Progress): Promise<Loa
     let best: StepResult | null = null;
     const rates = o.ladder ? Array.from({ length: o.ladderSteps }, (_, i) => Math.round((o.groupRate / 2) * o.ladderFactor ** i)) : [o.groupRate];
     for (const rate of rates) {
-      progress(`group: ${fmt(rate)} msg/s offered (${fmt(rate * (o.groupSize - 1))} deliveries/s) for ${o.durationMs / 1000} s`);
+      progress(`${kind} group: ${fmt(rate)} msg/s offered (${fmt(rate * (o.groupSize - 1))} deliveries/s) for ${o.durationMs / 1000} s`);
       const r = await step(pool, target, senders, {
         rate,
         warmupMs: o.warmupMs,
@@ -61,7 +62,7 @@ export async function runGroup(o: BenchOptions, progress: Progress): Promise<Loa
       if (!o.ladder || ok) best = r;
       else break;
     }
-    return { target: "natter", clients: n, sync: o.sync, steps, best, ladder: o.ladder, setup_ms: Math.round(setupMs) };
+    return { target: kind, clients: n, sync: kind === "natter" ? o.sync : undefined, steps, best, ladder: o.ladder, setup_ms: Math.round(setupMs) };
   } finally {
     await pool.close();
     await target.stop();
