@@ -21,6 +21,8 @@ export interface CommandContext {
   dispatch(a: Action): void;
   notify(text: string, kind?: "info" | "error"): void;
   retryFailed(target: Target | null): Promise<number>;
+  sendFile(target: Target, cmd: { path: string; caption: string; whole: string }): Promise<unknown>;
+  saveMedia(media: string | null, path: string | null, target: Target | null): Promise<string | null>;
   now(): number;
 }
 
@@ -90,6 +92,13 @@ export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: 
       ctx.notify(text);
       return {};
     }
+    case "file":
+      if (!target) throw new NatterError("bad_request", "open a chat first, then /file PATH");
+      await ctx.sendFile(target, cmd);
+      return {};
+    case "save":
+      await ctx.saveMedia(cmd.media, cmd.path, target);
+      return {};
     case "join": {
       const params = cmd.invite ? { channel: cmd.channel, invite: cmd.invite } : { channel: cmd.channel };
       const { channel } = await c.request("joinGroup", params);

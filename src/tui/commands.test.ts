@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseInput, tokenize } from "./commands.ts";
+import { parseInput, splitPath, tokenize, wholePath } from "./commands.ts";
 
 test("plain text is a message; // escapes a leading slash", () => {
   expect(parseInput("hello  ")).toEqual({ kind: "message", text: "hello" });
@@ -27,7 +27,36 @@ test("usage errors and unknown commands", () => {
   expect(parseInput("/group +15550001")).toMatchObject({ kind: "error", message: expect.stringContaining("usage") });
   expect(parseInput("/kick")).toMatchObject({ kind: "error" });
   expect(parseInput("/frobnicate")).toMatchObject({ kind: "error", message: expect.stringContaining("unknown command") });
-  expect(parseInput("/file x.png")).toMatchObject({ kind: "error", message: expect.stringContaining("not available yet") });
+  expect(parseInput("/file")).toMatchObject({ kind: "error", message: "usage: /file PATH [CAPTION]" });
+  expect(parseInput("/save m_NOPE /tmp")).toMatchObject({ kind: "error", message: expect.stringContaining("not a media id") });
+});
+
+test("/file PATH [CAPTION]: quoted, escaped or plain paths", () => {
+  expect(parseInput("/file cat.png")).toEqual({ kind: "command", command: { kind: "file", path: "cat.png", caption: "", whole: "cat.png" } });
+  expect(parseInput("/file ~/Pictures/cat.png look at him")).toMatchObject({ command: { path: "~/Pictures/cat.png", caption: "look at him" } });
+  // As terminals paste a dropped file: single quotes, or backslash-escaped spaces.
+  expect(parseInput("/file '/tmp/Screen Shot.png' ")).toMatchObject({ command: { path: "/tmp/Screen Shot.png", caption: "" } });
+  expect(parseInput("/file /tmp/Screen\\ Shot.png hi")).toMatchObject({ command: { path: "/tmp/Screen Shot.png", caption: "hi" } });
+  expect(parseInput('/file "a b.txt" two words')).toMatchObject({ command: { path: "a b.txt", caption: "two words" } });
+  // Unquoted spaces: the runner tries the whole text as one path when the first word is no file.
+  expect(parseInput("/file My Photos/cat.png")).toMatchObject({ command: { path: "My", caption: "Photos/cat.png", whole: "My Photos/cat.png" } });
+});
+
+test("/save [MEDIA] [PATH]", () => {
+  const save = (s: string) => (parseInput(s) as { command: unknown }).command;
+  expect(save("/save")).toEqual({ kind: "save", media: null, path: null });
+  expect(save("/save m_abc123")).toEqual({ kind: "save", media: "m_abc123", path: null });
+  expect(save("/save m_abc123 ~/Downloads/")).toEqual({ kind: "save", media: "m_abc123", path: "~/Downloads/" });
+  expect(save("/save /tmp/out.png")).toEqual({ kind: "save", media: null, path: "/tmp/out.png" });
+  expect(save("/save My Files/cat.png")).toEqual({ kind: "save", media: null, path: "My Files/cat.png" });
+  expect(save("/save m_abc123 'My Files/'")).toEqual({ kind: "save", media: "m_abc123", path: "My Files/" });
+});
+
+test("path splitting", () => {
+  expect(splitPath("  a\\ b c")).toEqual(["a b", "c"]);
+  expect(splitPath(`"unterminated x`)).toEqual([`"unterminated`, "x"]);
+  expect(wholePath("'x y'")).toBe("x y");
+  expect(wholePath("x\\ y z")).toBe("x y z");
 });
 
 test("tokenize honours quotes", () => {

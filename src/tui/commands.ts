@@ -10,6 +10,10 @@ export type ChatCommand =
   | { kind: "invite" }
   | { kind: "join"; channel: string; invite?: string }
   | { kind: "retry" }
+  /** `path` is the first (possibly quoted) word; `whole` all of the arguments, for a path with unquoted spaces. */
+  | { kind: "file"; path: string; caption: string; whole: string }
+  /** media null: the newest file in the open chat; path null: the current directory. */
+  | { kind: "save"; media: string | null; path: string | null }
   | { kind: "help" }
   | { kind: "quit" };
 
@@ -27,6 +31,8 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/leave", "leave this group"],
   ["/invite", "create an invite code for this group (admins)"],
   ["/join GROUP_ID [CODE]", "join a group with an invite code"],
+  ["/file PATH [CAPTION]", "send a file (photo, video, audio, any file)"],
+  ["/save [MEDIA] [PATH]", "save a file from this chat (default: the newest, here)"],
   ["/retry", "resend this chat's failed messages (also Ctrl-R)"],
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
@@ -45,6 +51,36 @@ export function tokenize(s: string): string[] {
   const re = /"([^"]*)"|(\S+)/g;
   for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2]!);
   return out;
+}
+
+/** A media id as the server makes them (`m_` and lowercase letters and digits). */
+export const MEDIA_ID = /^m_[a-z0-9]{1,64}$/;
+
+/**
+ * Splits off the first path word: "double" or 'single' quoted (as terminals paste dropped
+ * files), or unquoted with backslash escapes (`my\ file.png`). Returns it unquoted, and the rest.
+ */
+export function splitPath(s: string): [path: string, rest: string] {
+  const t = s.trimStart();
+  const q = t[0];
+  if (q === '"' || q === "'") {
+    const end = t.indexOf(q, 1);
+    if (end > 0) return [t.slice(1, end), t.slice(end + 1).trim()];
+  }
+  let path = "";
+  let i = 0;
+  for (; i < t.length && !/\s/.test(t[i]!); i++) {
+    if (t[i] === "\\" && i + 1 < t.length) i++;
+    path += t[i];
+  }
+  return [path, t.slice(i).trim()];
+}
+
+/** A whole argument string as one path: unquoted if it is one quoted word, backslash escapes undone. */
+export function wholePath(s: string): string {
+  const [first, rest] = splitPath(s);
+  if (rest === "" && first !== "") return first;
+  return s.trim().replace(/\\(.)/g, "$1");
 }
 
 export function parseInput(raw: string): Parsed {
@@ -91,9 +127,21 @@ export function parseInput(raw: string): Parsed {
     case "exit":
     case "q":
       return cmd({ kind: "quit" });
-    case "file":
+    case "file": {
+      const argText = text.slice(1 + (head ?? "").length).trim();
+      const [path, caption] = splitPath(argText);
+      if (!path) return err("usage: /file PATH [CAPTION]");
+      return cmd({ kind: "file", path, caption, whole: wholePath(argText) });
+    }
     case "save":
-      return err(`/${name} is not available yet: file sharing arrives in a later release`);
+    case "download": {
+      const argText = text.slice(1 + (head ?? "").length).trim();
+      if (!argText) return cmd({ kind: "save", media: null, path: null });
+      const [first, rest] = splitPath(argText);
+      if (MEDIA_ID.test(first)) return cmd({ kind: "save", media: first, path: rest ? wholePath(rest) : null });
+      if (/^m_[\w-]*$/.test(first)) return err(`not a media id: ${first} (usage: /save [MEDIA] [PATH])`);
+      return cmd({ kind: "save", media: null, path: wholePath(argText) });
+    }
     default:
       return err(`unknown command /${head ?? ""}; /help lists them`);
   }

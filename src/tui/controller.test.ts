@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { NatterError } from "../protocol/index.ts";
 import { ChatController } from "./controller.ts";
-import { ALICE, BOB, CAROL, channel, FakeClient, msg } from "./fake-client.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
 
 const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 2, delivered_seq: 1, seen_seq: 1, unread: 1 });
 const group = channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id], admins: [ALICE.id] });
@@ -167,13 +167,13 @@ describe("media", () => {
     const client = new FakeClient(ALICE);
     client.handlers.getAll = () => ({ channels: [direct] });
     const asked: string[] = [];
-    const c = new ChatController(client, {
-      mediaInfo: async (id) => {
-        asked.push(id);
-        if (id === "m_gone") throw new NatterError("not_found", "no such media");
-        return { id, size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 };
-      },
-    });
+    const media = new FakeMedia();
+    media.info = async (id) => {
+      asked.push(id);
+      if (id === "m_gone") throw new NatterError("not_found", "no such media");
+      return { id, size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 };
+    };
+    const c = new ChatController(client, { media });
     c.start();
     client.open();
     client.push(msg("d1", 3, BOB.id, "look", { type: "image", media: "m_cat" }));

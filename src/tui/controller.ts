@@ -6,7 +6,9 @@ import { NatterError, type Message, type ServerEvent } from "../protocol/index.t
 import type { ChatClient, SendParams } from "./chat-client.ts";
 import type { ChatCommand } from "./commands.ts";
 import { runCommand, type CommandOutcome } from "./command-runner.ts";
-import type { MediaInfoFn } from "./media-info.ts";
+import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
+import type { MediaApi } from "./media-api.ts";
+import { NameFetcher } from "./name-fetcher.ts";
 import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;
@@ -22,8 +24,10 @@ export type { CommandOutcome };
 
 export interface ControllerOptions {
   now?: () => number;
-  /** Looks up media metadata (name, size) for media messages; without it they are labelled by id. */
-  mediaInfo?: MediaInfoFn;
+  /** Media lookups (labels), uploads (/file) and downloads (/save); without it media is labelled by id and cannot be sent or saved. */
+  media?: MediaApi;
+  /** Where relative paths and ~ in /file and /save point (default: the process's cwd and home). */
+  places?: Places;
 }
 
 export class ChatController {
@@ -32,7 +36,10 @@ export class ChatController {
   private readonly offs: Array<() => void> = [];
   /** The controller's clock (tests pass their own). */
   readonly now: () => number;
-  private readonly mediaInfo: MediaInfoFn | null;
+  readonly media: MediaApi | null;
+  readonly places: Places;
+  readonly transfers: Transfers;
+  private readonly names: NameFetcher;
   private readonly mediaAsked = new Set<string>();
   private view: { channel: string | null; visible: boolean } = { channel: null, visible: false };
   private readonly pendingDelivered = new Map<string, number>();
@@ -47,7 +54,14 @@ export class ChatController {
     opts: ControllerOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
-    this.mediaInfo = opts.mediaInfo ?? null;
+    this.media = opts.media ?? null;
+    this.places = opts.places ?? defaultPlaces();
+    this.transfers = new Transfers((a) => this.dispatch(a));
+    this.names = new NameFetcher(
+      client,
+      (id) => !!this.state.users[id]?.name,
+      (users) => this.dispatch({ type: "users", users }),
+    );
     this.state = initialState(client.me);
     this.state = reduce(this.state, this.connAction());
   }
@@ -96,6 +110,8 @@ export class ChatController {
     for (const ch of [...this.typingState.keys()]) this.stopTyping(ch);
     for (const off of this.offs.splice(0)) off();
     for (const t of [this.deliveredTimer, this.refreshTimer]) if (t) clearTimeout(t);
+    this.names.stop();
+    this.transfers.cancelAll();
     this.client.close();
   }
 
@@ -142,6 +158,8 @@ export class ChatController {
           return;
         }
         if (!this.state.channels[e.channel]) this.scheduleRefresh();
+        if (e.action === "joined" || e.action === "added") this.names.forget(e.user);
+        this.names.want(e.by === "admin" ? [e.user] : [e.user, e.by]);
         this.dispatch({ type: "member", ev: e, now });
         return;
       }
@@ -166,6 +184,7 @@ export class ChatController {
     try {
       const { channels } = await this.client.request("getAll", {});
       this.dispatch({ type: "channels", channels });
+      this.names.want(channels.flatMap((c) => [...c.members, ...(c.last_message ? [c.last_message.sender] : [])]));
     } catch (e) {
       if (!isOffline(e)) this.notify(`could not load chats: ${errText(e)}`, "error");
     }
@@ -234,14 +253,15 @@ export class ChatController {
     );
   }
 
-  /** Fetches name and size of media we have not asked about yet (once per id). */
+  /** Fetches name and size of media we have not asked about yet (once per id), and senders' names. */
   private describeMedia(ms: Message[]): void {
-    if (!this.mediaInfo) return;
+    this.names.want(ms.map((m) => m.sender));
+    if (!this.media) return;
     for (const m of ms) {
       const id = m.media;
-      if (!id || this.mediaAsked.has(id)) continue;
+      if (!id || this.mediaAsked.has(id) || this.state.media[id]) continue;
       this.mediaAsked.add(id);
-      this.mediaInfo(id).then(
+      this.media.info(id).then(
         (info) => this.dispatch({ type: "media", id, info }),
         (e) => {
           if (e instanceof NatterError && (e.code === "not_found" || e.code === "forbidden")) this.dispatch({ type: "media", id, info: null });
@@ -348,6 +368,30 @@ export class ChatController {
     clearTimeout(t.idle);
     this.typingState.delete(channel);
     this.client.request("typing", { channel, state: "stop" }).catch(() => {});
+  }
+
+  // ---- files ----
+
+  /** /file: uploads a file and sends it to the target; errors are thrown (run() shows them). */
+  sendFile(target: Target, cmd: { path: string; caption: string; whole: string }): Promise<Message | null> {
+    if ("channel" in target) this.stopTyping(target.channel);
+    return sendFile(this, target, cmd);
+  }
+
+  /** /save: downloads a media id (default: the newest file in the open chat); resolves with the path. */
+  saveMedia(media: string | null, path: string | null, target: Target | null): Promise<string | null> {
+    const ch = target && "channel" in target ? (this.state.channels[target.channel] ?? null) : null;
+    return saveMedia(this, media, path, ch);
+  }
+
+  /** Saves a file with the default name in the current directory, reporting failures as notices (a key's action). */
+  saveQuietly(media: string): void {
+    saveMedia(this, media, null, null).catch((e) => this.notify(`/save: ${errText(e)}`, "error"));
+  }
+
+  /** Aborts uploads and downloads in progress; returns how many. */
+  cancelTransfers(): number {
+    return this.transfers.cancelAll();
   }
 
   // ---- commands ----

@@ -1,8 +1,9 @@
 // An in-memory ChatClient for unit and component tests only (end-to-end
 // tests use the real server and NatterClient). Requests are answered by
 // handlers the test installs; events are pushed with emit*().
-import { NatterError, type HelloEvent, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
+import { NatterError, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
 import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "./chat-client.ts";
+import type { MediaApi, TransferCallbacks } from "./media-api.ts";
 
 type Handlers = { [K in OpName]?: (p: OpParams[K]) => OpResults[K] | Promise<OpResults[K]> };
 
@@ -25,6 +26,7 @@ export class FakeClient implements ChatClient {
     this.me = me;
     this.handlers.getAll = () => ({ channels: [] });
     this.handlers.getMessages = () => ({ messages: [], has_more: false });
+    this.handlers.getUsers = () => ({ users: [] });
   }
 
   connect(): void {}
@@ -51,6 +53,7 @@ export class FakeClient implements ChatClient {
         to: p.to,
         type: p.type ?? "text",
         content: p.content,
+        media: p.media,
         status: this.failSends ? "failed" : "queued",
         error: this.failSends?.toWire(),
         created_at: Date.now(),
@@ -60,7 +63,7 @@ export class FakeClient implements ChatClient {
       if (this.failSends) throw this.failSends;
       return new Promise<Message>(() => {});
     }
-    const m = this.makeMessage(p.channel ?? `d:${p.to}`, this.me!.id, p.content, { client_id, reply_to: p.reply_to ?? null });
+    const m = this.makeMessage(p.channel ?? `d:${p.to}`, this.me!.id, p.content, { client_id, reply_to: p.reply_to ?? null, type: p.type ?? "text", media: p.media ?? null });
     this.emit("message", m);
     return m;
   }
@@ -142,6 +145,71 @@ export class FakeClient implements ChatClient {
   ops(op: OpName): unknown[] {
     return this.requests.filter((r) => r.op === op).map((r) => r.params);
   }
+}
+
+/**
+ * In-memory media for unit tests: uploads read the real file, downloads write real files (through
+ * the chooser, like the client library). `hold` pauses every transfer after its first progress
+ * report until release(), so a test can look at the progress line or cancel.
+ */
+export class FakeMedia implements MediaApi {
+  readonly files = new Map<string, { info: MediaInfo; bytes: Uint8Array }>();
+  infoAsked: string[] = [];
+  failUpload: NatterError | null = null;
+  hold = false;
+  private waiting: Array<() => void> = [];
+  private n = 0;
+
+  /** Stores bytes as if someone had uploaded them; returns the media. */
+  add(name: string, bytes: Uint8Array, mime = mimeOf(name)): MediaInfo {
+    const info: MediaInfo = { id: `m_fake${++this.n}`, size: bytes.length, mime, sha256: "0".repeat(64), name, width: null, height: null, created_at: 1 };
+    this.files.set(info.id, { info, bytes });
+    return info;
+  }
+
+  release(): void {
+    for (const f of this.waiting.splice(0)) f();
+  }
+
+  info = async (id: string): Promise<MediaInfo> => {
+    this.infoAsked.push(id);
+    const f = this.files.get(id);
+    if (!f) throw new NatterError("not_found", "no such media");
+    return f.info;
+  };
+
+  async upload(path: string, o: TransferCallbacks = {}): Promise<MediaInfo> {
+    if (this.failUpload) throw this.failUpload;
+    const bytes = await Bun.file(path).bytes();
+    await this.move(bytes.length, o);
+    return this.add(path.slice(path.lastIndexOf("/") + 1), bytes);
+  }
+
+  async download(id: string, choose: (offered: string) => string, o: TransferCallbacks = {}): Promise<{ path: string; size: number }> {
+    const f = this.files.get(id);
+    if (!f) throw new NatterError("not_found", "no such media");
+    const path = choose(f.info.name);
+    await this.move(f.bytes.length, o);
+    await Bun.write(path, f.bytes);
+    return { path, size: f.bytes.length };
+  }
+
+  private async move(total: number, o: TransferCallbacks): Promise<void> {
+    o.onProgress?.({ done: 0, total });
+    o.onProgress?.({ done: Math.floor(total * 0.42), total });
+    if (this.hold) {
+      await new Promise<void>((resolve, reject) => {
+        this.waiting.push(resolve);
+        o.signal?.addEventListener("abort", () => reject(new DOMException("The operation was aborted.", "AbortError")), { once: true });
+      });
+    }
+    o.onProgress?.({ done: total, total });
+  }
+}
+
+function mimeOf(name: string): string {
+  const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
+  return ({ png: "image/png", jpg: "image/jpeg", mp4: "video/mp4", ogg: "audio/ogg", txt: "text/plain; charset=utf-8" } as Record<string, string>)[ext] ?? "application/octet-stream";
 }
 
 // ---- fixtures ----

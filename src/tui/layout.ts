@@ -4,7 +4,7 @@
 import type { MediaInfo, Message } from "../protocol/index.ts";
 import type { OutgoingEntry } from "./chat-client.ts";
 import { clock, cellWidth, dayLabel, humanSize, listTime, presenceText, sameDay, truncate, wrapLine } from "./format.ts";
-import { channelTitle, directPeer, displayName, sortedChannels, typingIn, type ChannelState, type ChatState } from "./state.ts";
+import { channelTitle, directPeer, displayName, eventText, sortedChannels, typingIn, type ChannelState, type ChatState } from "./state.ts";
 import { COLORS, senderColor, type Seg } from "./theme.ts";
 import { receiptLevels, tickFor, TICK_GLYPH, type Tick } from "./ticks.ts";
 
@@ -65,12 +65,12 @@ export function conversationLines(inp: ConversationInput): Line[] {
   let ei = 0;
   for (const m of ch?.messages ?? []) {
     while (ei < events.length && events[ei]!.at <= m.sent_at) {
-      items.push({ kind: "event", text: events[ei]!.text, at: events[ei]!.at, key: `ev${ei}` });
+      items.push({ kind: "event", text: eventText(state, events[ei]!), at: events[ei]!.at, key: `ev${ei}` });
       ei++;
     }
     items.push({ kind: "message", m, at: m.sent_at });
   }
-  for (; ei < events.length; ei++) items.push({ kind: "event", text: events[ei]!.text, at: events[ei]!.at, key: `ev${ei}` });
+  for (; ei < events.length; ei++) items.push({ kind: "event", text: eventText(state, events[ei]!), at: events[ei]!.at, key: `ev${ei}` });
   for (const e of inp.pending) items.push({ kind: "pending", e, at: e.created_at });
 
   const levels = ch ? receiptLevels(ch, me) : { delivered: 0, seen: 0 };

@@ -1,11 +1,30 @@
-// Media metadata for labelling media messages (name and size), over
-// GET /api/media/ID/info with the device token.
-import { baseUrl } from "../client/index.ts";
+// Media for the TUI: metadata for labels (GET /api/media/ID/info), uploads
+// for /file and downloads for /save, all with the device token. The client
+// library does the streaming and checking; this binds it to one login so the
+// controller (and a fake in tests) needs no server URL or token.
+import { baseUrl, downloadMedia, uploadMedia, type Progress } from "../client/index.ts";
 import { NatterError, type MediaInfo, type WireError } from "../protocol/index.ts";
 
 export type MediaInfoFn = (id: string) => Promise<MediaInfo>;
 
-/** A fetcher bound to one server and token; rejects with NatterError. */
+export interface TransferCallbacks {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** What the TUI does with media; rejects with NatterError (not_found, too_large, ...). */
+export interface MediaApi {
+  info: MediaInfoFn;
+  /** Streams a local file to the server; resolves with the stored media. */
+  upload(path: string, o?: TransferCallbacks): Promise<MediaInfo>;
+  /**
+   * Downloads a media id to the path `choose` returns for the server's file name (checked
+   * against its SHA-256; a failed download leaves no file). `choose` may throw to refuse.
+   */
+  download(id: string, choose: (offeredName: string) => string, o?: TransferCallbacks): Promise<{ path: string; size: number }>;
+}
+
+/** A metadata fetcher bound to one server and token; rejects with NatterError. */
 export function mediaInfoFetcher(server: string, token: string, timeoutMs = 10_000): MediaInfoFn {
   const base = baseUrl(server);
   return async (id) => {
@@ -17,5 +36,17 @@ export function mediaInfoFetcher(server: string, token: string, timeoutMs = 10_0
     if (res.ok && body?.media) return body.media;
     if (body?.error) throw NatterError.fromWire(body.error);
     throw new NatterError(res.status === 404 ? "not_found" : "internal", `HTTP ${res.status}`);
+  };
+}
+
+/** The real MediaApi for one login. */
+export function mediaApi(server: string, token: string): MediaApi {
+  return {
+    info: mediaInfoFetcher(server, token),
+    upload: (path, o = {}) => uploadMedia(server, token, path, o),
+    download: async (id, choose, o = {}) => {
+      const d = await downloadMedia(server, token, id, choose, o);
+      return { path: d.path ?? "", size: d.size };
+    },
   };
 }

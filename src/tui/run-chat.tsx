@@ -6,7 +6,7 @@ import { login, NatterClient } from "../client/index.ts";
 import { loadCredentials, saveCredentials, type Credentials } from "../client/credentials.ts";
 import type { ChatCommandOptions } from "./command.ts";
 import { Root } from "./components/root.tsx";
-import { mediaInfoFetcher } from "./media-info.ts";
+import { mediaApi } from "./media-api.ts";
 import { ThemeContext } from "./theme.ts";
 
 export const EXIT_NO_TTY = 2;
@@ -89,7 +89,7 @@ export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: pr
           return c;
         }}
         makeClient={(c) => new NatterClient({ server: c.server, token: c.token })}
-        mediaInfo={(c) => mediaInfoFetcher(c.server, c.token)}
+        media={(c) => mediaApi(c.server, c.token)}
         onExit={() => {}}
       />
     </ThemeContext.Provider>,

@@ -16,6 +16,8 @@ export interface Cursor {
 export interface LocalEvent {
   at: number;
   text: string;
+  /** For member changes: who, so the text follows names learned later (see eventText). */
+  member?: MemberEvent;
 }
 
 export interface ChannelState {
@@ -50,6 +52,15 @@ export interface Notice {
   at: number;
 }
 
+/** A file going up (/file) or down (/save), for the progress line. */
+export interface Transfer {
+  id: string;
+  kind: "upload" | "download";
+  name: string;
+  done: number;
+  total: number | null;
+}
+
 export interface ChatState {
   me: User | null;
   conn: ConnState;
@@ -64,6 +75,8 @@ export interface ChatState {
   notice: Notice | null;
   /** Media metadata by id, for labels; null when it cannot be had (gone, no access). */
   media: Record<string, MediaInfo | null>;
+  /** Uploads and downloads in progress, oldest first. */
+  transfers: Transfer[];
 }
 
 export type Action =
@@ -84,11 +97,13 @@ export type Action =
   | { type: "localEvent"; channel: string; text: string; now: number }
   | { type: "media"; id: string; info: MediaInfo | null }
   | { type: "loading"; channel: string; on: boolean }
+  | { type: "transfer"; transfer: Transfer }
+  | { type: "transferDone"; id: string }
   | { type: "notice"; notice: Notice | null }
   | { type: "tick"; now: number };
 
 export function initialState(me: User | null = null): ChatState {
-  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null, media: {} };
+  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null, media: {}, transfers: [] };
   return me ? learnUser(s, me) : s;
 }
 
@@ -136,6 +151,14 @@ export function reduce(s: ChatState, a: Action): ChatState {
       return { ...s, notice: a.notice };
     case "media":
       return { ...s, media: { ...s.media, [a.id]: a.info } };
+    case "transfer": {
+      const t = a.transfer;
+      const i = s.transfers.findIndex((x) => x.id === t.id);
+      return { ...s, transfers: i === -1 ? [...s.transfers, t] : s.transfers.map((x, j) => (j === i ? t : x)) };
+    }
+    case "transferDone":
+      if (!s.transfers.some((x) => x.id === a.id)) return s;
+      return { ...s, transfers: s.transfers.filter((x) => x.id !== a.id) };
     case "loading": {
       const ch = s.channels[a.channel];
       if (!ch) return s;
@@ -342,11 +365,19 @@ function addMember(s: ChatState, e: MemberEvent, now: number): ChatState {
   const members = new Set(ch.info.members);
   if (e.action === "joined" || e.action === "added") members.add(e.user);
   else members.delete(e.user);
-  const who = displayName(s, e.user);
-  const by = e.by && e.by !== e.user && (e.action === "added" || e.action === "removed") ? ` by ${displayName(s, e.by)}` : "";
-  const text = `${who} ${MEMBER_VERBS[e.action]}${by}`;
-  const next: ChannelState = { ...ch, info: { ...ch.info, members: [...members] }, events: [...ch.events, { at: now, text }] };
+  const next: ChannelState = { ...ch, info: { ...ch.info, members: [...members] }, events: [...ch.events, { at: now, text: memberText(s, e), member: e }] };
   return { ...s, channels: { ...s.channels, [e.channel]: next } };
+}
+
+/** "carol was added by alice", with the names known now. */
+function memberText(s: ChatState, e: MemberEvent): string {
+  const by = e.by && e.by !== e.user && (e.action === "added" || e.action === "removed") ? ` by ${e.by === "admin" ? "the admin" : displayName(s, e.by)}` : "";
+  return `${displayName(s, e.user)} ${MEMBER_VERBS[e.action]}${by}`;
+}
+
+/** A conversation event's text, with member names as known now. */
+export function eventText(s: ChatState, ev: LocalEvent): string {
+  return ev.member ? memberText(s, ev.member) : ev.text;
 }
 
 function userOf(s: ChatState, id: string): UserState {

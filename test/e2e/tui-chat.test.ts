@@ -2,7 +2,7 @@
 // tmux (alice, bob, later carol), each with its own config dir. The tests
 // run in order and build on each other, like one conversation.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Channel, Message } from "../../src/protocol/index.ts";
 import { api, startServer, tempDir, type TestServer } from "../harness.ts";
@@ -76,6 +76,8 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
       await send(alice, `/new ${bobUser.phone}`);
       await alice.waitFor("No messages yet");
       await send(alice, "hello bob");
+      // The server tells both sides of a new chat about each other's presence.
+      await alice.waitFor("● bob", 10_000, "bob online in alice's list (presence for a new contact)");
       await bob.waitFor("hello bob", 10_000, "bob's chat list preview");
       await alice.waitFor("hello bob ✓✓", 10_000, "two ticks (delivered)");
       expect(alice.capture()).not.toContain("hello bob ✔✔");
@@ -151,13 +153,15 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
       await bob.waitFor("hi all", 10_000, "bob's list preview");
       carol.keys("Enter"); // carol's only chat
       await carol.waitFor("trio");
-      await carol.waitFor(/3 members/);
+      // carol shares no direct chat with alice or bob: their names come from getUsers.
+      await carol.waitFor("3 members: you, alice, bob", 10_000, "member names in carol's header");
+      await carol.waitFor(/\d\d:\d\d alice: hi all/, 10_000, "the sender's name at carol");
       bob.keys("C-k");
       await bob.waitFor("Jump to chat");
       bob.type("trio");
       await bob.waitFor("› trio");
       bob.keys("Enter");
-      await bob.waitFor(/3 members: .*you/);
+      await bob.waitFor("3 members: you, alice, carol", 10_000, "member names in bob's header");
       await bob.waitFor("alice: hi all");
       await alice.waitFor("hi all ✔✔", 10_000, "seen by both");
       await send(carol, "carol here");
@@ -185,6 +189,45 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
       const sent = await api(server!, token, "sendMessage", { channel: trio.id, client_id: "media-1", type: "file", media: media.id, content: "from today" });
       expect(sent.status).toBe(200);
       for (const p of [alice, bob, carol]) await p.waitFor("[file: minutes.txt, 11 B] from today", 10_000, `${p.name}: the media label`);
+    }),
+    T,
+  );
+
+  test(
+    "alice sends a PNG with /file; bob sees it labelled and /saves the same bytes",
+    step(async () => {
+      const files = join(dataDir, "..", `${dataDir.split("/").pop()}-files`);
+      dirs.push(files);
+      mkdirSync(join(files, "saved"), { recursive: true });
+      const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+      writeFileSync(join(files, "cat.png"), png);
+      const label = `[image: cat.png, ${png.length} B]`;
+      alice.keys("C-k");
+      alice.type("bob");
+      await alice.waitFor("› bob");
+      alice.keys("Enter");
+      await alice.waitFor(/\d\d:\d\d bob: welcome back/, 10_000, "alice's chat with bob");
+      await send(alice, `/file ${join(files, "cat.png")} a cat`);
+      await alice.waitFor("sent cat.png", 10_000, "alice's upload notice");
+      await alice.waitFor(`you: ${label} a cat`, 10_000, "alice's own media line");
+      bob.keys("C-k");
+      bob.type("alice");
+      await bob.waitFor("› alice");
+      bob.keys("Enter");
+      await bob.waitFor(`alice: ${label} a cat`, 10_000, "bob's media label");
+      await send(bob, `/save ${join(files, "saved")}/`);
+      await bob.waitFor("saved ", 10_000, "bob's save notice");
+      expect(readFileSync(join(files, "saved", "cat.png")).equals(png)).toBe(true);
+      // Again: never overwrites, picks a free name.
+      await send(bob, `/save ${join(files, "saved")}/`);
+      await bob.waitFor("cat (1).png", 10_000, "a second copy beside the first");
+      expect(readFileSync(join(files, "saved", "cat (1).png")).equals(png)).toBe(true);
+      // Back to the group for the next test.
+      alice.keys("C-k");
+      alice.type("trio");
+      await alice.waitFor("› trio");
+      alice.keys("Enter");
+      await alice.waitFor("bob: bob too");
     }),
     T,
   );

@@ -30,10 +30,13 @@ export function chatsTable(channels: Channel[], names: Names): string[][] {
 
 export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const { channels } = await new HttpApi(s.server, s.token).call("getAll", {});
+  const api = new HttpApi(s.server, s.token);
+  const { channels } = await api.call("getAll", {});
   if (o.json) return io.out(JSON.stringify({ channels }) + "\n");
   if (channels.length === 0) return io.out("No chats yet. Start one with: natter send --to PHONE TEXT\n");
-  io.out(table(chatsTable(channels, new Names(s.user, channels))));
+  const names = new Names(s.user, channels);
+  await names.fill((ids) => api.call("getUsers", { ids }), channels.flatMap((c) => (c.last_message ? [c.last_message.sender] : [])));
+  io.out(table(chatsTable(channels, names)));
 }
 
 export function registerChats(program: Command, run: (o: ChatsOptions) => Promise<void> = runChats): void {

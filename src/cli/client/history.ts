@@ -45,7 +45,9 @@ export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise
   const r = await api.call("getMessages", params);
   if (o.json) return io.out(JSON.stringify(r) + "\n");
   const { channels } = await api.call("getAll", {});
-  io.out(historyLines(r.messages, new Names(s.user, channels)));
+  const names = new Names(s.user, channels);
+  await names.fill((ids) => api.call("getUsers", { ids }), r.messages.map((m) => m.sender));
+  io.out(historyLines(r.messages, names));
   if (r.has_more) {
     const hint = o.after !== undefined ? `--after ${r.messages.at(-1)?.seq ?? o.after}` : `--before ${r.messages[0]?.seq ?? o.before}`;
     io.err(`(more: natter history ${o.channel} ${hint})\n`);

@@ -1,11 +1,12 @@
 // natter watch [--json]: stays connected and prints every event as it
 // happens, one per line. Reconnects and catches up through the client
 // library, so no message is lost or printed twice. SIGINT/SIGTERM exit 0.
+// Media messages name their media id, for `natter download`.
 import type { Command } from "commander";
 import { HttpApi, NatterClient, type ConnState } from "../../client/index.ts";
 import { NatterError, type Message, type ServerEvent } from "../../protocol/index.ts";
 import { formatTime, parseSession, processIo, runClientCommand, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
-import { Names } from "./names.ts";
+import { Names, peopleIn } from "./names.ts";
 
 export type WatchOptions = SessionOptions;
 
@@ -31,8 +32,9 @@ export function formatEvent(e: ServerEvent, names: Names): string {
   }
 }
 
+/** `[time] channel#seq sender: text`; media as `caption [image m_...]` (the id `natter download` takes). */
 export function formatMessage(m: Message, names: Names): string {
-  const body = m.content + (m.type !== "text" ? ` [${m.type}]` : "");
+  const body = m.type === "text" ? m.content : `${m.content ? `${m.content} ` : ""}[${m.type}${m.media ? ` ${m.media}` : ""}]`;
   return `[${formatTime(m.sent_at)}] ${m.channel}#${m.seq} ${names.of(m.sender)}: ${body}`;
 }
 
@@ -50,25 +52,39 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
   const s = requireSession(o);
   const client = new NatterClient({ server: s.server, token: s.token });
   const names = new Names(s.user);
+  const api = new HttpApi(s.server, s.token);
+  const getUsers = (ids: string[]) => api.call("getUsers", { ids });
   // Names for the first events; a refused token fails here at once. A server
   // that is down is fine: the client below keeps trying.
   try {
-    names.learn((await new HttpApi(s.server, s.token).call("getAll", {})).channels, s.user.id);
+    const { channels } = await api.call("getAll", {});
+    names.learn(channels, s.user.id);
+    if (!o.json) await names.fill(getUsers, peopleIn(channels));
   } catch (e) {
     if (e instanceof NatterError && e.code === "unauthorized") throw e;
   }
   const line = (v: string) => io.out(v + "\n");
+  // Text lines wait for the names they print (someone new to us), in arrival order.
+  let queue = Promise.resolve();
+  const print = (ids: string[], text: () => string) => {
+    queue = queue.then(() => names.fill(getUsers, ids)).then(() => line(text()));
+  };
   client.on("event", (e) => {
     if (e.ev === "message") return; // printed once each, in order, by the "message" listener
-    line(o.json ? JSON.stringify(e) : formatEvent(e, names));
+    if (o.json) return line(JSON.stringify(e));
+    const who = e.ev === "hello" ? [] : e.ev === "member" ? [e.user, e.by].filter((x) => x !== "admin") : [e.user];
+    print(who, () => formatEvent(e, names));
   });
-  client.on("message", (m) => line(o.json ? JSON.stringify({ ev: "message", message: m }) : formatMessage(m, names)));
+  client.on("message", (m) => (o.json ? line(JSON.stringify({ ev: "message", message: m })) : print([m.sender], () => formatMessage(m, names))));
   client.on("state", (st) => {
     const note = stateNote(st, client);
     if (note) io.err(note + "\n");
-    if (st === "open")
+    if (st === "open" && !o.json)
       client.request("getAll", {}).then(
-        (r) => names.learn(r.channels, s.user.id),
+        (r) => {
+          names.learn(r.channels, s.user.id);
+          return names.fill(getUsers, peopleIn(r.channels));
+        },
         () => {},
       );
   });

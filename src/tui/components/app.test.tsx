@@ -1,16 +1,21 @@
 // The whole chat screen over the in-memory client: keys in, frames out.
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cleanup, render } from "ink-testing-library";
 import { ChatController } from "../controller.ts";
-import { ALICE, BOB, CAROL, channel, FakeClient, msg } from "../fake-client.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "../fake-client.ts";
 import { App } from "./app.tsx";
 import { Setup, validateSetup } from "./setup.tsx";
 
 afterEach(cleanup);
+const tmp = mkdtempSync(join(tmpdir(), "natter-tui-app-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const wait = (ms = 40) => Bun.sleep(ms);
-const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", altEnter: "\x1b\r", backspace: "\x7f" };
+const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", pgDn: "\x1b[6~", altEnter: "\x1b\r", backspace: "\x7f" };
 
-async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number } } = {}) {
+async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number }; setup?: (client: FakeClient) => void } = {}) {
   const client = new FakeClient(ALICE);
   const channels = opts.channels ?? [
     channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 1, unread: 1, last_message: msg("d1", 1, BOB.id, "hi alice") }),
@@ -19,7 +24,10 @@ async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { c
   client.handlers.getAll = () => ({ channels });
   for (const ch of channels) client.setSeq(ch.id, ch.last_seq);
   client.handlers.getMessages = (p) => ({ messages: p.channel === "d1" && !p.before_seq ? [msg("d1", 1, BOB.id, "hi alice")] : [], has_more: false });
-  const c = new ChatController(client);
+  opts.setup?.(client);
+  const media = new FakeMedia();
+  const cwd = mkdtempSync(join(tmp, "cwd-"));
+  const c = new ChatController(client, { media, places: { cwd, home: cwd } });
   let quit = 0;
   const r = render(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={opts.size ?? { columns: 80, rows: 24 }} />);
   c.start();
@@ -32,7 +40,7 @@ async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { c
     }
     await wait();
   };
-  return { client, c, r, type, frame: () => r.lastFrame()!, quits: () => quit };
+  return { client, c, r, type, media, cwd, frame: () => r.lastFrame()!, quits: () => quit };
 }
 
 test("starts on the chat list; Enter opens the selected chat and marks it seen", async () => {
@@ -233,4 +241,95 @@ test("the list selection follows the chat when chats reorder", async () => {
   expect(frame().split("\n")[1]).toContain("club"); // club is now first
   await type(KEY.enter);
   expect(frame()).toMatch(/club\s*\n.*3 members/);
+});
+
+test("/file: progress in the status line, then the labelled message; Esc cancels an upload", async () => {
+  const { frame, type, client, media, cwd } = await mount();
+  writeFileSync(join(cwd, "cat.png"), new Uint8Array(2048));
+  writeFileSync(join(cwd, "big.iso"), new Uint8Array(4096));
+  await type(KEY.enter); // open bob
+  media.hold = true;
+  await type("/file cat.png the cat", KEY.enter);
+  expect(frame()).toContain("uploading cat.png 41% of 2.0 KB · Esc cancels");
+  media.release();
+  await wait();
+  expect(frame()).toMatch(/you: \[image: cat\.png, 2\.0 KB\] the cat ✓/);
+  expect(frame()).toContain("sent cat.png (2.0 KB)");
+  expect(client.sent.at(-1)).toMatchObject({ channel: "d1", type: "image", content: "the cat" });
+  await type("/file big.iso", KEY.enter);
+  expect(frame()).toMatch(/uploading big.iso \d+% of 4.0 KB/);
+  await type(KEY.esc);
+  expect(frame()).toContain("upload of big.iso cancelled; nothing was sent");
+  expect(client.sent).toHaveLength(1);
+  await type("/file nothing.png", KEY.enter);
+  expect(frame()).toContain("/file: no such file:");
+});
+
+test("s on a selected file message saves it; /save saves the newest file", async () => {
+  const { frame, type, client, media, cwd } = await mount();
+  const doc = media.add("minutes.txt", new TextEncoder().encode("agenda"));
+  await type(KEY.enter);
+  client.push(msg("d1", 2, BOB.id, "today's", { type: "file", media: doc.id }));
+  await wait();
+  expect(frame()).toContain("bob: [file: minutes.txt, 6 B] today's");
+  await type(KEY.tab); // messages: the newest is selected
+  expect(frame()).toContain("s: save file here");
+  await type("s");
+  await wait();
+  expect(readFileSync(join(cwd, "minutes.txt"), "utf8")).toBe("agenda");
+  expect(frame()).toContain(`saved ${join(cwd, "minutes.txt")}`);
+  await type(KEY.esc, "/save", KEY.enter);
+  await wait();
+  expect(readFileSync(join(cwd, "minutes (1).txt"), "utf8")).toBe("agenda");
+});
+
+test("/help lists /file and /save and scrolls on a short screen", async () => {
+  const { frame, type } = await mount({ size: { columns: 80, rows: 24 } });
+  await type("/help", KEY.enter);
+  expect(frame()).toContain("/file PATH [CAPTION]");
+  expect(frame()).toContain("/save [MEDIA] [PATH]");
+  expect(frame()).toContain("↓ more below");
+  expect(frame()).not.toContain("Ctrl-C");
+  for (let i = 0; i < 3; i++) await type(KEY.down);
+  await type(KEY.pgDn);
+  expect(frame()).toContain("Ctrl-C");
+  expect(frame()).toContain("↑ more above");
+});
+
+test("group members and senders show names the server gives (getUsers)", async () => {
+  const DAVE = { id: "u_dave", name: "dave", phone: "+15550004", last_seen: null };
+  const { frame, type, client } = await mount({
+    channels: [channel("g1", { kind: "group", name: "club", members: [ALICE.id, CAROL.id], created_at: 0, last_seq: 1, last_message: msg("g1", 1, CAROL.id, "news") })],
+    setup: (client) => {
+      client.handlers.getUsers = ({ ids }) => ({ users: [CAROL, DAVE].filter((u) => ids.includes(u.id)) });
+      client.handlers.getMessages = () => ({ messages: [msg("g1", 1, CAROL.id, "news")], has_more: false });
+    },
+  });
+  expect(client.ops("getUsers")).toEqual([{ ids: [CAROL.id] }]); // members and last senders, once each
+  expect(frame()).toContain("carol: news"); // the list preview
+  client.emit("event", { ev: "member", channel: "g1", user: DAVE.id, action: "added", by: CAROL.id });
+  await wait(80);
+  expect(client.ops("getUsers")).toEqual([{ ids: [CAROL.id] }, { ids: [DAVE.id] }]);
+  await type(KEY.enter);
+  expect(frame()).toMatch(/club\s*\n.*3 members: you, carol, dave/);
+  expect(frame()).toContain("carol: news");
+  expect(frame()).toContain("· dave was added by carol"); // written before dave's name was known
+  client.emit("event", { ev: "member", channel: "g1", user: "u_erin", action: "added", by: "admin" });
+  await wait(80);
+  expect(frame()).toContain("· user u_erin was added by the admin"); // the fake server does not know erin
+});
+
+test("a contact made during the session shows online once the server's presence event arrives", async () => {
+  const { frame, type, client } = await mount();
+  client.handlers.findUser = () => ({ user: CAROL });
+  await type("/new +15550003", KEY.enter);
+  expect(frame()).not.toMatch(/│carol\n.*│online/);
+  client.emit("event", { ev: "presence", user: CAROL.id, online: true, last_seen: null });
+  await wait();
+  expect(frame()).toMatch(/│carol\n.*│online/);
+  const d2 = channel("d2", { kind: "direct", name: "carol", members: [ALICE.id, CAROL.id], last_seq: 1 });
+  client.handlers.getAll = () => ({ channels: [d2] });
+  client.push(msg("d2", 1, CAROL.id, "hey", { sent_at: Date.now() }));
+  await wait(120);
+  expect(frame()).toMatch(/● carol/);
 });

@@ -11,10 +11,10 @@ import { ChatList } from "./chat-list.tsx";
 import { Composer, composerHeight } from "./composer.tsx";
 import { clampScroll, Conversation } from "./conversation.tsx";
 import { Header } from "./header.tsx";
-import { Help } from "./help.tsx";
+import { Help, helpMaxScroll } from "./help.tsx";
 import { Palette, paletteMatches } from "./palette.tsx";
 import { StatusBar } from "./status-bar.tsx";
-import { initialUi, pendingFor, resolveTarget, selectedIndex, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
+import { initialUi, pendingFor, resolveTarget, selectedIndex, selectedMedia, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
 
 export interface AppProps {
   controller: ChatController;
@@ -91,7 +91,7 @@ export function App(p: AppProps) {
   const scroll = clampScroll(lines.length, msgH, u.scroll);
   const chId = ch?.info.id ?? null;
   const visible = !!ch && u.overlay === null && scroll === 0;
-  const layoutNow: UiLayout = { msgH, lines, rows: rows.map((r) => ({ id: r.id, title: r.title })) };
+  const layoutNow: UiLayout = { msgH, lines, rows: rows.map((r) => ({ id: r.id, title: r.title })), helpMax: helpMaxScroll(mainH) };
   const layout = useRef(layoutNow);
   layout.current = layoutNow;
 
@@ -127,7 +127,9 @@ export function App(p: AppProps) {
       : u.focus === "list"
         ? "↑↓ Enter: open · Tab · Ctrl-K: jump · /help"
         : u.focus === "messages"
-          ? "↑↓ select · r: reply · PgUp/PgDn · Esc"
+          ? selectedMedia(state, u)
+            ? "↑↓ select · r: reply · s: save file here · Esc"
+            : "↑↓ select · r: reply · PgUp/PgDn · Esc"
           : scroll > 0
             ? "Scrolled up · PgDn for newer · /help"
             : "Enter: send · Alt-Enter: newline · Tab · /help";
@@ -141,7 +143,7 @@ export function App(p: AppProps) {
     );
     convBody = <Palette query={u.overlay.query} matches={items} index={u.overlay.index} width={convW} height={mainH} />;
   } else if (u.overlay?.kind === "help") {
-    convBody = <Help width={convW} height={mainH} />;
+    convBody = <Help width={convW} height={mainH} scroll={u.overlay.scroll} />;
   } else {
     const empty = !u.open
       ? "No chat open."
@@ -178,7 +180,7 @@ export function App(p: AppProps) {
           </Box>
         ) : null}
       </Box>
-      <StatusBar notice={state.notice} hint={hint} who={who} width={cols} now={now} />
+      <StatusBar notice={state.notice} hint={hint} who={who} width={cols} now={now} transfers={state.transfers} />
     </Box>
   );
 }

@@ -4,7 +4,7 @@ import { useApp } from "ink";
 import { useEffect, useMemo, useState } from "react";
 import type { ChatClient } from "../chat-client.ts";
 import { ChatController } from "../controller.ts";
-import type { MediaInfoFn } from "../media-info.ts";
+import type { MediaApi } from "../media-api.ts";
 import { App } from "./app.tsx";
 import { Setup } from "./setup.tsx";
 
@@ -24,8 +24,8 @@ export interface RootProps<C extends Creds> {
   /** Logs in and saves; returns the new credentials. */
   login(server: string, code: string, device: string): Promise<C>;
   makeClient(c: C): ChatClient;
-  /** Media metadata lookups for these credentials (labels with name and size). */
-  mediaInfo?(c: C): MediaInfoFn;
+  /** Media for these credentials: labels with name and size, /file and /save. */
+  media?(c: C): MediaApi;
   onExit(): void;
 }
 
@@ -48,12 +48,12 @@ export function Root<C extends Creds>(p: RootProps<C>) {
       />
     );
   }
-  return <Chat creds={creds} makeClient={p.makeClient} mediaInfo={p.mediaInfo} onQuit={quit} />;
+  return <Chat creds={creds} makeClient={p.makeClient} media={p.media} onQuit={quit} />;
 }
 
-function Chat<C extends Creds>(p: { creds: C; makeClient(c: C): ChatClient; mediaInfo?(c: C): MediaInfoFn; onQuit(): void }) {
-  const { creds, makeClient, mediaInfo, onQuit } = p;
-  const controller = useMemo(() => new ChatController(makeClient(creds), { mediaInfo: mediaInfo?.(creds) }), [creds, makeClient, mediaInfo]);
+function Chat<C extends Creds>(p: { creds: C; makeClient(c: C): ChatClient; media?(c: C): MediaApi; onQuit(): void }) {
+  const { creds, makeClient, media, onQuit } = p;
+  const controller = useMemo(() => new ChatController(makeClient(creds), { media: media?.(creds) }), [creds, makeClient, media]);
   useEffect(() => {
     controller.start();
     return () => controller.stop();

@@ -1,7 +1,8 @@
-// The bottom line: the latest notice (errors stand out), else key hints;
-// who we are on the right.
+// The bottom line: uploads and downloads in progress, then the latest
+// notice (errors stand out), else key hints; who we are on the right.
 import { Text } from "ink";
-import type { Notice } from "../state.ts";
+import { transferText } from "../file-transfer.ts";
+import type { Notice, Transfer } from "../state.ts";
 import { COLORS, useTheme } from "../theme.ts";
 import { cellWidth, fit, truncate } from "../format.ts";
 
@@ -13,6 +14,13 @@ export interface StatusBarProps {
   who: string;
   width: number;
   now: number;
+  transfers?: Transfer[];
+}
+
+/** "uploading cat.png 42% of 2.1 KB · Esc cancels" for the transfers in progress, or "". */
+export function transfersText(ts: Transfer[]): string {
+  if (ts.length === 0) return "";
+  return `${ts.map(transferText).join(" · ")} · Esc cancels`;
 }
 
 export function StatusBar(p: StatusBarProps) {
@@ -20,15 +28,21 @@ export function StatusBar(p: StatusBarProps) {
   const live = p.notice && p.now - p.notice.at < NOTICE_MS[p.notice.kind] ? p.notice : null;
   const right = ` ${p.who}`;
   const leftW = Math.max(0, p.width - cellWidth(right));
-  const left = live ? live.text : p.hint;
+  const progress = truncate(transfersText(p.transfers ?? []), leftW);
+  const rest = Math.max(0, leftW - cellWidth(progress) - (progress ? 3 : 0));
+  const left = live ? live.text : progress ? "" : p.hint;
+  const leftText = left && rest > 0 ? truncate(left, rest) : "";
+  const sep = progress && leftText ? " · " : "";
   return (
     <Text wrap="truncate-end">
+      {progress ? <Text color={color ? COLORS.accent : undefined} bold>{progress}</Text> : null}
+      <Text dimColor>{sep}</Text>
       <Text
         color={color && live ? (live.kind === "error" ? COLORS.error : COLORS.accent) : undefined}
         bold={live?.kind === "error"}
         dimColor={!live}
       >
-        {fit(truncate(left, leftW), leftW)}
+        {fit(leftText, Math.max(0, leftW - cellWidth(progress) - cellWidth(sep)))}
       </Text>
       <Text dimColor>{right}</Text>
     </Text>

@@ -12,7 +12,7 @@ import { paletteMatches, type PaletteItem } from "./palette.tsx";
 
 export type Focus = "list" | "composer" | "messages";
 
-export type Overlay = null | { kind: "help" } | { kind: "palette"; query: string; index: number };
+export type Overlay = null | { kind: "help"; scroll: number } | { kind: "palette"; query: string; index: number };
 
 export interface Ui {
   open: Target | null;
@@ -53,6 +53,8 @@ export interface UiLayout {
   msgH: number;
   lines: Line[];
   rows: PaletteItem[];
+  /** How far /help can scroll on this screen. */
+  helpMax: number;
 }
 
 export interface Resolved {
@@ -87,6 +89,13 @@ export function pendingFor(s: ChatState, open: Target | null, ch: ChannelState |
 export function selectedIndex(ids: string[], listId: string | null): number {
   const i = listId === null ? -1 : ids.indexOf(listId);
   return i === -1 ? 0 : i;
+}
+
+/** The media id of the message selected in the messages pane, if it carries one. */
+export function selectedMedia(s: ChatState, u: Pick<Ui, "open" | "selected">): string | null {
+  if (!u.selected) return null;
+  const { ch } = resolveTarget(s, u.open);
+  return ch?.messages.find((m) => m.id === u.selected)?.media ?? null;
 }
 
 const isPrintable = (input: string, key: Key) => input !== "" && !key.ctrl && !(key.meta && input.length === 1) && !key.escape;
@@ -144,7 +153,7 @@ export class UiActions {
     if (parsed.kind === "command") {
       void this.c.run(parsed.command, cur.open).then((out) => {
         if (out.quit) return this.onQuit();
-        if (out.help) this.set({ overlay: { kind: "help" } });
+        if (out.help) this.set({ overlay: { kind: "help", scroll: 0 } });
         if (out.open !== undefined) this.open(out.open);
       });
       return;
@@ -224,7 +233,9 @@ export class UiActions {
     if (key.ctrl && input === "c") return this.onQuit();
     const ov = cur.overlay;
     if (ov?.kind === "help") {
-      if (key.escape || key.return || input === "q") this.set({ overlay: null });
+      if (key.escape || key.return || input === "q") return this.set({ overlay: null });
+      const step = key.upArrow ? -1 : key.downArrow ? 1 : key.pageUp ? -10 : key.pageDown ? 10 : 0;
+      if (step !== 0) this.set({ overlay: { kind: "help", scroll: Math.max(0, Math.min(this.layout().helpMax, ov.scroll + step)) } });
       return;
     }
     if (ov?.kind === "palette") {
@@ -253,6 +264,7 @@ export class UiActions {
     if (key.escape) {
       if (cur.replyTo) return this.set({ replyTo: null });
       if (cur.focus === "messages") return this.set({ focus: "composer", selected: null });
+      this.c.cancelTransfers();
       return;
     }
     if (cur.focus === "list") {
@@ -281,6 +293,8 @@ export class UiActions {
         if (sel && cch?.messages.some((m) => m.id === sel)) return this.set({ replyTo: sel, focus: "composer", selected: null });
         return;
       }
+      const media = input === "s" ? selectedMedia(this.c.getState(), cur) : null;
+      if (media) return this.c.saveQuietly(media);
       if (isPrintable(input, key)) {
         this.set({ focus: "composer", selected: null });
         return this.onComposer(input, key);
