@@ -117,9 +117,12 @@ describe("/file", () => {
     await c.run({ kind: "file", path: ".", caption: "", whole: "." }, { channel: "d1" });
     expect(c.getState().notice?.text).toContain("is a directory");
     writeFileSync(join(cwd, "huge.iso"), "x");
-    media.failUpload = new NatterError("too_large", "file is larger than the upload limit of 1 bytes");
+    media.failUpload = new NatterError("too_large", "file is larger than the upload limit of 104857600 bytes");
     await c.run({ kind: "file", path: "huge.iso", caption: "", whole: "huge.iso" }, { channel: "d1" });
-    expect(c.getState().notice).toMatchObject({ kind: "error", text: "/file: huge.iso not sent: too large: file is larger than the upload limit of 1 bytes" });
+    expect(c.getState().notice).toMatchObject({ kind: "error", text: "/file: huge.iso not sent: file is larger than the upload limit of 100 MB" });
+    media.failUpload = new NatterError("too_large", "HTTP 413");
+    await c.run({ kind: "file", path: "huge.iso", caption: "", whole: "huge.iso" }, { channel: "d1" });
+    expect(c.getState().notice?.text).toBe("/file: huge.iso not sent: too large: HTTP 413");
     await c.run({ kind: "file", path: "huge.iso", caption: "", whole: "huge.iso" }, null);
     expect(c.getState().notice?.text).toBe("/file: open a chat first, then /file PATH");
     expect(client.sent).toEqual([]);

@@ -171,7 +171,11 @@ function needMedia(ctx: TransferContext): MediaApi {
 
 /** A network error as a NatterError the user can read. */
 function transferError(e: unknown, what: string): NatterError {
-  if (e instanceof NatterError) return new NatterError(e.code, `${what}: ${e.code === "too_large" ? "too large: " : ""}${e.message}`);
+  if (e instanceof NatterError) {
+    // "larger than the upload limit of 104857600 bytes" reads better as "100 MB".
+    const msg = e.message.replace(/\b(\d{4,}) bytes\b/g, (_, n: string) => humanSize(Number(n)));
+    return new NatterError(e.code, `${what}: ${e.code === "too_large" && !/large/i.test(msg) ? `too large: ${msg}` : msg}`);
+  }
   const msg = e instanceof Error ? e.message : String(e);
   return new NatterError("unavailable", `${what}: server unreachable (${msg})`);
 }

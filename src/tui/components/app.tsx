@@ -117,8 +117,10 @@ export function App(p: AppProps) {
 
   // ---- render ----
   const header = headerInfo(state, ch, ch ? null : peer, now);
-  const showList = !narrow || u.focus === "list";
-  const showConv = !narrow || u.focus !== "list";
+  // /help takes the whole width, so its lines fit at 80 columns.
+  const helpOpen = u.overlay?.kind === "help";
+  const showList = !helpOpen && (!narrow || u.focus === "list");
+  const showConv = helpOpen || !narrow || u.focus !== "list";
   const me = state.me;
   const who = me ? `${me.name} · ${hostOf(p.server)}` : hostOf(p.server);
   const hint =
@@ -143,7 +145,7 @@ export function App(p: AppProps) {
     );
     convBody = <Palette query={u.overlay.query} matches={items} index={u.overlay.index} width={convW} height={mainH} />;
   } else if (u.overlay?.kind === "help") {
-    convBody = <Help width={convW} height={mainH} scroll={u.overlay.scroll} />;
+    convBody = <Help width={cols} height={mainH} scroll={u.overlay.scroll} />;
   } else {
     const empty = !u.open
       ? "No chat open."
@@ -175,7 +177,7 @@ export function App(p: AppProps) {
       <Box flexDirection="row" height={mainH}>
         {showList ? <ChatList rows={rows} selected={listIndex} openId={chId} focused={u.focus === "list"} width={listW} height={mainH} /> : null}
         {showConv ? (
-          <Box borderStyle="single" borderTop={false} borderBottom={false} borderRight={false} borderLeft={!narrow} borderDimColor>
+          <Box key={helpOpen ? "help" : "conv"} borderStyle="single" borderTop={false} borderBottom={false} borderRight={false} borderLeft={!narrow && !helpOpen} borderDimColor>
             {convBody}
           </Box>
         ) : null}

@@ -26,7 +26,9 @@ export function transfersText(ts: Transfer[]): string {
 export function StatusBar(p: StatusBarProps) {
   const { color } = useTheme();
   const live = p.notice && p.now - p.notice.at < NOTICE_MS[p.notice.kind] ? p.notice : null;
-  const right = ` ${p.who}`;
+  // An error that does not fit pushes who-we-are off the line: it matters more.
+  const fullW = (live?.kind === "error" ? cellWidth(live.text) : 0) + cellWidth(transfersText(p.transfers ?? [])) + 3;
+  const right = live?.kind === "error" && fullW + cellWidth(p.who) + 1 > p.width ? "" : ` ${p.who}`;
   const leftW = Math.max(0, p.width - cellWidth(right));
   const progress = truncate(transfersText(p.transfers ?? []), leftW);
   const rest = Math.max(0, leftW - cellWidth(progress) - (progress ? 3 : 0));
