@@ -1,7 +1,23 @@
 // Prometheus metrics: counters, gauges and histograms in text format 0.0.4.
 
 type Labels = Record<string, string>;
-const key = (l: Labels) =>
+/** Shared empty label set: the hot path passes it and skips building a key. */
+export const NO_LABELS: Labels = Object.freeze({}) as Labels;
+const keyCache = new Map<string, string>();
+const key = (l: Labels): string => {
+  if (l === NO_LABELS) return "";
+  // Label sets on hot paths are small and repeat (op names, error codes): memoize by a cheap signature.
+  const ks = Object.keys(l);
+  const sig = ks.length === 1 ? ks[0] + "\u0000" + l[ks[0]!] : "";
+  if (sig) {
+    const hit = keyCache.get(sig);
+    if (hit !== undefined) return hit;
+  }
+  const k = buildKey(l);
+  if (sig && keyCache.size < 10_000) keyCache.set(sig, k);
+  return k;
+};
+const buildKey = (l: Labels) =>
   Object.keys(l)
     .sort()
     .map((k) => `${k}="${l[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
@@ -10,14 +26,14 @@ const key = (l: Labels) =>
 class Counter {
   private values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" = "counter") {}
-  inc(labels: Labels = {}, by = 1) {
+  inc(labels: Labels = NO_LABELS, by = 1) {
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   set(labels: Labels, v: number) {
     this.values.set(key(labels), v);
   }
-  get(labels: Labels = {}) {
+  get(labels: Labels = NO_LABELS) {
     return this.values.get(key(labels)) ?? 0;
   }
   render(): string {

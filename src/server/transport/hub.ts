@@ -4,7 +4,7 @@
 
 import type { Server, ServerWebSocket } from "bun";
 import type { Caller, ConnRef, Delivery } from "../domain/ports.ts";
-import type { Metrics } from "../metrics.ts";
+import { NO_LABELS, type Metrics } from "../metrics.ts";
 
 export interface Conn extends ConnRef {
   readonly id: number;
@@ -61,17 +61,19 @@ export class Hub implements Delivery {
 
   toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void {
     const skip = except ? this.conns.get(except.id) : undefined;
+    let delivered = 0;
     for (const u of users) {
       const set = this.byUser.get(u);
       if (!set) continue;
       if (skip && skip.user === u) {
         if (set.size > 1) skip.raw.publish(userTopic(u), frame);
-        this.metrics.deliveries.inc({}, set.size - 1);
+        delivered += set.size - 1;
       } else {
         this.server!.publish(userTopic(u), frame);
-        this.metrics.deliveries.inc({}, set.size);
+        delivered += set.size;
       }
     }
+    if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
   }
 
   isOnline(user: string): boolean {
