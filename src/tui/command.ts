@@ -14,6 +14,12 @@ export function registerChat(program: Command): void {
     .option("--server <url>", "server URL (overrides the saved one; asks for a login code if it differs)")
     .addOption(new Option("--profile <name>", "credentials profile, for several accounts on one machine").env("NATTER_PROFILE"))
     .action(async (opts: ChatCommandOptions) => {
+      // ink turns live rendering off when CI/CONTINUOUS_INTEGRATION is set (read once, when it loads).
+      // A person at a real terminal gets the interactive client regardless.
+      if (process.stdout.isTTY && process.stdin.isTTY) {
+        delete process.env.CI;
+        delete process.env.CONTINUOUS_INTEGRATION;
+      }
       const { runChat } = await import("./run-chat.tsx");
       const code = await runChat(opts);
       // The screen is restored; do not wait for in-flight requests or timers to wind down.
