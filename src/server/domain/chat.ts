@@ -359,7 +359,8 @@ export class Chat {
 
   /** Sends an event to every current member's devices (except the caller's own connection). */
   private publish(state: ChannelState, event: object, caller?: Caller): void {
-    this.delivery.toUsers(
+    this.delivery.toChannel(
+      state.channel.id,
       current(state).map((m) => m.user_id),
       JSON.stringify(event),
       caller?.conn,

@@ -9,6 +9,8 @@ export interface ConnRef {
 export interface Delivery {
   /** Sends a serialized event to every connection of each user, except `except`. */
   toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void;
+  /** Sends a channel's event to its current members' connections (`members`: unique user ids), except `except`. */
+  toChannel(channel: string, members: readonly string[], frame: string, except?: ConnRef): void;
   /** True while the user has at least one open connection. */
   isOnline(user: string): boolean;
   /** Closes every connection of a device (revoked) or of a user (deleted). */

@@ -1,6 +1,9 @@
 // Live connections and fan-out. Each connection subscribes to its user's Bun
 // topic; publishing to a user is one native publish, and publishing through
-// the sender's socket skips that socket.
+// the sender's socket skips that socket. Events of larger channels (groups)
+// go out as one publish to a channel topic, whose subscribers are reconciled
+// with the channel's current members right before every publish, so the topic
+// can never reach someone who is no longer a member.
 
 import type { Server, ServerWebSocket } from "bun";
 import type { Caller, ConnRef, Delivery } from "../domain/ports.ts";
@@ -15,13 +18,20 @@ export interface Conn extends ConnRef {
   alive: boolean;
   /** The caller every op on this connection runs as (its conn lets fan-out skip this socket). */
   readonly caller: Caller;
+  /** Channel topics this connection is subscribed to. */
+  readonly channels: Set<string>;
 }
 
 export const userTopic = (user: string) => "u:" + user;
+export const channelTopic = (channel: string) => "c:" + channel;
+/** Channels with at least this many members fan out through a channel topic. */
+export const CHANNEL_TOPIC_MIN_MEMBERS = 3;
 
 export class Hub implements Delivery {
   readonly conns = new Map<number, Conn>();
   private byUser = new Map<string, Set<Conn>>();
+  /** Connections subscribed to each channel topic. */
+  private topicSubs = new Map<string, Set<Conn>>();
   private nextId = 1;
   server: Server<unknown> | null = null;
 
@@ -34,7 +44,7 @@ export class Hub implements Delivery {
   /** Registers a connection; returns it and whether it is the user's first. */
   add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
     const id = this.nextId++;
-    const conn: Conn = { id, user, device, raw, alive: true, caller: { user, device, conn: { id } } };
+    const conn: Conn = { id, user, device, raw, alive: true, caller: { user, device, conn: { id } }, channels: new Set() };
     this.conns.set(conn.id, conn);
     let set = this.byUser.get(user);
     const first = !set;
@@ -49,6 +59,11 @@ export class Hub implements Delivery {
   /** Unregisters; returns true if it was the user's last connection. */
   remove(conn: Conn): boolean {
     if (!this.conns.delete(conn.id)) return false;
+    for (const ch of conn.channels) {
+      const subs = this.topicSubs.get(ch);
+      subs?.delete(conn);
+      if (subs?.size === 0) this.topicSubs.delete(ch);
+    }
     const set = this.byUser.get(conn.user);
     set?.delete(conn);
     this.metrics.connections.set({}, this.conns.size);
@@ -72,6 +87,55 @@ export class Hub implements Delivery {
         this.server!.publish(userTopic(u), frame);
         delivered += set.size;
       }
+    }
+    if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
+  }
+
+  /**
+   * Sends a channel's event to the connections of `members` (its current
+   * members, unique), except `except`. Small channels go user by user; larger
+   * ones through the channel topic after reconciling its subscribers.
+   */
+  toChannel(channel: string, members: readonly string[], frame: string, except?: ConnRef): void {
+    if (members.length < CHANNEL_TOPIC_MIN_MEMBERS) return this.toUsers(members, frame, except);
+    const topic = channelTopic(channel);
+    let subs = this.topicSubs.get(channel);
+    if (!subs) this.topicSubs.set(channel, (subs = new Set()));
+    let memberConns = 0;
+    for (const u of members) {
+      const set = this.byUser.get(u);
+      if (!set) continue;
+      for (const c of set) {
+        memberConns++;
+        if (!subs.has(c)) {
+          subs.add(c);
+          c.channels.add(channel);
+          c.raw.subscribe(topic);
+        }
+      }
+    }
+    if (subs.size > memberConns) {
+      // Someone subscribed is no longer a member: drop them before publishing.
+      const allowed = new Set(members);
+      for (const c of subs) {
+        if (allowed.has(c.user)) continue;
+        subs.delete(c);
+        c.channels.delete(channel);
+        c.raw.unsubscribe(topic);
+      }
+    }
+    if (subs.size === 0) {
+      this.topicSubs.delete(channel);
+      return;
+    }
+    const skip = except ? this.conns.get(except.id) : undefined;
+    let delivered: number;
+    if (skip && subs.has(skip)) {
+      if (subs.size > 1) skip.raw.publish(topic, frame);
+      delivered = subs.size - 1;
+    } else {
+      this.server!.publish(topic, frame);
+      delivered = subs.size;
     }
     if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
   }
