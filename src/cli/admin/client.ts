@@ -12,6 +12,8 @@ export interface AdminOptions {
 }
 
 export interface AdminClient {
+  /** The server's base URL, as resolved. */
+  readonly server: string;
   call<T = any>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
@@ -26,6 +28,7 @@ export function adminClient(o: AdminOptions, env = process.env): AdminClient {
     token = readFileSync(p, "utf8").trim();
   }
   return {
+    server,
     async call(method, path, body) {
       const res = await fetch(server + path, {
         method,

@@ -20,9 +20,10 @@ export function registerUsers(admin: Command): void {
     .action(async (o: { name: string; phone: string }, cmd: Command) => {
       const opts = adminOpts(cmd);
       await runCommand(opts.json, async () => {
-        const r = await adminClient(opts).call<{ user: User; code: string }>("POST", "/admin/users", { name: o.name, phone: o.phone });
+        const admin = adminClient(opts);
+        const r = await admin.call<{ user: User; code: string }>("POST", "/admin/users", { name: o.name, phone: o.phone });
         if (opts.json) out(JSON.stringify(r) + "\n");
-        else out(`created ${r.user.name} (${r.user.id}, ${r.user.phone})\nlogin code: ${r.code}\n  natter login --server URL --code ${r.code}\n`);
+        else out(`created ${r.user.name} (${r.user.id}, ${r.user.phone})\nlogin code: ${r.code}\n  natter login --server ${admin.server} --code ${r.code}\n`);
       });
     });
 
