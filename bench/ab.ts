@@ -10,7 +10,7 @@ import { makeProgress, table } from "./lib/report.ts";
 import { runDirect } from "./scenarios/direct.ts";
 import { runGroup } from "./scenarios/group.ts";
 
-const { values, positionals } = parseArgs({
+const { values } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
   strict: false,
@@ -26,7 +26,6 @@ for (let i = 0; i < argv.length; i++) {
   if (["--a", "--b", "--rounds", "--scenario"].includes(argv[i]!)) i++;
   else rest.push(argv[i]!);
 }
-void positionals;
 const base = parseOptions(rest) as BenchOptions;
 const rounds = Number(values.rounds ?? 3);
 const scenario = values.scenario === "group" ? "group" : "direct";

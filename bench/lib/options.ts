@@ -42,6 +42,8 @@ export interface BenchOptions {
   mediaBytes: number;
   /** connect / reconnect */
   connections: number;
+  /** connect: distinct users the connections are spread over (default: one user per connection). */
+  connectUsers: number | null;
   reconnectClients: number;
   /** Seconds the reconnect scenario waits for everyone to be back. */
   reconnectLimitS: number;
@@ -95,6 +97,8 @@ Options:
   --media-clients N        media: clients uploading and downloading back to back (default 16)
   --media-bytes N          media: file size (default 51200)
   --connections N          connect: idle connections (default 18000; quick 1000)
+  --connect-users U        connect: spread the connections over U users (several devices'
+                           worth of sockets each; default one user per connection)
   --reconnect-clients N    reconnect: clients (default 18000; quick 500)
   --server-arg ARG         extra flag for natter serve (repeatable)
   --profile DIR            run natter under Bun's CPU profiler, profiles into DIR
@@ -139,6 +143,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "history-dir": { type: "string" },
       "history-clients": { type: "string" },
       connections: { type: "string" },
+      "connect-users": { type: "string" },
       "media-clients": { type: "string" },
       "media-bytes": { type: "string" },
       "reconnect-clients": { type: "string" },
@@ -202,6 +207,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     mediaClients: num("media-clients", quick ? 8 : 16, 1),
     mediaBytes: num("media-bytes", 50 * 1024, 1),
     connections: num("connections", quick ? 1000 : 18_000, 1),
+    connectUsers: values["connect-users"] === undefined ? null : num("connect-users", 1, 1),
     reconnectClients: num("reconnect-clients", quick ? 500 : 18_000, 1),
     reconnectLimitS: quick ? 20 : 60,
     serverArgs: values["server-arg"] ?? [],

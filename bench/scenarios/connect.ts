@@ -16,6 +16,7 @@ import { startNatter } from "./common.ts";
 
 export interface ConnectScenarioResult {
   target: "natter" | "relay";
+  users: number;
   asked: number;
   connected: number;
   failed: number;
@@ -39,9 +40,11 @@ export async function runConnect(o: BenchOptions, progress: Progress, kind: "nat
   // Enough workers that none passes ~19,000 sockets of its own.
   const pool = new Pool(Math.max(o.workers, Math.ceil(n / 18_000)));
   try {
-    progress(`connect: ${kind} pid ${target.pid}; creating ${fmt(n)} users`);
+    const users = Math.min(n, o.connectUsers ?? n);
+    progress(`connect: ${kind} pid ${target.pid}; creating ${fmt(users)} users`);
     const t0 = performance.now();
-    const ids = await target.identities(n, "c", (d) => d % 5000 === 0 && progress(`  ${fmt(d)} users`));
+    const made = await target.identities(users, "c", (d) => d % 5000 === 0 && progress(`  ${fmt(d)} users`));
+    const ids = Array.from({ length: n }, (_, i) => made[i % users]!);
     const usersS = (performance.now() - t0) / 1000;
     Bun.gc(true);
     await Bun.sleep(1000);
@@ -65,6 +68,7 @@ export async function runConnect(o: BenchOptions, progress: Progress, kind: "nat
     for (const { r } of res) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     const result: ConnectScenarioResult = {
       target: kind,
+      users,
       asked: n,
       connected,
       failed: n - connected,
