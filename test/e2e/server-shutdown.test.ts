@@ -1,6 +1,7 @@
 // SIGTERM with users connected: exit 0, no error logged, and every connected
 // user's last_seen written before the shards close.
 import { expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { WsClient, adminFetch, makeUser, startServer } from "../harness.ts";
 
 test("SIGTERM with clients connected logs no error and persists their last_seen", async () => {
@@ -23,5 +24,6 @@ test("SIGTERM with clients connected logs no error and persists their last_seen"
     }
   } finally {
     await s2.cleanup();
+    rmSync(s.dataDir, { recursive: true, force: true });
   }
 });
