@@ -15,6 +15,7 @@ import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../i
 import type { Metrics } from "../metrics.ts";
 import type { ChannelState, MemberRow, Store } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
+import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
 
 export interface ChatLimits {
@@ -246,11 +247,7 @@ export class Chat {
   private async introduce(state: ChannelState, newcomers: string[]): Promise<void> {
     const members = current(state).map((m) => m.user_id);
     const frames = new Map<string, string>(); // one presence frame per member, built once
-    for (const u of members) {
-      const online = this.delivery.isOnline(u);
-      const last_seen = online ? null : ((await this.store.getUser(u))?.last_seen ?? null);
-      frames.set(u, JSON.stringify({ ev: "presence", user: u, online, last_seen }));
-    }
+    for (const u of members) frames.set(u, JSON.stringify(await presenceOf(this.store, this.delivery, u)));
     for (const n of newcomers) {
       const others = members.filter((m) => m !== n);
       if (this.delivery.isOnline(n)) for (const o of others) this.delivery.toUsers([n], frames.get(o)!);

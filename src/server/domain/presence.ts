@@ -5,6 +5,13 @@ import type { PresenceEvent } from "../../protocol/index.ts";
 import type { Store } from "../store/types.ts";
 import type { Delivery } from "./ports.ts";
 
+/** A user's presence as the protocol tells it: online now, or offline since last_seen. */
+export async function presenceOf(store: Store, delivery: Delivery, user: string): Promise<PresenceEvent> {
+  const online = delivery.isOnline(user);
+  const last_seen = online ? null : ((await store.getUser(user))?.last_seen ?? null);
+  return { ev: "presence", user, online, last_seen };
+}
+
 export class Presence {
   constructor(private readonly store: Store, private readonly delivery: Delivery) {}
 
@@ -34,11 +41,7 @@ export class Presence {
   /** Presence of every contact, sent to a connection right after hello. */
   async snapshot(user: string): Promise<PresenceEvent[]> {
     const out: PresenceEvent[] = [];
-    for (const c of await this.contacts(user)) {
-      const online = this.delivery.isOnline(c);
-      const u = online ? null : await this.store.getUser(c);
-      out.push({ ev: "presence", user: c, online, last_seen: online ? null : (u?.last_seen ?? null) });
-    }
+    for (const c of await this.contacts(user)) out.push(await presenceOf(this.store, this.delivery, c));
     return out;
   }
 }
