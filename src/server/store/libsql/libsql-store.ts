@@ -28,6 +28,7 @@ import type {
   StoreStats,
   UserRow,
 } from "../types.ts";
+import { ADVANCE_CURSOR, CHANNEL_COLS, MEDIA_COLS, MEDIA_SHARED_WHILE_MEMBER, MEMBER_COLS, MEMBER_UPSERT, MESSAGE_COLS, PROMOTE_LONGEST_MEMBER, STAMP } from "../sql.ts";
 
 export interface LibsqlStoreOptions {
   /** libsql://HOST, https://HOST, http://HOST (dev server), ws(s)://, or file:PATH. */
@@ -73,11 +74,6 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
-const CHANNEL_COLS = "id, kind, name, description, avatar_url, join_policy AS [join], created_at, created_by, last_seq";
-const MESSAGE_COLS =
-  "channel_id AS channel, seq, sender, client_id, type, content, media, reply_to, sent_at, delivered_at, seen_at";
-const MEMBER_COLS = "user_id, role, joined_seq, left_seq, delivered_seq, seen_seq";
-const MEDIA_COLS = "id, uploader, sha256, size, mime, name, width, height, created_at, sent";
 
 export class LibsqlStore implements Store {
   private readonly client: Client;
@@ -324,10 +320,7 @@ export class LibsqlStore implements Store {
           throw new NatterError("group_full", `a group holds at most ${change.max} members (it has ${current.size})`);
         for (const u of fresh)
           await db.run(
-            `INSERT INTO members (channel_id, user_id, role, joined_seq, left_seq, delivered_seq, seen_seq)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?4, ?4)
-             ON CONFLICT (channel_id, user_id) DO UPDATE SET role = ?3, joined_seq = ?4, left_seq = NULL,
-               delivered_seq = ?4, seen_seq = ?4`,
+            MEMBER_UPSERT,
             channel,
             u,
             change.role,
@@ -338,8 +331,7 @@ export class LibsqlStore implements Store {
         await db.run("UPDATE members SET left_seq = ?, role = 'member' WHERE channel_id = ? AND user_id = ?", last, channel, change.user);
         if (!(await db.get("SELECT 1 FROM members WHERE channel_id = ? AND left_seq IS NULL AND role = 'admin'", channel)))
           await db.run(
-            `UPDATE members SET role = 'admin' WHERE channel_id = ?1 AND user_id = (
-               SELECT user_id FROM members WHERE channel_id = ?1 AND left_seq IS NULL ORDER BY joined_seq, user_id LIMIT 1)`,
+            PROMOTE_LONGEST_MEMBER,
             channel,
           );
       }
@@ -443,10 +435,7 @@ export class LibsqlStore implements Store {
       const delivered = Math.max(cur.delivered_seq, u.delivered_seq ?? 0, seen);
       if (seen === cur.seen_seq && delivered === cur.delivered_seq) return { delivered_seq: delivered, seen_seq: seen, changed: false };
       await db.run(
-        `UPDATE members SET delivered_seq = ?, seen_seq = ?,
-           delivered_at = CASE WHEN ? > delivered_seq THEN ? ELSE delivered_at END,
-           seen_at = CASE WHEN ? > seen_seq THEN ? ELSE seen_at END
-         WHERE channel_id = ? AND user_id = ?`,
+        ADVANCE_CURSOR,
         delivered,
         seen,
         delivered,
@@ -504,9 +493,7 @@ export class LibsqlStore implements Store {
 
   async mediaVisibleTo(channel: string, media: string, user: string): Promise<boolean> {
     return !!(await this.r.get(
-      `SELECT 1 FROM messages m JOIN members mb ON mb.channel_id = m.channel_id AND mb.user_id = ?3
-       WHERE m.channel_id = ?1 AND m.media = ?2 AND m.seq > mb.joined_seq AND (mb.left_seq IS NULL OR m.seq <= mb.left_seq)
-       LIMIT 1`,
+      MEDIA_SHARED_WHILE_MEMBER,
       channel,
       media,
       user,
@@ -565,10 +552,7 @@ async function readChannel(db: Q, id: string): Promise<ChannelState | null> {
 
 async function stamp(db: Q, which: "delivered" | "seen", channel: string, from: number, to: number, at: number): Promise<void> {
   await db.run(
-    `UPDATE messages SET ${which}_at = ?1
-     WHERE channel_id = ?2 AND seq > ?3 AND seq <= ?4 AND ${which}_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM members m WHERE m.channel_id = ?2 AND m.left_seq IS NULL
-                       AND m.user_id != messages.sender AND m.${which}_seq < messages.seq)`,
+    STAMP[which],
     at,
     channel,
     from,

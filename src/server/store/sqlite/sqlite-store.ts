@@ -25,6 +25,7 @@ import type {
 } from "../types.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { Shard, shardOf, type Synchronous } from "./shard.ts";
+import { ADVANCE_CURSOR, CHANNEL_COLS, MEDIA_COLS, MEDIA_SHARED_WHILE_MEMBER, MEMBER_COLS, MEMBER_UPSERT, MESSAGE_COLS, PROMOTE_LONGEST_MEMBER, STAMP } from "../sql.ts";
 
 export interface SqliteStoreOptions {
   /** Directory holding `shards/NN.db`. */
@@ -62,11 +63,6 @@ export function openLayout(dir: string, shards: number): Layout {
   return layout;
 }
 
-const CHANNEL_COLS = "id, kind, name, description, avatar_url, join_policy AS [join], created_at, created_by, last_seq";
-const MESSAGE_COLS =
-  "channel_id AS channel, seq, sender, client_id, type, content, media, reply_to, sent_at, delivered_at, seen_at";
-const MEMBER_COLS = "user_id, role, joined_seq, left_seq, delivered_seq, seen_seq";
-const MEDIA_COLS = "id, uploader, sha256, size, mime, name, width, height, created_at, sent";
 
 /** Channels kept in memory (their rows and members), bounded. */
 const CHANNEL_CACHE_MAX = 20_000;
@@ -297,10 +293,7 @@ export class SqliteStore implements Store {
         if (current.size + fresh.length > change.max)
           throw new NatterError("group_full", `a group holds at most ${change.max} members (it has ${current.size})`);
         const upsert = db.query(
-          `INSERT INTO members (channel_id, user_id, role, joined_seq, left_seq, delivered_seq, seen_seq)
-           VALUES (?1, ?2, ?3, ?4, NULL, ?4, ?4)
-           ON CONFLICT (channel_id, user_id) DO UPDATE SET role = ?3, joined_seq = ?4, left_seq = NULL,
-             delivered_seq = ?4, seen_seq = ?4`,
+          MEMBER_UPSERT,
         );
         for (const u of fresh) upsert.run(channel, u, change.role, last);
       } else {
@@ -316,8 +309,7 @@ export class SqliteStore implements Store {
           .get(channel);
         if (!admins)
           db.query(
-            `UPDATE members SET role = 'admin' WHERE channel_id = ?1 AND user_id = (
-               SELECT user_id FROM members WHERE channel_id = ?1 AND left_seq IS NULL ORDER BY joined_seq, user_id LIMIT 1)`,
+            PROMOTE_LONGEST_MEMBER,
           ).run(channel);
       }
       return readChannel(db, channel)!;
@@ -415,10 +407,7 @@ export class SqliteStore implements Store {
       const delivered = Math.max(cur.delivered_seq, u.delivered_seq ?? 0, seen);
       if (seen === cur.seen_seq && delivered === cur.delivered_seq) return { delivered_seq: delivered, seen_seq: seen, changed: false };
       db.query(
-        `UPDATE members SET delivered_seq = ?, seen_seq = ?,
-           delivered_at = CASE WHEN ? > delivered_seq THEN ? ELSE delivered_at END,
-           seen_at = CASE WHEN ? > seen_seq THEN ? ELSE seen_at END
-         WHERE channel_id = ? AND user_id = ?`,
+        ADVANCE_CURSOR,
       ).run(delivered, seen, delivered, u.at, seen, u.at, u.channel, u.user);
       // Stamp messages that every other current member has now reached.
       if (delivered > cur.delivered_seq) stamp(db, "delivered", u.channel, cur.delivered_seq, delivered, u.at);
@@ -468,9 +457,7 @@ export class SqliteStore implements Store {
   async mediaVisibleTo(channel: string, media: string, user: string): Promise<boolean> {
     return !!this.db(channel)
       .query(
-        `SELECT 1 FROM messages m JOIN members mb ON mb.channel_id = m.channel_id AND mb.user_id = ?3
-         WHERE m.channel_id = ?1 AND m.media = ?2 AND m.seq > mb.joined_seq AND (mb.left_seq IS NULL OR m.seq <= mb.left_seq)
-         LIMIT 1`,
+        MEDIA_SHARED_WHILE_MEMBER,
       )
       .get(channel, media, user);
   }
@@ -541,9 +528,6 @@ function readChannel(db: Database, id: string): ChannelState | null {
 
 function stamp(db: Database, which: "delivered" | "seen", channel: string, from: number, to: number, at: number): void {
   db.query(
-    `UPDATE messages SET ${which}_at = ?1
-     WHERE channel_id = ?2 AND seq > ?3 AND seq <= ?4 AND ${which}_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM members m WHERE m.channel_id = ?2 AND m.left_seq IS NULL
-                       AND m.user_id != messages.sender AND m.${which}_seq < messages.seq)`,
+    STAMP[which],
   ).run(at, channel, from, to);
 }
