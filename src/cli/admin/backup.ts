@@ -1,10 +1,8 @@
 // natter admin backup status: per-shard replica position and lag, from the running server.
 import type { Command } from "commander";
 import type { ReplicationStatus } from "../../server/replication/supervisor.ts";
-import { runCommand } from "../run.ts";
 import { table } from "../table.ts";
-import { adminClient } from "./client.ts";
-import { adminOpts } from "./index.ts";
+import { adminAction } from "./index.ts";
 
 export function formatBackupStatus(s: ReplicationStatus | { enabled: false }): string {
   if (!s.enabled) return "replication is off: start the server with --replica URL (see docs/operations.md)\n";
@@ -35,15 +33,9 @@ export function formatBackupStatus(s: ReplicationStatus | { enabled: false }): s
 
 export function registerBackup(admin: Command): void {
   const backup = admin.command("backup").description("replication (Litestream) state of the running server");
-  backup
-    .command("status")
-    .description("per-shard replica position and lag")
-    .option("--json", "print JSON")
-    .action(async (_o: unknown, cmd: Command) => {
-      const opts = adminOpts(cmd);
-      await runCommand(opts.json, async () => {
-        const r = await adminClient(opts).call<ReplicationStatus | { enabled: false }>("GET", "/admin/backup");
-        process.stdout.write(opts.json ? JSON.stringify(r) + "\n" : formatBackupStatus(r));
-      });
-    });
+  adminAction(
+    backup.command("status").description("per-shard replica position and lag"),
+    (c) => c.call<ReplicationStatus | { enabled: false }>("GET", "/admin/backup"),
+    formatBackupStatus,
+  );
 }
