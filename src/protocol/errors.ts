@@ -22,7 +22,3 @@ export class NatterError extends Error {
     return new NatterError(e.code, e.message, e.retry_after_ms);
   }
 }
-
-export const badRequest = (m: string) => new NatterError("bad_request", m);
-export const notFound = (m: string) => new NatterError("not_found", m);
-export const forbidden = (m: string) => new NatterError("forbidden", m);
