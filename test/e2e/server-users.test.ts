@@ -20,6 +20,9 @@ test("getUsers returns profiles of people sharing a channel, and leaves stranger
   expect(r.users.find((u: { id: string }) => u.id === bob.user.id)).toEqual({ ...bob.user, last_seen: null });
   const bad = await a.request("getUsers", { ids: "u_1" });
   expect(bad.error.code).toBe("bad_request");
+  const most = await a.request("getUsers", { ids: [bob.user.id, ...Array.from({ length: 199 }, (_, i) => `u_${i}`)] });
+  expect(most.ok).toBe(true); // 200 ids: the limit itself
+  expect(most.users.map((x: { id: string }) => x.id)).toEqual([bob.user.id]);
   const tooMany = await a.request("getUsers", { ids: Array.from({ length: 201 }, (_, i) => `u_${i}`) });
   expect(tooMany.error.code).toBe("bad_request");
   a.close();
