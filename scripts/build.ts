@@ -30,13 +30,19 @@ const literalLibsqlAddon: BunPlugin = {
 
 export const BUILD_PLUGINS: BunPlugin[] = [stubDevtools, literalLibsqlAddon];
 
+/** The CLI, and the worker threads as extra entrypoints of the one binary (their paths are looked up under /$bunfs/root/). */
+export const ENTRYPOINTS = [
+  join(root, "src/cli/main.ts"),
+  join(root, "src/server/store/sqlite/checkpoint-worker.ts"),
+  join(root, "src/server/store/sqlite/writer-worker.ts"),
+];
+
 if (import.meta.main) {
   mkdirSync(join(root, "dist"), { recursive: true });
   const t0 = performance.now();
   process.stderr.write(`building ${outfile} ...\n`);
   const result = await Bun.build({
-    // Worker threads are extra entrypoints of the one binary.
-    entrypoints: [join(root, "src/cli/main.ts"), join(root, "src/server/store/sqlite/checkpoint-worker.ts")],
+    entrypoints: ENTRYPOINTS,
     compile: { outfile },
     minify: true,
     sourcemap: "linked",

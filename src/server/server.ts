@@ -78,10 +78,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       checkpointWorker: !replicaTarget, // Litestream checkpoints when it replicates
       onCheckpointerDeath: (reason) => log.error("checkpointer stopped; SQLite checkpoints itself again", { reason }),
       onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
+      // Without its writer the node can take no write: exit, and let the supervisor restart it.
+      // Nothing acknowledged is lost (acks follow durable commits); clients resend the rest.
+      onWriterDeath: (reason) => {
+        log.error("store writer thread died; exiting", { reason });
+        process.exit(70);
+      },
     });
   if (replicaTarget) {
     // With a libSQL store the rows live on its server: only media blobs are replicated.
-    const shards = store instanceof SqliteStore ? store.shards : [];
+    const sqlite = store instanceof SqliteStore ? store : null;
+    const shards = sqlite?.shards ?? [];
     replication = new ReplicationSupervisor({
       dataDir,
       shards: shards.map((s) => s.path),
@@ -90,16 +97,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       syncIntervalMs: config.replicaSyncMs,
       blobsDir: join(dataDir, "media", "blobs"),
       log,
-      onDegraded: (degraded) => {
-        for (const sh of shards) sh.db.run(`PRAGMA wal_autocheckpoint = ${degraded ? 1000 : 0}`);
-      },
-      nudge: (i) => {
-        const shard = shards[i];
-        void shard?.write((db) => {
-          const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-          db.run(`PRAGMA user_version = ${v}`);
-        }).catch(() => {});
-      },
+      onDegraded: (degraded) => sqlite?.setAutoCheckpoint(degraded ? 1000 : 0),
+      nudge: (i) => void sqlite?.touch(i).catch(() => {}),
     });
     await replication.start();
     const rep = replication;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUILD_PLUGINS } from "../../scripts/build.ts";
+import { BUILD_PLUGINS, ENTRYPOINTS } from "../../scripts/build.ts";
 import { addUser, runCli, startServer, tempDir, type TestServer } from "../harness.ts";
 import { png, sha256hex } from "./media-helpers.ts";
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = tempDir("natter-media-bin-");
   bin = join(dir, "natter");
   const result = await Bun.build({
-    entrypoints: [join(import.meta.dir, "../../src/cli/main.ts")],
+    entrypoints: ENTRYPOINTS,
     compile: { outfile: bin },
     minify: true,
     plugins: BUILD_PLUGINS,

@@ -21,6 +21,8 @@ interface Job {
   committed?: (v: any) => void;
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
+  /** False for a write of at most one statement: it needs no savepoint of its own. */
+  savepoint: boolean;
 }
 
 /** Transaction-control statements, prepared once per connection. */
@@ -39,6 +41,10 @@ export interface ShardOptions {
   onCommit?: (batch: number, ms: number) => void;
   /** Called when a whole group commit failed and was rolled back. */
   onRollback?: () => void;
+  /** Runs after the batch's writes, inside the transaction, right before COMMIT; throwing fails the batch. */
+  beforeCommit?: (db: Database) => void;
+  /** Runs right after a successful COMMIT. */
+  afterCommit?: () => void;
   /** PRAGMA wal_autocheckpoint (pages); 0 turns SQLite's own checkpoints off, as when Litestream checkpoints. */
   walAutoCheckpoint?: number;
 }
@@ -82,11 +88,11 @@ export class Shard {
    * Runs `fn` inside the next group commit; resolves with its result after COMMIT.
    * `committed` (optional) runs right after COMMIT succeeds, before any caller resumes.
    */
-  write<T>(fn: (db: Database) => T, committed?: (v: T) => void): Promise<T> {
+  write<T>(fn: (db: Database) => T, committed?: (v: T) => void, opts: { savepoint?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error("shard is closed"));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, committed, resolve, reject });
+      this.queue.push({ fn, committed, resolve, reject, savepoint: opts.savepoint ?? true });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -110,27 +116,36 @@ export class Shard {
       for (const j of jobs) j.reject(e);
       return;
     }
-    for (let i = 0; i < jobs.length; i++) {
-      tx.savepoint.run();
+    let failure: unknown = null;
+    for (let i = 0; i < jobs.length && failure === null; i++) {
+      const job = jobs[i]!;
+      if (job.savepoint) tx.savepoint.run();
       try {
-        results[i] = { ok: true, v: jobs[i]!.fn(db) };
-        tx.release.run();
+        results[i] = { ok: true, v: job.fn(db) };
+        if (job.savepoint) tx.release.run();
       } catch (e) {
-        tx.rollbackTo.run();
-        tx.release.run();
         results[i] = { ok: false, v: e };
+        // Some errors (disk full, I/O) end the whole transaction: then the batch fails as one.
+        if (!db.inTransaction) failure = e;
+        else if (job.savepoint) {
+          tx.rollbackTo.run();
+          tx.release.run();
+        }
       }
     }
     try {
+      if (failure !== null) throw failure;
+      this.opts.beforeCommit?.(db);
       tx.commit.run();
     } catch (e) {
       try {
-        tx.rollback.run();
+        if (db.inTransaction) tx.rollback.run();
       } catch {}
       this.opts.onRollback?.();
       for (const j of jobs) j.reject(e);
       return;
     }
+    this.opts.afterCommit?.();
     this.opts.onCommit?.(jobs.length, performance.now() - t0);
     for (let i = 0; i < jobs.length; i++) {
       const r = results[i]!;
@@ -183,7 +198,7 @@ export class Shard {
   }
 }
 
-function migrate(db: Database): void {
+export function migrate(db: Database): void {
   const row = db.query("PRAGMA user_version").get() as { user_version: number };
   const current = row.user_version;
   if (current > MIGRATIONS.length) {

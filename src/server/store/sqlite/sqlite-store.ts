@@ -2,11 +2,14 @@
 // channel rows in shard(channel id), user rows in shard(user id), the phone
 // index in shard(phone), tokens in shard(token hash), codes in shard(code hash).
 // Cross-shard writes go source of truth first and are idempotent.
+//
+// Threads: the main thread reads through its own connection per shard; every
+// write is a named operation (writes.ts) run by the writer thread, the one
+// writer of all shard files, which answers after the commit is durable.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Database } from "bun:sqlite";
-import { NatterError } from "../../../protocol/index.ts";
+import { Database } from "bun:sqlite";
 import type {
   AppendResult,
   ChannelRow,
@@ -24,8 +27,10 @@ import type {
   UserRow,
 } from "../types.ts";
 import { Checkpointer } from "./checkpointer.ts";
-import { Shard, shardOf, type Synchronous } from "./shard.ts";
-import { ADVANCE_CURSOR, CHANNEL_COLS, MEDIA_COLS, MEDIA_SHARED_WHILE_MEMBER, MEMBER_COLS, MEMBER_UPSERT, MESSAGE_COLS, PROMOTE_LONGEST_MEMBER, STAMP } from "../sql.ts";
+import { migrate, shardOf, type Synchronous } from "./shard.ts";
+import { Writer } from "./writer.ts";
+import { readChannel, type WriteArgs, type WriteOp, type WriteResult } from "./writes.ts";
+import { CHANNEL_COLS, MEDIA_COLS, MEDIA_SHARED_WHILE_MEMBER, MESSAGE_COLS } from "../sql.ts";
 
 export interface SqliteStoreOptions {
   /** Directory holding `shards/NN.db`. */
@@ -45,6 +50,14 @@ export interface SqliteStoreOptions {
    */
   checkpointWorker?: boolean;
   onCheckpointerDeath?: (reason: string) => void;
+  /** The writer thread died: every write fails from then on (the server exits). */
+  onWriterDeath?: (reason: string) => void;
+}
+
+/** A shard file as the main thread sees it: its path and a read-only connection. */
+export interface ShardReader {
+  readonly path: string;
+  readonly db: Database;
 }
 
 interface Layout {
@@ -68,13 +81,15 @@ export function openLayout(dir: string, shards: number): Layout {
 const CHANNEL_CACHE_MAX = 20_000;
 
 export class SqliteStore implements Store {
-  readonly shards: Shard[];
+  readonly shards: ShardReader[];
   /**
-   * Channel state by id, read on every send. Exact: this process is the only
-   * writer of its shards, and every write that changes a channel updates the
-   * entry after COMMIT and before any caller resumes; a failed commit clears it.
+   * Channel state by id, read on every send. Exact: the writer thread is the
+   * only writer of the shards, and every write that changes a channel updates
+   * the entry when its answer arrives, before any caller resumes; a rolled-back
+   * commit clears it.
    */
   private readonly channels = new Map<string, ChannelState>();
+  private readonly writer: Writer;
   private checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteStoreOptions) {
@@ -84,23 +99,26 @@ export class SqliteStore implements Store {
     this.shards = [];
     for (let i = 0; i < layout.shards; i++) {
       const path = join(shardDir, `${String(i).padStart(2, "0")}.db`);
-      const onShard = opts.onShardCommit;
-      const onCommit = onShard ? (n: number, ms: number) => (opts.onCommit?.(n, ms), onShard(i)) : opts.onCommit;
-      this.shards.push(
-        new Shard(path, {
-          synchronous: opts.synchronous,
-          onCommit,
-          onRollback: () => this.channels.clear(),
-          walAutoCheckpoint: opts.walAutoCheckpoint ?? (opts.checkpointWorker ? 0 : undefined),
-        }),
-      );
+      this.shards.push({ path, db: openReader(path) });
     }
+    const autoCheckpoint = opts.walAutoCheckpoint ?? (opts.checkpointWorker ? 0 : undefined);
+    this.writer = new Writer({
+      paths: this.shards.map((s) => s.path),
+      synchronous: opts.synchronous,
+      walAutoCheckpoint: autoCheckpoint,
+      onCommit: (i, n, ms) => {
+        opts.onCommit?.(n, ms);
+        opts.onShardCommit?.(i);
+      },
+      onRollback: () => this.channels.clear(),
+      onDeath: opts.onWriterDeath,
+    });
     if (opts.checkpointWorker && opts.walAutoCheckpoint === undefined) {
       this.checkpointer = new Checkpointer(
         this.shards.map((s) => s.path),
         {
           onDeath: (reason) => {
-            for (const s of this.shards) s.db.run("PRAGMA wal_autocheckpoint = 1000");
+            this.setAutoCheckpoint(1000);
             opts.onCheckpointerDeath?.(reason);
           },
         },
@@ -108,34 +126,36 @@ export class SqliteStore implements Store {
     }
   }
 
-  private shard(key: string): Shard {
-    return this.shards[shardOf(key, this.shards.length)]!;
+  /** PRAGMA wal_autocheckpoint on the writer's connections (0 = only the checkpointer or Litestream checkpoints). */
+  setAutoCheckpoint(pages: number): void {
+    this.writer.setAutoCheckpoint(pages);
+  }
+
+  /** A real commit on shard i that changes nothing (the replication nudge). */
+  touch(i: number): Promise<void> {
+    return this.writer.call(i, "touch", undefined);
+  }
+
+  private index(key: string): number {
+    return shardOf(key, this.shards.length);
   }
   private db(key: string): Database {
-    return this.shard(key).db;
+    return this.shards[this.index(key)]!.db;
+  }
+  /** Runs write `op` in the shard of `key` on the writer thread. */
+  private write<K extends WriteOp>(key: string, op: K, args: WriteArgs<K>, committed?: (v: WriteResult<K>) => void): Promise<WriteResult<K>> {
+    return this.writer.call(this.index(key), op, args, committed);
+  }
+  /** One statement in the shard of `key`, through the writer (maintenance; tests staging a crash's leftovers). */
+  exec(key: string, sql: string, params: (string | number | null)[] = []): Promise<number> {
+    return this.write(key, "exec", { sql, params });
   }
 
   // ---- accounts ----
 
   async createUser(u: UserRow): Promise<void> {
-    await this.shard(u.phone).write((db) => {
-      const claim = db.query("SELECT user_id FROM phones WHERE phone = ?").get(u.phone) as { user_id: string } | null;
-      if (claim && claim.user_id !== u.id) {
-        // A claim whose user row never got written (crash in between) is stale: take it over.
-        const owner = this.db(claim.user_id).query("SELECT 1 FROM users WHERE id = ?").get(claim.user_id);
-        if (owner) throw new NatterError("conflict", `phone ${u.phone} is already registered`);
-      }
-      db.query("INSERT OR REPLACE INTO phones (phone, user_id) VALUES (?, ?)").run(u.phone, u.id);
-    });
-    await this.shard(u.id).write((db) => {
-      db.query("INSERT OR IGNORE INTO users (id, name, phone, created_at, last_seen) VALUES (?, ?, ?, ?, ?)").run(
-        u.id,
-        u.name,
-        u.phone,
-        u.created_at,
-        u.last_seen,
-      );
-    });
+    await this.write(u.phone, "claimPhone", { phone: u.phone, user: u.id });
+    await this.write(u.id, "insertUser", u);
   }
 
   async getUser(id: string): Promise<UserRow | null> {
@@ -157,46 +177,26 @@ export class SqliteStore implements Store {
     const user = await this.getUser(id);
     if (!user) return;
     const devices = await this.listDevices(id);
-    await this.shard(id).write((db) => {
-      db.query("DELETE FROM users WHERE id = ?").run(id);
-      db.query("DELETE FROM devices WHERE user_id = ?").run(id);
-      db.query("DELETE FROM user_channels WHERE user_id = ?").run(id);
-    });
-    await this.shard(user.phone).write((db) => {
-      db.query("DELETE FROM phones WHERE phone = ? AND user_id = ?").run(user.phone, id);
-    });
+    await this.write(id, "deleteUserRows", { id });
+    await this.write(user.phone, "releasePhone", { phone: user.phone, user: id });
     for (const d of devices) await this.deleteTokensOf(d.id);
   }
 
   async setLastSeen(user: string, at: number): Promise<void> {
-    await this.shard(user).write((db) => db.query("UPDATE users SET last_seen = ? WHERE id = ?").run(at, user));
+    await this.write(user, "setLastSeen", { user, at });
   }
 
   async createLoginCode(codeHash: string, user: string, expiresAt: number): Promise<void> {
-    await this.shard(codeHash).write((db) =>
-      db.query("INSERT INTO login_codes (code_hash, user_id, expires_at) VALUES (?, ?, ?)").run(codeHash, user, expiresAt),
-    );
+    await this.write(codeHash, "createLoginCode", { codeHash, user, expiresAt });
   }
 
   async consumeLoginCode(codeHash: string, now: number): Promise<string | null> {
-    return this.shard(codeHash).write((db) => {
-      const row = db.query("DELETE FROM login_codes WHERE code_hash = ? RETURNING user_id, expires_at").get(codeHash) as
-        | { user_id: string; expires_at: number }
-        | null;
-      if (!row || row.expires_at < now) return null;
-      return row.user_id;
-    });
+    return this.write(codeHash, "consumeLoginCode", { codeHash, now });
   }
 
   async createDevice(d: DeviceRow, tokenHash: string): Promise<void> {
-    await this.shard(d.user_id).write((db) =>
-      db
-        .query("INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-        .run(d.id, d.user_id, d.name, tokenHash, d.created_at),
-    );
-    await this.shard(tokenHash).write((db) =>
-      db.query("INSERT INTO tokens (token_hash, user_id, device_id) VALUES (?, ?, ?)").run(tokenHash, d.user_id, d.id),
-    );
+    await this.write(d.user_id, "insertDevice", { d, tokenHash });
+    await this.write(tokenHash, "insertToken", { tokenHash, user: d.user_id, device: d.id });
   }
 
   async deviceByToken(tokenHash: string): Promise<{ user_id: string; device_id: string } | null> {
@@ -232,33 +232,22 @@ export class SqliteStore implements Store {
   async revokeDevice(device: string): Promise<boolean> {
     const d = await this.findDevice(device);
     if (!d) return false;
-    await this.shard(d.user_id).write((db) => db.query("DELETE FROM devices WHERE id = ?").run(device));
+    await this.write(d.user_id, "deleteDevice", { device });
     await this.deleteTokensOf(device);
     return true;
   }
 
   private async deleteTokensOf(device: string): Promise<void> {
-    for (const s of this.shards) {
-      if (s.db.query("SELECT 1 FROM tokens WHERE device_id = ?").get(device))
-        await s.write((db) => db.query("DELETE FROM tokens WHERE device_id = ?").run(device));
+    for (let i = 0; i < this.shards.length; i++) {
+      if (this.shards[i]!.db.query("SELECT 1 FROM tokens WHERE device_id = ?").get(device))
+        await this.writer.call(i, "deleteTokensOf", { device });
     }
   }
 
   // ---- channels ----
 
   async createChannel(c: ChannelRow, members: { user: string; role: "admin" | "member" }[]): Promise<ChannelState> {
-    return this.shard(c.id).write((db) => {
-      const existing = readChannel(db, c.id);
-      if (existing) return existing;
-      db.query(
-        "INSERT INTO channels (id, kind, name, description, avatar_url, join_policy, created_at, created_by, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-      ).run(c.id, c.kind, c.name, c.description, c.avatar_url, c.join, c.created_at, c.created_by);
-      const ins = db.query(
-        "INSERT INTO members (channel_id, user_id, role, joined_seq, left_seq, delivered_seq, seen_seq) VALUES (?, ?, ?, 0, NULL, 0, 0)",
-      );
-      for (const m of members) ins.run(c.id, m.user, m.role);
-      return readChannel(db, c.id)!;
-    }, this.remember);
+    return this.write(c.id, "createChannel", { c, members }, this.remember);
   }
 
   async getChannel(id: string): Promise<ChannelState | null> {
@@ -283,45 +272,12 @@ export class SqliteStore implements Store {
   }
 
   async changeMembers(channel: string, change: MemberChange): Promise<ChannelState> {
-    return this.shard(channel).write((db) => {
-      const state = readChannel(db, channel);
-      if (!state) throw new NatterError("not_found", "no such channel");
-      const last = state.channel.last_seq;
-      const current = new Set(state.members.filter((m) => m.left_seq === null).map((m) => m.user_id));
-      if (change.kind === "add") {
-        const fresh = [...new Set(change.users)].filter((u) => !current.has(u));
-        if (current.size + fresh.length > change.max)
-          throw new NatterError("group_full", `a group holds at most ${change.max} members (it has ${current.size})`);
-        const upsert = db.query(
-          MEMBER_UPSERT,
-        );
-        for (const u of fresh) upsert.run(channel, u, change.role, last);
-      } else {
-        if (!current.has(change.user)) throw new NatterError("not_found", "not a member of this group");
-        db.query("UPDATE members SET left_seq = ?, role = 'member' WHERE channel_id = ? AND user_id = ?").run(
-          last,
-          channel,
-          change.user,
-        );
-        // A group never stays without an admin: promote the longest-standing member.
-        const admins = db
-          .query("SELECT 1 FROM members WHERE channel_id = ? AND left_seq IS NULL AND role = 'admin'")
-          .get(channel);
-        if (!admins)
-          db.query(
-            PROMOTE_LONGEST_MEMBER,
-          ).run(channel);
-      }
-      return readChannel(db, channel)!;
-    }, this.remember);
+    return this.write(channel, "changeMembers", { channel, change }, this.remember);
   }
 
   async addUserChannels(user: string, channels: string[]): Promise<void> {
     if (channels.length === 0) return;
-    await this.shard(user).write((db) => {
-      const q = db.query("INSERT OR IGNORE INTO user_channels (user_id, channel_id) VALUES (?, ?)");
-      for (const c of channels) q.run(user, c);
-    });
+    await this.write(user, "addUserChannels", { user, channels });
   }
 
   async userChannels(user: string): Promise<string[]> {
@@ -331,9 +287,7 @@ export class SqliteStore implements Store {
   }
 
   async createInvite(code: string, channel: string, by: string, at: number): Promise<void> {
-    await this.shard(channel).write((db) =>
-      db.query("INSERT INTO invites (code, channel_id, created_by, created_at) VALUES (?, ?, ?, ?)").run(code, channel, by, at),
-    );
+    await this.write(channel, "createInvite", { code, channel, by, at });
   }
 
   async inviteChannel(code: string): Promise<string | null> {
@@ -348,27 +302,12 @@ export class SqliteStore implements Store {
   // ---- messages ----
 
   async appendMessage(m: NewMessage): Promise<AppendResult> {
-    return this.shard(m.channel).write((db) => {
-      const dup = db
-        .query(`SELECT ${MESSAGE_COLS} FROM messages WHERE channel_id = ? AND sender = ? AND client_id = ?`)
-        .get(m.channel, m.sender, m.client_id) as MessageRow | null;
-      if (dup) return { message: dup, duplicate: true };
-      // Membership is re-checked inside the commit, so a removal racing a send cannot let it through.
-      if (!db.query("SELECT 1 FROM members WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL").get(m.channel, m.sender))
-        throw new NatterError("forbidden", "not a member of this channel");
-      const r = db.query("UPDATE channels SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq").get(m.channel) as {
-        last_seq: number;
-      } | null;
-      if (!r) throw new NatterError("not_found", "no such channel");
-      db.query(
-        "INSERT INTO messages (channel_id, seq, sender, client_id, type, content, media, reply_to, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ).run(m.channel, r.last_seq, m.sender, m.client_id, m.type, m.content, m.media, m.reply_to, m.sent_at);
-      const row: MessageRow = { ...m, seq: r.last_seq, delivered_at: null, seen_at: null };
-      return { message: row, duplicate: false };
-    }, (r) => {
+    const r = await this.write(m.channel, "appendMessage", m, (r) => {
       const cached = this.channels.get(m.channel);
-      if (cached && !r.duplicate) cached.channel.last_seq = r.message.seq;
+      if (cached && "seq" in r && r.seq > cached.channel.last_seq) cached.channel.last_seq = r.seq;
     });
+    if ("dup" in r) return { message: r.dup, duplicate: true };
+    return { message: { ...m, seq: r.seq, delivered_at: null, seen_at: null }, duplicate: false };
   }
 
   async getMessage(channel: string, seq: number): Promise<MessageRow | null> {
@@ -398,22 +337,7 @@ export class SqliteStore implements Store {
   }
 
   async advanceCursor(u: CursorUpdate): Promise<{ delivered_seq: number; seen_seq: number; changed: boolean }> {
-    return this.shard(u.channel).write((db) => {
-      const cur = db
-        .query("SELECT delivered_seq, seen_seq FROM members WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL")
-        .get(u.channel, u.user) as { delivered_seq: number; seen_seq: number } | null;
-      if (!cur) throw new NatterError("forbidden", "not a member of this channel");
-      const seen = Math.max(cur.seen_seq, u.seen_seq ?? 0);
-      const delivered = Math.max(cur.delivered_seq, u.delivered_seq ?? 0, seen);
-      if (seen === cur.seen_seq && delivered === cur.delivered_seq) return { delivered_seq: delivered, seen_seq: seen, changed: false };
-      db.query(
-        ADVANCE_CURSOR,
-      ).run(delivered, seen, delivered, u.at, seen, u.at, u.channel, u.user);
-      // Stamp messages that every other current member has now reached.
-      if (delivered > cur.delivered_seq) stamp(db, "delivered", u.channel, cur.delivered_seq, delivered, u.at);
-      if (seen > cur.seen_seq) stamp(db, "seen", u.channel, cur.seen_seq, seen, u.at);
-      return { delivered_seq: delivered, seen_seq: seen, changed: true };
-    }, (r) => {
+    return this.write(u.channel, "advanceCursor", u, (r) => {
       const me = this.channels.get(u.channel)?.members.find((x) => x.user_id === u.user);
       if (me) {
         me.delivered_seq = r.delivered_seq;
@@ -425,13 +349,7 @@ export class SqliteStore implements Store {
   // ---- media (rows in shard(media id); message checks in shard(channel)) ----
 
   async createMedia(m: MediaRow): Promise<void> {
-    await this.shard(m.id).write((db) =>
-      db
-        .query(
-          "INSERT INTO media (id, uploader, sha256, size, mime, name, width, height, created_at, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(m.id, m.uploader, m.sha256, m.size, m.mime, m.name, m.width, m.height, m.created_at, m.sent),
-    );
+    await this.write(m.id, "createMedia", m);
   }
 
   async getMedia(id: string): Promise<MediaRow | null> {
@@ -439,13 +357,7 @@ export class SqliteStore implements Store {
   }
 
   async linkMedia(media: string, channel: string, at: number): Promise<void> {
-    await this.shard(media).write((db) => {
-      if (!db.query("SELECT 1 FROM media WHERE id = ?").get(media)) throw new NatterError("not_found", "no such media");
-      // created_at is refreshed on every send: it marks a send in flight for the sweep.
-      db.query(
-        "INSERT INTO media_links (media_id, channel_id, created_at) VALUES (?, ?, ?) ON CONFLICT (media_id, channel_id) DO UPDATE SET created_at = excluded.created_at",
-      ).run(media, channel, at);
-    });
+    await this.write(media, "linkMedia", { media, channel, at });
   }
 
   async mediaLinks(media: string): Promise<{ channel: string; at: number }[]> {
@@ -467,7 +379,7 @@ export class SqliteStore implements Store {
   }
 
   async markMediaSent(id: string): Promise<void> {
-    await this.shard(id).write((db) => db.query("UPDATE media SET sent = 1 WHERE id = ?").run(id));
+    await this.write(id, "markMediaSent", { id });
   }
 
   async unsentMedia(before: number, limit: number): Promise<MediaRow[]> {
@@ -480,11 +392,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteMedia(id: string, linksBefore: number): Promise<boolean> {
-    return this.shard(id).write((db) => {
-      if (db.query("SELECT 1 FROM media_links WHERE media_id = ? AND created_at >= ?").get(id, linksBefore)) return false;
-      db.query("DELETE FROM media_links WHERE media_id = ?").run(id);
-      return db.query("DELETE FROM media WHERE id = ?").run(id).changes > 0;
-    });
+    return this.write(id, "deleteMedia", { id, linksBefore });
   }
 
   async blobInUse(sha256: string): Promise<boolean> {
@@ -515,19 +423,17 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.checkpointer?.stop();
-    for (const s of this.shards) s.close();
+    await this.writer.close();
+    for (const s of this.shards) s.db.close();
   }
 }
 
-function readChannel(db: Database, id: string): ChannelState | null {
-  const channel = db.query(`SELECT ${CHANNEL_COLS} FROM channels WHERE id = ?`).get(id) as ChannelRow | null;
-  if (!channel) return null;
-  const members = db.query(`SELECT ${MEMBER_COLS} FROM members WHERE channel_id = ? ORDER BY joined_seq, user_id`).all(id) as MemberRow[];
-  return { channel, members };
-}
-
-function stamp(db: Database, which: "delivered" | "seen", channel: string, from: number, to: number, at: number): void {
-  db.query(
-    STAMP[which],
-  ).run(at, channel, from, to);
+/** The main thread's connection to a shard: creates and migrates the file, then only reads. */
+function openReader(path: string): Database {
+  const db = new Database(path, { create: true, strict: true });
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA busy_timeout = 5000");
+  migrate(db);
+  db.run("PRAGMA query_only = 1");
+  return db;
 }
