@@ -5,9 +5,11 @@
 //
 // Durability ("full"): SQLite commits with synchronous=NORMAL (no fsync on the
 // event loop), then the WAL file is fsynced on Bun's thread pool; writes are
-// acknowledged only after that fsync returns. Commits that land while an fsync
-// is in flight share the next one. The guarantee for acknowledged writes is
-// that of synchronous=FULL; the event loop never waits on the disk.
+// acknowledged only after that fsync returns. While an fsync is in flight the
+// next writes wait in the queue and commit together when it returns, so the
+// batch grows with the load and the disk's latency sets the commit rate. The
+// guarantee for acknowledged writes is that of synchronous=FULL; the event
+// loop never waits on the disk.
 
 import { fsync, fsyncSync, openSync, closeSync } from "node:fs";
 import { Database, type Statement } from "bun:sqlite";
@@ -93,11 +95,15 @@ export class Shard {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, committed, resolve, reject, savepoint: opts.savepoint ?? true });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    // While the WAL is being fsynced, the queue waits for it (syncWal flushes when it returns).
+    if (this.scheduled || this.syncing || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Commits everything queued now (also used on shutdown). */
@@ -180,6 +186,7 @@ export class Shard {
       }
       for (const s of batch) s(null);
       this.syncWal();
+      this.schedule();
     });
   }
 

@@ -121,3 +121,18 @@ test("if the writer thread dies, pending and later writes fail with a clear erro
   expect((await s.getUser("u_a"))?.id).toBe("u_a"); // reads still work
   await s.close();
 });
+
+test("close commits the writes still queued behind a round in flight", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
+  dirs.push(dir);
+  const s = new SqliteStore({ dir, shards: 2, synchronous: "full" });
+  await s.createUser(user("u_a", "+1"));
+  const first = s.setLastSeen("u_a", 10);
+  await new Promise((r) => setImmediate(r)); // the first round is now on the writer thread
+  const second = s.setLastSeen("u_a", 20); // waits for the next round
+  await s.close();
+  expect(await Promise.all([first, second])).toEqual([undefined, undefined]);
+  const again = new SqliteStore({ dir, shards: 2, synchronous: "full" });
+  expect((await again.getUser("u_a"))?.last_seen).toBe(20);
+  await again.close();
+});

@@ -57,7 +57,7 @@ function report(): void {
   answers = [];
   commits = [];
   rollback = false;
-  self.postMessage(r);
+  post(r);
 }
 function scheduleReport(): void {
   if (!reportScheduled) {
@@ -94,7 +94,7 @@ function open(req: Extract<WriterRequest, { t: "open" }>): void {
     ctxs.push({ db: shard.db, dbOf, seqs });
     return shard;
   });
-  self.postMessage({ t: "ready" } satisfies WriterReport);
+  post({ t: "ready" });
 }
 
 function run(call: WriterCall): void {
@@ -132,11 +132,16 @@ async function close(): Promise<void> {
   while (pending.size > 0) await Promise.allSettled([...pending]);
   for (const s of shards) s.close();
   report();
-  self.postMessage({ t: "closed" } satisfies WriterReport);
+  post({ t: "closed" });
 }
 
-self.onmessage = (e: MessageEvent<WriterRequest>) => {
-  const req = e.data;
+/** Messages cross as JSON text (see writer.ts). */
+function post(r: WriterReport): void {
+  self.postMessage(JSON.stringify(r));
+}
+
+self.onmessage = (e: MessageEvent<string>) => {
+  const req = JSON.parse(e.data) as WriterRequest;
   try {
     switch (req.t) {
       case "open":
@@ -152,6 +157,6 @@ self.onmessage = (e: MessageEvent<WriterRequest>) => {
         return;
     }
   } catch (err) {
-    self.postMessage({ t: "fatal", message: err instanceof Error ? err.message : String(err) } satisfies WriterReport);
+    post({ t: "fatal", message: err instanceof Error ? err.message : String(err) });
   }
 };

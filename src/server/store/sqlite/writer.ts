@@ -1,7 +1,9 @@
-// The main thread's end of the writer thread (writer-worker.ts): calls made
-// in one loop turn go over as one message; answers come back a batch at a
-// time, in commit order. A call's `committed` hook runs when its answer
-// arrives, before any caller resumes, so in-memory caches stay exact.
+// The main thread's end of the writer thread (writer-worker.ts): calls go
+// over a round at a time (one message, JSON text), the next round when every
+// call of the one before is answered, so rounds grow with the load; answers
+// come back a batch at a time, in commit order. A call's `committed` hook
+// runs when its answer arrives, before any caller resumes, so in-memory
+// caches stay exact.
 
 import { NatterError, type ErrorCode } from "../../../protocol/index.ts";
 import type { Synchronous } from "./shard.ts";
@@ -41,17 +43,19 @@ export class Writer {
   private readonly waiting = new Map<number, Waiter>();
   private outbox: WriterCall[] = [];
   private scheduled = false;
+  /** Calls of the round on the writer thread not yet answered; the next round goes when it is 0. */
+  private inFlight = 0;
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
 
   constructor(private readonly opts: WriterOptions) {
     this.worker = new Worker(workerUrl());
-    this.worker.onmessage = (e: MessageEvent<WriterReport>) => this.receive(e.data);
+    this.worker.onmessage = (e: MessageEvent<string>) => this.receive(JSON.parse(e.data) as WriterReport);
     this.worker.onerror = (e) => this.die(`writer thread failed: ${e.message}`);
     this.worker.addEventListener("close", () => this.die("writer thread exited"));
     const open: WriterRequest = { t: "open", paths: opts.paths, synchronous: opts.synchronous, walAutoCheckpoint: opts.walAutoCheckpoint };
-    this.worker.postMessage(open);
+    this.post(open);
   }
 
   /** Queues `op` on shard `shard`; resolves with its result once its commit is durable. */
@@ -70,15 +74,21 @@ export class Writer {
   }
 
   setAutoCheckpoint(pages: number): void {
-    if (!this.dead) this.worker.postMessage({ t: "autocheckpoint", pages } satisfies WriterRequest);
+    if (!this.dead) this.post({ t: "autocheckpoint", pages });
+  }
+
+  /** Messages cross as JSON text: much cheaper than structured clone for these small plain objects. */
+  private post(req: WriterRequest): void {
+    this.worker.postMessage(JSON.stringify(req));
   }
 
   private send(): void {
     this.scheduled = false;
-    if (this.outbox.length === 0 || this.dead) return;
+    if (this.outbox.length === 0 || this.dead || this.inFlight > 0) return;
     const calls = this.outbox;
     this.outbox = [];
-    this.worker.postMessage({ t: "calls", calls } satisfies WriterRequest);
+    this.inFlight = calls.length;
+    this.post({ t: "calls", calls });
   }
 
   private receive(r: WriterReport): void {
@@ -86,6 +96,7 @@ export class Writer {
       case "done":
         if (r.rollback) this.opts.onRollback?.();
         for (const [shard, n, ms] of r.commits) this.opts.onCommit?.(shard, n, ms);
+        this.inFlight -= r.answers.length;
         for (const a of r.answers) {
           const w = this.waiting.get(a[0]);
           if (!w) continue;
@@ -95,6 +106,7 @@ export class Writer {
             w.resolve(a[2]);
           } else w.reject(toError(a[2]));
         }
+        if (this.inFlight === 0) this.send();
         return;
       case "closed":
         this.onClosed?.();
@@ -122,10 +134,15 @@ export class Writer {
   /** Sends what is queued, waits until every write is durable and the files are closed, ends the thread. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (!this.dead) {
+      // Rounds go one at a time: let the queued ones through before the close.
+      const deadline = Date.now() + 10_000;
+      while (!this.dead && (this.inFlight > 0 || this.outbox.length > 0) && Date.now() < deadline) {
         this.send();
+        await Bun.sleep(1);
+      }
+      if (!this.dead) {
         const closed = new Promise<void>((resolve) => (this.onClosed = resolve));
-        this.worker.postMessage({ t: "close" } satisfies WriterRequest);
+        this.post({ t: "close" });
         await Promise.race([closed, Bun.sleep(10_000)]);
       }
       this.onClosed = null;
