@@ -24,7 +24,7 @@ import { ServerContext } from "./transport/context.ts";
 import { errorResponse, toNatterError } from "./transport/errors.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
-import { websocketRoute } from "./transport/websocket.ts";
+import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
 
 export interface ServerDeps {
   /** Defaults to SQLite shards under config.data. */
@@ -118,16 +118,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
   const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
 
-  const app = new Elysia({
-    websocket: {
-      maxPayloadLength: config.maxFrameBytes,
-      backpressureLimit: config.sendBufferBytes,
-      closeOnBackpressureLimit: true,
-      idleTimeout: 0,
-      sendPings: false,
-      perMessageDeflate: false,
-    },
-  })
+  const app = new Elysia()
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
       if (error instanceof NatterError) {
@@ -140,11 +131,21 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     })
     .use(media ? mediaRoutes(ctx, media) : new Elysia())
     .use(apiRoutes(ctx, routeExtras))
-    .use(adminRoutes(ctx, adminToken, routeExtras))
-    .ws("/ws", websocketRoute(ctx) as never);
+    .use(adminRoutes(ctx, adminToken, routeExtras));
 
-  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: requestBodyLimit(config), development: false });
-  const bun = app.server!;
+  // Bun serves /ws itself (a few bytes of data per socket); Elysia answers every other request.
+  const upgrade = websocketUpgrade(ctx);
+  const bun = Bun.serve<WsData>({
+    hostname: config.host,
+    port: config.port,
+    maxRequestBodySize: requestBodyLimit(config),
+    development: false,
+    // What Elysia's listen() set: keep them.
+    reusePort: true,
+    idleTimeout: 30,
+    fetch: (req, server) => (isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req)),
+    websocket: websocketHandlers(ctx),
+  });
   hub.server = bun;
   ctx.startLagMonitor();
   media?.start();
