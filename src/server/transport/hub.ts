@@ -9,17 +9,28 @@ import type { Server, ServerWebSocket } from "bun";
 import type { Caller, ConnRef, Delivery } from "../domain/ports.ts";
 import { NO_LABELS, type Metrics } from "../metrics.ts";
 
-export interface Conn extends ConnRef {
-  readonly id: number;
-  readonly user: string;
-  readonly device: string;
-  readonly raw: ServerWebSocket<unknown>;
+/** One live connection. It is also the Caller its ops run as, and its own ConnRef (so fan-out can skip it). */
+export class Conn implements Caller, ConnRef {
   /** Set by any frame or pong; cleared at each heartbeat. */
-  alive: boolean;
-  /** The caller every op on this connection runs as (its conn lets fan-out skip this socket). */
-  readonly caller: Caller;
+  alive = true;
   /** Channel topics this connection is subscribed to. */
-  readonly channels: Set<string>;
+  readonly channels = new Set<string>();
+
+  constructor(
+    readonly id: number,
+    readonly user: string,
+    readonly device: string,
+    readonly raw: ServerWebSocket<unknown>,
+  ) {}
+
+  /** The caller every op on this connection runs as. */
+  get caller(): Caller {
+    return this;
+  }
+
+  get conn(): ConnRef {
+    return this;
+  }
 }
 
 export const userTopic = (user: string) => "u:" + user;
@@ -44,8 +55,7 @@ export class Hub implements Delivery {
 
   /** Registers a connection; returns it and whether it is the user's first. */
   add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
-    const id = this.nextId++;
-    const conn: Conn = { id, user, device, raw, alive: true, caller: { user, device, conn: { id } }, channels: new Set() };
+    const conn = new Conn(this.nextId++, user, device, raw);
     this.conns.set(conn.id, conn);
     const list = this.byUser.get(user);
     const first = !list;
