@@ -13,6 +13,8 @@ import { NO_LABELS, type Metrics } from "../metrics.ts";
 export class Conn implements Caller, ConnRef {
   /** Set by any frame or pong; cleared at each heartbeat. */
   alive = true;
+  /** True once the hub has removed it (a ref held by an op in flight may outlive it). */
+  removed = false;
   /** Channel topics this connection is subscribed to. */
   readonly channels = new Set<string>();
 
@@ -39,9 +41,9 @@ export const channelTopic = (channel: string) => "c:" + channel;
 export const CHANNEL_TOPIC_MIN_MEMBERS = 3;
 
 export class Hub implements Delivery {
-  readonly conns = new Map<number, Conn>();
-  /** Each online user's connections: a few at most, and an array costs a fifth of a Set. */
+  /** Every live connection, by user: a few at most each, and an array costs a fifth of a Set. */
   private byUser = new Map<string, Conn[]>();
+  private count = 0;
   /** Connections subscribed to each channel topic. */
   private topicSubs = new Map<string, Set<Conn>>();
   private nextId = 1;
@@ -50,26 +52,28 @@ export class Hub implements Delivery {
   constructor(private readonly metrics: Metrics) {}
 
   get size(): number {
-    return this.conns.size;
+    return this.count;
   }
 
   /** Registers a connection; returns it and whether it is the user's first. */
   add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
     const conn = new Conn(this.nextId++, user, device, raw);
-    this.conns.set(conn.id, conn);
     const list = this.byUser.get(user);
     const first = !list;
     if (list) list.push(conn);
     else this.byUser.set(user, [conn]);
+    this.count++;
     raw.subscribe(userTopic(user));
-    this.metrics.connections.set({}, this.conns.size);
+    this.metrics.connections.set({}, this.count);
     this.metrics.connectionsTotal.inc();
     return { conn, first };
   }
 
   /** Unregisters; returns true if it was the user's last connection. */
   remove(conn: Conn): boolean {
-    if (!this.conns.delete(conn.id)) return false;
+    if (conn.removed) return false;
+    conn.removed = true;
+    this.count--;
     for (const ch of conn.channels) {
       const subs = this.topicSubs.get(ch);
       subs?.delete(conn);
@@ -78,7 +82,7 @@ export class Hub implements Delivery {
     const list = this.byUser.get(conn.user);
     const i = list ? list.indexOf(conn) : -1;
     if (i >= 0) list!.splice(i, 1);
-    this.metrics.connections.set({}, this.conns.size);
+    this.metrics.connections.set({}, this.count);
     if (list && list.length === 0) {
       this.byUser.delete(conn.user);
       return true;
@@ -87,7 +91,7 @@ export class Hub implements Delivery {
   }
 
   toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void {
-    const skip = except ? this.conns.get(except.id) : undefined;
+    const skip = this.live(except);
     let delivered = 0;
     for (const u of users) {
       const list = this.byUser.get(u);
@@ -140,7 +144,7 @@ export class Hub implements Delivery {
       this.topicSubs.delete(channel);
       return;
     }
-    const skip = except ? this.conns.get(except.id) : undefined;
+    const skip = this.live(except);
     let delivered: number;
     if (skip && subs.has(skip)) {
       if (subs.size > 1) skip.raw.publish(topic, frame);
@@ -152,12 +156,22 @@ export class Hub implements Delivery {
     if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
   }
 
+  /** The connection `ref` names, while it is live. */
+  private live(ref: ConnRef | undefined): Conn | undefined {
+    return ref instanceof Conn && !ref.removed ? ref : undefined;
+  }
+
+  /** A snapshot of every live connection. */
+  private all(): Conn[] {
+    return [...this.byUser.values()].flat();
+  }
+
   isOnline(user: string): boolean {
     return this.byUser.has(user);
   }
 
   closeDevice(device: string, code: number, reason: string): void {
-    for (const c of [...this.conns.values()]) if (c.device === device) c.raw.close(code, reason);
+    for (const c of this.all()) if (c.device === device) c.raw.close(code, reason);
   }
 
   closeUser(user: string, code: number, reason: string): void {
@@ -165,13 +179,13 @@ export class Hub implements Delivery {
   }
 
   closeAll(code: number, reason: string): void {
-    for (const c of [...this.conns.values()]) c.raw.close(code, reason);
+    for (const c of this.all()) c.raw.close(code, reason);
   }
 
   /** One heartbeat round: close connections silent since the last round, ping the rest. */
   heartbeat(): number {
     let closed = 0;
-    for (const c of [...this.conns.values()]) {
+    for (const c of this.all()) {
       if (!c.alive) {
         c.raw.terminate();
         closed++;
