@@ -3,6 +3,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
@@ -118,7 +119,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
   const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
 
-  const app = new Elysia()
+  // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
+  // ws layer keeps a whole request context per socket); Elysia answers everything else, other
+  // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
+  const upgrade = websocketUpgrade(ctx);
+  const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
+    isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
+  const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
       if (error instanceof NatterError) {
@@ -133,19 +140,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     .use(apiRoutes(ctx, routeExtras))
     .use(adminRoutes(ctx, adminToken, routeExtras));
 
-  // Bun serves /ws itself (a few bytes of data per socket); Elysia answers every other request.
-  const upgrade = websocketUpgrade(ctx);
-  const bun = Bun.serve<WsData>({
+  app.listen({
     hostname: config.host,
     port: config.port,
     maxRequestBodySize: requestBodyLimit(config),
     development: false,
-    // What Elysia's listen() set: keep them.
-    reusePort: true,
-    idleTimeout: 30,
-    fetch: (req, server) => (isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req)),
+    // listen() spreads these over its own handlers, which would look for an Elysia context in ws.data.
     websocket: websocketHandlers(ctx),
   });
+  const bun = app.server!;
   hub.server = bun;
   ctx.startLagMonitor();
   media?.start();

@@ -1,5 +1,5 @@
-// The /ws endpoint on Bun's own websocket server (not Elysia's ws layer, which
-// keeps a whole request context per socket): authenticate at the upgrade
+// The /ws endpoint on Bun's websocket server directly (not Elysia's ws layer,
+// which keeps a whole request context per socket): authenticate at the upgrade
 // (401 / 503 before any hello), then request/reply frames per PROTOCOL.md and
 // pushed events. Each socket's data is only its caller, then its Conn.
 
@@ -22,7 +22,7 @@ function reply(ws: Ws, frame: unknown): void {
   ws.send(JSON.stringify(frame));
 }
 
-/** True for a request the /ws endpoint upgrades: GET /ws (or /ws/) with `Upgrade: websocket`. */
+/** True for a request the /ws endpoint upgrades: GET /ws or /ws/ with `Upgrade: websocket` (exactly, as Elysia matched it). */
 export function isWsUpgrade(req: Request): boolean {
   if (req.method !== "GET" || req.headers.get("upgrade") !== "websocket") return false;
   const path = new URL(req.url).pathname;
