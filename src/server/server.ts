@@ -3,6 +3,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
@@ -24,7 +25,7 @@ import { ServerContext } from "./transport/context.ts";
 import { errorResponse, toNatterError } from "./transport/errors.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
-import { websocketRoute } from "./transport/websocket.ts";
+import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
 
 export interface ServerDeps {
   /** Defaults to SQLite shards under config.data. */
@@ -117,16 +118,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
   const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
 
-  const app = new Elysia({
-    websocket: {
-      maxPayloadLength: config.maxFrameBytes,
-      backpressureLimit: config.sendBufferBytes,
-      closeOnBackpressureLimit: true,
-      idleTimeout: 0,
-      sendPings: false,
-      perMessageDeflate: false,
-    },
-  })
+  // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
+  // ws layer keeps a whole request context per socket); Elysia answers everything else, other
+  // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
+  const upgrade = websocketUpgrade(ctx);
+  const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
+    isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
+  const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
       if (error instanceof NatterError) {
@@ -139,10 +137,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     })
     .use(media ? mediaRoutes(ctx, media) : new Elysia())
     .use(apiRoutes(ctx, routeExtras))
-    .use(adminRoutes(ctx, adminToken, routeExtras))
-    .ws("/ws", websocketRoute(ctx) as never);
+    .use(adminRoutes(ctx, adminToken, routeExtras));
 
-  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: requestBodyLimit(config), development: false });
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    maxRequestBodySize: requestBodyLimit(config),
+    development: false,
+    // listen() spreads these over its own handlers, which would look for an Elysia context in ws.data.
+    websocket: websocketHandlers(ctx),
+  });
   const bun = app.server!;
   hub.server = bun;
   ctx.startLagMonitor();

@@ -17,6 +17,11 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
+async function httpJson(path: string) {
+  const res = await fetch(server.url + path);
+  return { status: res.status, body: (await res.json()) as any };
+}
+
 async function loginRaw(code: unknown, device: unknown = "phone") {
   const res = await fetch(server.url + "/api/login", {
     method: "POST",
@@ -124,6 +129,35 @@ describe("websocket authentication", () => {
       }
     }, 15_000);
   }
+
+  test("the upgrade's 401 is a JSON unauthorized error, counted as a refused connection", async () => {
+    const metric = async () => {
+      const text = await (await fetch(server.url + "/metrics")).text();
+      return Number(/natter_connections_refused_total\{reason="unauthorized"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await metric();
+    const raw = await RawWs.open(server, "/ws?token=wrong-token");
+    try {
+      expect(raw.response?.status).toBe(401);
+      expect(raw.response?.headers["content-type"]).toBe("application/json");
+      expect(JSON.parse(await raw.fullBody())).toEqual({ ok: false, error: { code: "unauthorized", message: "invalid or revoked token" } });
+    } finally {
+      raw.destroy();
+    }
+    expect(await metric()).toBe(before + 1);
+  }, 15_000);
+
+  test("/ws/ upgrades like /ws; /ws without an upgrade is 404 not_found", async () => {
+    const a = await makeUser(server, "Path");
+    const raw = await RawWs.open(server, `/ws/?token=${encodeURIComponent(a.token)}`);
+    try {
+      expect(raw.response?.status).toBe(101);
+      await raw.until(() => raw.texts().some((f) => f.ev === "hello"), 5000, "hello");
+    } finally {
+      raw.destroy();
+    }
+    expectHttpError(await httpJson(`/ws?token=${encodeURIComponent(a.token)}`), 404, "not_found");
+  }, 15_000);
 });
 
 describe("HTTP authentication", () => {

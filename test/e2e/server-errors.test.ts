@@ -43,6 +43,14 @@ describe("malformed frames keep the connection open", () => {
     }, 10_000);
   }
 
+  test("a binary frame -> re:null bad_request", async () => {
+    c.replies.delete(null);
+    c.ws.send(new TextEncoder().encode(JSON.stringify({ id: 1, op: "ping" })));
+    const r = await c.until(() => c.replies.get(null), 5000, "re:null reply to a binary frame");
+    expectError(r, "bad_request");
+    expect((await c.call("ping")).ok).toBe(true);
+  }, 10_000);
+
   test("a frame with an id but no op -> bad_request (re null or the id)", async () => {
     c.replies.delete(null);
     c.ws.send(JSON.stringify({ id: 4242 }));

@@ -9,17 +9,30 @@ import type { Server, ServerWebSocket } from "bun";
 import type { Caller, ConnRef, Delivery } from "../domain/ports.ts";
 import { NO_LABELS, type Metrics } from "../metrics.ts";
 
-export interface Conn extends ConnRef {
-  readonly id: number;
-  readonly user: string;
-  readonly device: string;
-  readonly raw: ServerWebSocket<unknown>;
+/** One live connection. It is also the Caller its ops run as, and its own ConnRef (so fan-out can skip it). */
+export class Conn implements Caller, ConnRef {
   /** Set by any frame or pong; cleared at each heartbeat. */
-  alive: boolean;
-  /** The caller every op on this connection runs as (its conn lets fan-out skip this socket). */
-  readonly caller: Caller;
+  alive = true;
+  /** True once the hub has removed it (a ref held by an op in flight may outlive it). */
+  removed = false;
   /** Channel topics this connection is subscribed to. */
-  readonly channels: Set<string>;
+  readonly channels = new Set<string>();
+
+  constructor(
+    readonly id: number,
+    readonly user: string,
+    readonly device: string,
+    readonly raw: ServerWebSocket<unknown>,
+  ) {}
+
+  /** The caller every op on this connection runs as. */
+  get caller(): Caller {
+    return this;
+  }
+
+  get conn(): ConnRef {
+    return this;
+  }
 }
 
 export const userTopic = (user: string) => "u:" + user;
@@ -28,8 +41,9 @@ export const channelTopic = (channel: string) => "c:" + channel;
 export const CHANNEL_TOPIC_MIN_MEMBERS = 3;
 
 export class Hub implements Delivery {
-  readonly conns = new Map<number, Conn>();
-  private byUser = new Map<string, Set<Conn>>();
+  /** Every live connection, by user: a few at most each, and an array costs a fifth of a Set. */
+  private byUser = new Map<string, Conn[]>();
+  private count = 0;
   /** Connections subscribed to each channel topic. */
   private topicSubs = new Map<string, Set<Conn>>();
   private nextId = 1;
@@ -38,36 +52,38 @@ export class Hub implements Delivery {
   constructor(private readonly metrics: Metrics) {}
 
   get size(): number {
-    return this.conns.size;
+    return this.count;
   }
 
   /** Registers a connection; returns it and whether it is the user's first. */
   add(raw: ServerWebSocket<unknown>, user: string, device: string): { conn: Conn; first: boolean } {
-    const id = this.nextId++;
-    const conn: Conn = { id, user, device, raw, alive: true, caller: { user, device, conn: { id } }, channels: new Set() };
-    this.conns.set(conn.id, conn);
-    let set = this.byUser.get(user);
-    const first = !set;
-    if (!set) this.byUser.set(user, (set = new Set()));
-    set.add(conn);
+    const conn = new Conn(this.nextId++, user, device, raw);
+    const list = this.byUser.get(user);
+    const first = !list;
+    if (list) list.push(conn);
+    else this.byUser.set(user, [conn]);
+    this.count++;
     raw.subscribe(userTopic(user));
-    this.metrics.connections.set({}, this.conns.size);
+    this.metrics.connections.set({}, this.count);
     this.metrics.connectionsTotal.inc();
     return { conn, first };
   }
 
   /** Unregisters; returns true if it was the user's last connection. */
   remove(conn: Conn): boolean {
-    if (!this.conns.delete(conn.id)) return false;
+    if (conn.removed) return false;
+    conn.removed = true;
+    this.count--;
     for (const ch of conn.channels) {
       const subs = this.topicSubs.get(ch);
       subs?.delete(conn);
       if (subs?.size === 0) this.topicSubs.delete(ch);
     }
-    const set = this.byUser.get(conn.user);
-    set?.delete(conn);
-    this.metrics.connections.set({}, this.conns.size);
-    if (set && set.size === 0) {
+    const list = this.byUser.get(conn.user);
+    const i = list ? list.indexOf(conn) : -1;
+    if (i >= 0) list!.splice(i, 1);
+    this.metrics.connections.set({}, this.count);
+    if (list && list.length === 0) {
       this.byUser.delete(conn.user);
       return true;
     }
@@ -75,17 +91,17 @@ export class Hub implements Delivery {
   }
 
   toUsers(users: Iterable<string>, frame: string, except?: ConnRef): void {
-    const skip = except ? this.conns.get(except.id) : undefined;
+    const skip = this.live(except);
     let delivered = 0;
     for (const u of users) {
-      const set = this.byUser.get(u);
-      if (!set) continue;
+      const list = this.byUser.get(u);
+      if (!list) continue;
       if (skip && skip.user === u) {
-        if (set.size > 1) skip.raw.publish(userTopic(u), frame);
-        delivered += set.size - 1;
+        if (list.length > 1) skip.raw.publish(userTopic(u), frame);
+        delivered += list.length - 1;
       } else {
         this.server!.publish(userTopic(u), frame);
-        delivered += set.size;
+        delivered += list.length;
       }
     }
     if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
@@ -103,9 +119,9 @@ export class Hub implements Delivery {
     if (!subs) this.topicSubs.set(channel, (subs = new Set()));
     let memberConns = 0;
     for (const u of members) {
-      const set = this.byUser.get(u);
-      if (!set) continue;
-      for (const c of set) {
+      const list = this.byUser.get(u);
+      if (!list) continue;
+      for (const c of list) {
         memberConns++;
         if (!subs.has(c)) {
           subs.add(c);
@@ -128,7 +144,7 @@ export class Hub implements Delivery {
       this.topicSubs.delete(channel);
       return;
     }
-    const skip = except ? this.conns.get(except.id) : undefined;
+    const skip = this.live(except);
     let delivered: number;
     if (skip && subs.has(skip)) {
       if (subs.size > 1) skip.raw.publish(topic, frame);
@@ -140,12 +156,22 @@ export class Hub implements Delivery {
     if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
   }
 
+  /** The connection `ref` names, while it is live. */
+  private live(ref: ConnRef | undefined): Conn | undefined {
+    return ref instanceof Conn && !ref.removed ? ref : undefined;
+  }
+
+  /** A snapshot of every live connection. */
+  private all(): Conn[] {
+    return [...this.byUser.values()].flat();
+  }
+
   isOnline(user: string): boolean {
     return this.byUser.has(user);
   }
 
   closeDevice(device: string, code: number, reason: string): void {
-    for (const c of [...this.conns.values()]) if (c.device === device) c.raw.close(code, reason);
+    for (const c of this.all()) if (c.device === device) c.raw.close(code, reason);
   }
 
   closeUser(user: string, code: number, reason: string): void {
@@ -153,13 +179,13 @@ export class Hub implements Delivery {
   }
 
   closeAll(code: number, reason: string): void {
-    for (const c of [...this.conns.values()]) c.raw.close(code, reason);
+    for (const c of this.all()) c.raw.close(code, reason);
   }
 
   /** One heartbeat round: close connections silent since the last round, ping the rest. */
   heartbeat(): number {
     let closed = 0;
-    for (const c of [...this.conns.values()]) {
+    for (const c of this.all()) {
       if (!c.alive) {
         c.raw.terminate();
         closed++;

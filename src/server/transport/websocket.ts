@@ -1,91 +1,132 @@
-// The /ws endpoint: authenticate at the upgrade (401 / 503 before any hello),
-// then request/reply frames per PROTOCOL.md and pushed events.
+// The /ws endpoint on Bun's websocket server directly (not Elysia's ws layer,
+// which keeps a whole request context per socket): authenticate at the upgrade
+// (401 / 503 before any hello), then request/reply frames per PROTOCOL.md and
+// pushed events. Each socket's data is only its caller, then its Conn.
 
-import type { ServerWebSocket } from "bun";
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { NatterError, PROTOCOL_VERSION, type HelloEvent } from "../../protocol/index.ts";
 import type { Conn } from "./hub.ts";
 import type { ServerContext } from "./context.ts";
-import { bearer, toNatterError } from "./errors.ts";
+import { bearer, errorResponse, toNatterError } from "./errors.ts";
 
-interface WsData {
-  caller?: { user: string; device: string; deviceName: string };
+/** Per-socket data: who authenticated at the upgrade, then the hub's Conn once open. */
+export interface WsData {
+  user: string;
+  device: string;
+  conn: Conn | null;
 }
 
-const conns = new WeakMap<ServerWebSocket<unknown>, Conn>();
+type Ws = ServerWebSocket<WsData>;
 
-function reply(raw: ServerWebSocket<unknown>, frame: unknown): void {
-  raw.send(JSON.stringify(frame));
+function reply(ws: Ws, frame: unknown): void {
+  ws.send(JSON.stringify(frame));
 }
 
-/** Elysia ws route options for /ws. */
-export function websocketRoute(ctx: ServerContext) {
-  const { hub, accounts, chat, presence, log, metrics, config } = ctx;
+/** True for a request the /ws endpoint upgrades: GET /ws or /ws/ with `Upgrade: websocket` (exactly, as Elysia matched it). */
+export function isWsUpgrade(req: Request): boolean {
+  if (req.method !== "GET" || req.headers.get("upgrade") !== "websocket") return false;
+  const path = new URL(req.url).pathname;
+  return path === "/ws" || path === "/ws/";
+}
+
+/**
+ * Answers an upgrade request to /ws: refuses while draining or at capacity
+ * (503 with Retry-After) and without a valid token (401), as JSON errors;
+ * otherwise upgrades with the caller as the socket's data.
+ */
+export function websocketUpgrade(ctx: ServerContext) {
+  const { hub, accounts, log, metrics, config } = ctx;
+  const admit = async (req: Request): Promise<WsData> => {
+    if (ctx.draining) throw new NatterError("unavailable", "server is shutting down", ctx.retryAfterMs());
+    if (hub.size >= config.maxConnections) {
+      metrics.refused.inc({ reason: "max_connections" });
+      throw new NatterError("unavailable", "server is at its connection limit", ctx.retryAfterMs());
+    }
+    if (ctx.overloaded()) {
+      metrics.refused.inc({ reason: "overload" });
+      throw new NatterError("unavailable", "server is overloaded", ctx.retryAfterMs());
+    }
+    // The last ?token wins, as it did under Elysia's query parser.
+    const token = new URL(req.url).searchParams.getAll("token").pop() ?? bearer(req);
+    try {
+      const caller = await accounts.authenticate(token);
+      return { user: caller.user, device: caller.device, conn: null };
+    } catch (e) {
+      metrics.refused.inc({ reason: "unauthorized" });
+      throw e;
+    }
+  };
+  return async (req: Request, server: Server<WsData>): Promise<Response | undefined> => {
+    let data: WsData;
+    try {
+      data = await admit(req);
+    } catch (e) {
+      if (!(e instanceof NatterError)) return errorResponse(toNatterError(e, log, "http"));
+      metrics.errors.inc({ code: e.code });
+      return errorResponse(e);
+    }
+    if (server.upgrade(req, { data })) return undefined;
+    return new Response("Expected a websocket connection", { status: 400 });
+  };
+}
+
+/** Bun websocket handlers and options for /ws. */
+export function websocketHandlers(ctx: ServerContext): WebSocketHandler<WsData> {
+  const { hub, accounts, presence, log, metrics, config } = ctx;
   return {
-    async beforeHandle(c: { request: Request; query: Record<string, string | undefined> } & WsData) {
-      if (ctx.draining) throw new NatterError("unavailable", "server is shutting down", ctx.retryAfterMs());
-      if (hub.size >= config.maxConnections) {
-        metrics.refused.inc({ reason: "max_connections" });
-        throw new NatterError("unavailable", "server is at its connection limit", ctx.retryAfterMs());
-      }
-      if (ctx.overloaded()) {
-        metrics.refused.inc({ reason: "overload" });
-        throw new NatterError("unavailable", "server is overloaded", ctx.retryAfterMs());
-      }
-      const token = c.query.token ?? bearer(c.request);
-      try {
-        c.caller = await accounts.authenticate(token);
-      } catch (e) {
-        metrics.refused.inc({ reason: "unauthorized" });
-        throw e;
-      }
-    },
+    maxPayloadLength: config.maxFrameBytes,
+    backpressureLimit: config.sendBufferBytes,
+    closeOnBackpressureLimit: true,
+    idleTimeout: 0,
+    sendPings: false,
+    perMessageDeflate: false,
 
-    async open(ws: { raw: ServerWebSocket<unknown>; data: WsData }) {
-      const caller = ws.data.caller!;
-      const { conn, first } = hub.add(ws.raw, caller.user, caller.device);
-      conns.set(ws.raw, conn);
+    async open(ws) {
+      const { user: userId, device: deviceId } = ws.data;
+      const { conn, first } = hub.add(ws, userId, deviceId);
+      ws.data.conn = conn;
       try {
-        const [user, device] = await Promise.all([accounts.getUser(caller.user), accounts.device(caller.user, caller.device)]);
+        const [user, device] = await Promise.all([accounts.getUser(userId), accounts.device(userId, deviceId)]);
         const hello: HelloEvent = { ev: "hello", user, device, heartbeat_ms: config.heartbeatMs, protocol: PROTOCOL_VERSION };
-        ws.raw.send(JSON.stringify(hello));
-        for (const p of await presence.snapshot(caller.user)) ws.raw.send(JSON.stringify(p));
-        if (first) await presence.online(caller.user);
+        ws.send(JSON.stringify(hello));
+        for (const p of await presence.snapshot(userId)) ws.send(JSON.stringify(p));
+        if (first) await presence.online(userId);
       } catch (e) {
         // The user or device vanished between upgrade and open (deleted / revoked).
         const err = toNatterError(e, log, "ws.open");
-        ws.raw.close(err.code === "not_found" ? 4401 : 1011, err.message);
+        ws.close(err.code === "not_found" ? 4401 : 1011, err.message);
       }
     },
 
-    async message(ws: { raw: ServerWebSocket<unknown> }, msg: unknown) {
-      const conn = conns.get(ws.raw);
+    async message(ws, raw) {
+      const conn = ws.data.conn;
       if (!conn) return;
       conn.alive = true;
-      if (msg === null || typeof msg !== "object" || Array.isArray(msg) || Buffer.isBuffer(msg)) {
+      const msg = parseFrame(raw);
+      if (msg === null) {
         metrics.errors.inc({ code: "bad_request" });
-        return reply(ws.raw, { re: null, ok: false, error: { code: "bad_request", message: "frame must be a JSON object with an op" } });
+        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame must be a JSON object with an op" } });
       }
-      const { id, op, ...params } = msg as Record<string, unknown>;
+      const { id, op, ...params } = msg;
       const re = typeof id === "number" || typeof id === "string" ? id : null;
       if (typeof op !== "string") {
         metrics.errors.inc({ code: "bad_request" });
-        return reply(ws.raw, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
+        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
       }
       const result = await ctx.run(conn.caller, op, params);
-      if (ws.raw.readyState === 1) reply(ws.raw, { re, ...result });
+      if (ws.readyState === 1) reply(ws, { re, ...result });
     },
 
-    // Elysia hands ping/pong handlers Bun's socket itself, not its wrapper.
-    pong(ws: ServerWebSocket<unknown>) {
-      const conn = conns.get(ws);
+    pong(ws) {
+      const conn = ws.data.conn;
       if (conn) conn.alive = true;
     },
 
-    async close(ws: { raw: ServerWebSocket<unknown> }) {
-      const conn = conns.get(ws.raw);
+    async close(ws) {
+      const conn = ws.data.conn;
       if (!conn) return;
-      conns.delete(ws.raw);
-      if (ws.raw.getBufferedAmount() >= config.sendBufferBytes) metrics.slowConsumers.inc();
+      ws.data.conn = null;
+      if (ws.getBufferedAmount() >= config.sendBufferBytes) metrics.slowConsumers.inc();
       if (hub.remove(conn)) {
         try {
           await presence.offline(conn.user);
@@ -95,4 +136,18 @@ export function websocketRoute(ctx: ServerContext) {
       }
     },
   };
+}
+
+/**
+ * A text frame holding a JSON object, or null for anything else (binary,
+ * invalid JSON, arrays, scalars). Only text starting with "{" is parsed, so
+ * leading whitespace is refused as before.
+ */
+function parseFrame(raw: string | Buffer): Record<string, unknown> | null {
+  if (typeof raw !== "string" || raw.charCodeAt(0) !== 123) return null;
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
 }
