@@ -46,6 +46,31 @@ export function memSample(pid: number): MemSample | null {
   }
 }
 
+/**
+ * Waits until a process's RSS has moved by at most `tolBytes` over the last
+ * `windowMs` (sampled every 100 ms), for at most `maxMs`; returns the last
+ * sample, or null if the process is gone. `settled` is false if it hit the bound.
+ */
+export async function settledMem(
+  pid: number,
+  { windowMs = 1000, tolBytes = 128 * 1024, maxMs = 10_000 } = {},
+): Promise<{ mem: MemSample; settled: boolean; waitedMs: number } | null> {
+  const t0 = performance.now();
+  const seen: { at: number; rss: number }[] = [];
+  for (;;) {
+    const mem = memSample(pid);
+    if (!mem) return null;
+    const at = performance.now();
+    seen.push({ at, rss: mem.rssBytes });
+    // Keep the newest samples that still span the window.
+    while (seen.length > 1 && at - seen[1]!.at >= windowMs) seen.shift();
+    const rss = seen.map((s) => s.rss);
+    const settled = at - seen[0]!.at >= windowMs && Math.max(...rss) - Math.min(...rss) <= tolBytes;
+    if (settled || at - t0 >= maxMs) return { mem, settled, waitedMs: at - t0 };
+    await Bun.sleep(100);
+  }
+}
+
 /** The machine, for reports: cores, memory, CPU model, load. */
 export function machineInfo(): { nproc: number; mem_total_gib: number; cpu_model: string; loadavg: string } {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");

@@ -40,7 +40,7 @@ export class Target {
   private out = "";
   private stopped = false;
 
-  private constructor(readonly opts: TargetOptions, readonly proc: Subprocess, readonly dataDir: string, private readonly ownsDir: boolean) {}
+  private constructor(readonly opts: TargetOptions, readonly proc: Subprocess, readonly dataDir: string, private ownsDir: boolean) {}
 
   get pid(): number {
     return this.proc.pid;
@@ -112,6 +112,19 @@ export class Target {
     }
     if (this.ownsDir && !opts.keepData) rmSync(this.dataDir, { recursive: true, force: true });
     return code;
+  }
+
+  /**
+   * Stops this process (SIGTERM, keeping the data) and starts a fresh one with
+   * the same options on the same data dir and port. The new target takes over
+   * removing the dir if this one owned it.
+   */
+  async restart(): Promise<Target> {
+    await this.stop({ keepData: true });
+    const next = await Target.start({ ...this.opts, dataDir: this.dataDir, port: this.port });
+    next.ownsDir = this.ownsDir;
+    this.ownsDir = false;
+    return next;
   }
 
   /** Creates `n` users (and logs one device in each) with bounded concurrency; the relay needs none. */

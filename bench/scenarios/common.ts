@@ -8,12 +8,11 @@ export function natterArgs(o: BenchOptions): string[] {
   return ["--sync", o.sync, "--rate-burst", "10000000", "--rate-per-sec", "10000000", "--max-connections", "19500", ...o.serverArgs];
 }
 
-export function startNatter(o: BenchOptions, extra: { dataDir?: string; port?: number; args?: string[] } = {}): Promise<Target> {
+export function startNatter(o: BenchOptions, extra: { dataDir?: string; args?: string[] } = {}): Promise<Target> {
   return Target.start({
     kind: "natter",
     args: [...natterArgs(o), ...(extra.args ?? [])],
     dataDir: extra.dataDir,
-    port: extra.port,
     cpuProfDir: o.profileDir ?? undefined,
     tmpBase: o.tmpDir,
     root: o.natterRoot ?? undefined,

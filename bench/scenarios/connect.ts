@@ -1,5 +1,8 @@
 // connect: N idle websockets (one user each), held open; reports server RSS
-// per connection. One natter process holds at most ~19,900 sockets here (the
+// per connection. RSS is measured on a fresh process: after the users are
+// created natter is restarted on the same data dir (as in reconnect), so the
+// "before" figure holds no heap freed by the logins for the sockets to reuse.
+// The relay needs no users and is measured fresh as started. One natter process holds at most ~19,900 sockets here (the
 // hard fd limit is 20,000 per process), so N above that cannot be reached by a
 // single node on this machine. All clients use 127.0.0.1 as source address:
 // below 20,000 connections to one server port the 28,000 ephemeral ports
@@ -9,7 +12,7 @@
 import { place } from "../lib/load.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
-import { cpuPercent, cpuSample, memSample } from "../lib/procstat.ts";
+import { cpuPercent, cpuSample, settledMem } from "../lib/procstat.ts";
 import { fmt, type Progress } from "../lib/report.ts";
 import { Target } from "../lib/target.ts";
 import { startNatter } from "./common.ts";
@@ -29,14 +32,23 @@ export interface ConnectScenarioResult {
   server_cpu_percent: number;
   generator_cpu_percent: number;
   users_setup_s: number;
+  /** Whether RSS held still (within 128 KiB for 1 s, waited for at most 10 s) both before and after connecting. */
+  rss_settled: boolean;
   errors: Record<string, number>;
 }
 
 const mib = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
 
+/** The server's RSS once it has held still; throws if the process is gone. */
+async function settled(pid: number) {
+  const s = await settledMem(pid);
+  if (!s) throw new Error(`connect: server pid ${pid} is gone`);
+  return s;
+}
+
 export async function runConnect(o: BenchOptions, progress: Progress, kind: "natter" | "relay" = "natter"): Promise<ConnectScenarioResult> {
   const n = o.connections;
-  const target = kind === "natter" ? await startNatter(o) : await Target.start({ kind: "relay", tmpBase: o.tmpDir });
+  let target = kind === "natter" ? await startNatter(o) : await Target.start({ kind: "relay", tmpBase: o.tmpDir });
   // Enough workers that none passes ~19,000 sockets of its own.
   const pool = new Pool(Math.max(o.workers, Math.ceil(n / 18_000)));
   try {
@@ -46,12 +58,14 @@ export async function runConnect(o: BenchOptions, progress: Progress, kind: "nat
     const made = await target.identities(users, "c", (d) => d % 5000 === 0 && progress(`  ${fmt(d)} users`));
     const ids = Array.from({ length: n }, (_, i) => made[i % users]!);
     const usersS = (performance.now() - t0) / 1000;
-    Bun.gc(true);
-    await Bun.sleep(1000);
-    const before = memSample(target.pid)!;
+    if (kind === "natter") {
+      target = await target.restart();
+      progress(`connect: restarted natter on the same data dir (pid ${target.pid})`);
+    }
+    const before = await settled(target.pid);
     const c0 = cpuSample(target.pid);
     const g0 = pool.pids().map(cpuSample);
-    progress(`connect: opening ${fmt(n)} websockets (server RSS ${mib(before.rssBytes)} MiB before)`);
+    progress(`connect: opening ${fmt(n)} websockets (server RSS ${mib(before.mem.rssBytes)} MiB before)`);
     const placement = place(ids, 1, pool.size);
     const t1 = performance.now();
     const res = await pool.all(
@@ -61,8 +75,7 @@ export async function runConnect(o: BenchOptions, progress: Progress, kind: "nat
     const connectS = (performance.now() - t1) / 1000;
     const c1 = cpuSample(target.pid);
     const g1 = pool.pids().map(cpuSample);
-    await Bun.sleep(2000);
-    const after = memSample(target.pid)!;
+    const after = await settled(target.pid);
     const connected = res.reduce((s, r) => s + r.r.connected, 0);
     const errors: Record<string, number> = {};
     for (const { r } of res) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
@@ -74,16 +87,17 @@ export async function runConnect(o: BenchOptions, progress: Progress, kind: "nat
       failed: n - connected,
       connect_s: Math.round(connectS * 10) / 10,
       connects_per_sec: Math.round(connected / connectS),
-      rss_before_mib: mib(before.rssBytes),
-      rss_after_mib: mib(after.rssBytes),
-      rss_per_conn_kib: connected ? Math.round(((after.rssBytes - before.rssBytes) / connected / 1024) * 100) / 100 : 0,
-      server_peak_rss_mib: mib(after.peakRssBytes),
+      rss_before_mib: mib(before.mem.rssBytes),
+      rss_after_mib: mib(after.mem.rssBytes),
+      rss_per_conn_kib: connected ? Math.round(((after.mem.rssBytes - before.mem.rssBytes) / connected / 1024) * 100) / 100 : 0,
+      server_peak_rss_mib: mib(after.mem.peakRssBytes),
       server_cpu_percent: cpuPercent(c0, c1),
       generator_cpu_percent: Math.round(g0.reduce((a, g, i) => a + cpuPercent(g, g1[i]!), 0) * 10) / 10,
       users_setup_s: Math.round(usersS * 10) / 10,
+      rss_settled: before.settled && after.settled,
       errors,
     };
-    progress(`  ${fmt(connected)} connected in ${result.connect_s} s; RSS ${result.rss_before_mib} -> ${result.rss_after_mib} MiB = ${result.rss_per_conn_kib} KiB per connection`);
+    progress(`  ${fmt(connected)} connected in ${result.connect_s} s; RSS ${result.rss_before_mib} -> ${result.rss_after_mib} MiB = ${result.rss_per_conn_kib} KiB per connection${result.rss_settled ? "" : " (RSS had not settled)"}`);
     return result;
   } finally {
     await pool.close();

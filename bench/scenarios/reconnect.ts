@@ -4,7 +4,6 @@
 // as src/client/backoff.ts). Reports how long until all are back, how many
 // attempts were refused, and the server's peak RSS; fails if it crashed.
 
-import { rmSync } from "node:fs";
 import { place } from "../lib/load.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
@@ -32,8 +31,6 @@ export async function runReconnect(o: BenchOptions, progress: Progress): Promise
   const n = o.reconnectClients;
   const limitS = o.reconnectLimitS;
   let target: Target = await startNatter(o);
-  const dataDir = target.dataDir;
-  const port = target.port;
   const pool = new Pool(Math.max(o.workers, Math.ceil(n / 18_000)));
   let crashed = false;
   try {
@@ -48,11 +45,9 @@ export async function runReconnect(o: BenchOptions, progress: Progress): Promise
     const connected = res.reduce((s, r) => s + r.r.connected, 0);
     const attempts0 = (await pool.all(() => ({ t: "status" }), "status")).reduce((s, r) => s + r.r.attempts, 0);
     const fails0 = (await pool.all(() => ({ t: "status" }), "status")).reduce((s, r) => s + r.r.failures, 0);
-    progress(`reconnect: ${fmt(connected)} connected; restarting the server (SIGTERM, then a new process on port ${port})`);
+    progress(`reconnect: ${fmt(connected)} connected; restarting the server (SIGTERM, then a new process on port ${target.port})`);
     const tStop = performance.now();
-    const old = target;
-    await old.stop({ keepData: true });
-    target = await startNatter(o, { dataDir, port });
+    target = await target.restart();
     const tUp = performance.now();
     const restartS = (tUp - tStop) / 1000;
     progress(`  new server pid ${target.pid} up after ${restartS.toFixed(1)} s; waiting for clients`);
@@ -104,6 +99,5 @@ export async function runReconnect(o: BenchOptions, progress: Progress): Promise
   } finally {
     await pool.close();
     await target.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
