@@ -29,6 +29,7 @@ import type {
   UserRow,
 } from "../types.ts";
 import { ADVANCE_CURSOR, CHANNEL_COLS, MEDIA_COLS, MEDIA_SHARED_WHILE_MEMBER, MEMBER_COLS, MEMBER_UPSERT, MESSAGE_COLS, PROMOTE_LONGEST_MEMBER, STAMP } from "../sql.ts";
+import { planMemberChange } from "../member-change.ts";
 
 export interface LibsqlStoreOptions {
   /** libsql://HOST, https://HOST, http://HOST (dev server), ws(s)://, or file:PATH. */
@@ -310,24 +311,10 @@ export class LibsqlStore implements Store {
 
   async changeMembers(channel: string, change: MemberChange): Promise<ChannelState> {
     return this.write(async (db) => {
-      const state = await readChannel(db, channel);
-      if (!state) throw new NatterError("not_found", "no such channel");
-      const last = state.channel.last_seq;
-      const current = new Set(state.members.filter((m) => m.left_seq === null).map((m) => m.user_id));
+      const { last, fresh } = planMemberChange(await readChannel(db, channel), change);
       if (change.kind === "add") {
-        const fresh = [...new Set(change.users)].filter((u) => !current.has(u));
-        if (current.size + fresh.length > change.max)
-          throw new NatterError("group_full", `a group holds at most ${change.max} members (it has ${current.size})`);
-        for (const u of fresh)
-          await db.run(
-            MEMBER_UPSERT,
-            channel,
-            u,
-            change.role,
-            last,
-          );
+        for (const u of fresh) await db.run(MEMBER_UPSERT, channel, u, change.role, last);
       } else {
-        if (!current.has(change.user)) throw new NatterError("not_found", "not a member of this group");
         await db.run("UPDATE members SET left_seq = ?, role = 'member' WHERE channel_id = ? AND user_id = ?", last, channel, change.user);
         if (!(await db.get("SELECT 1 FROM members WHERE channel_id = ? AND left_seq IS NULL AND role = 'admin'", channel)))
           await db.run(

@@ -7,6 +7,7 @@
 import type { Database } from "bun:sqlite";
 import { NatterError } from "../../../protocol/index.ts";
 import type { ChannelRow, ChannelState, CursorUpdate, DeviceRow, MediaRow, MemberChange, MemberRow, MessageRow, NewMessage, UserRow } from "../types.ts";
+import { planMemberChange } from "../member-change.ts";
 import { ADVANCE_CURSOR, CHANNEL_COLS, MEMBER_COLS, MEMBER_UPSERT, MESSAGE_COLS, PROMOTE_LONGEST_MEMBER, STAMP } from "../sql.ts";
 
 /** Per-shard state the writer keeps between writes (it is the only writer, so it stays exact). */
@@ -133,18 +134,11 @@ export const WRITES = {
   changeMembers(c: WriteCtx, a: { channel: string; change: MemberChange }): ChannelState {
     const { db } = c;
     const { channel, change } = a;
-    const state = readChannel(db, channel);
-    if (!state) throw new NatterError("not_found", "no such channel");
-    const last = state.channel.last_seq;
-    const current = new Set(state.members.filter((m) => m.left_seq === null).map((m) => m.user_id));
+    const { last, fresh } = planMemberChange(readChannel(db, channel), change);
     if (change.kind === "add") {
-      const fresh = [...new Set(change.users)].filter((u) => !current.has(u));
-      if (current.size + fresh.length > change.max)
-        throw new NatterError("group_full", `a group holds at most ${change.max} members (it has ${current.size})`);
       const upsert = db.query(MEMBER_UPSERT);
       for (const u of fresh) upsert.run(channel, u, change.role, last);
     } else {
-      if (!current.has(change.user)) throw new NatterError("not_found", "not a member of this group");
       db.query("UPDATE members SET left_seq = ?, role = 'member' WHERE channel_id = ? AND user_id = ?").run(last, channel, change.user);
       // A group never stays without an admin: promote the longest-standing member.
       const admins = db.query("SELECT 1 FROM members WHERE channel_id = ? AND left_seq IS NULL AND role = 'admin'").get(channel);
