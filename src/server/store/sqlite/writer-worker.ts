@@ -67,7 +67,11 @@ function scheduleReport(): void {
 }
 
 function failure(e: unknown): WireFailure {
-  if (e instanceof NatterError) return e.retryAfterMs === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs };
+  if (e instanceof NatterError) {
+    const f: WireFailure = { code: e.code, message: e.message };
+    if (e.retryAfterMs !== undefined) f.retryAfterMs = e.retryAfterMs;
+    return f;
+  }
   return { message: e instanceof Error ? e.message : String(e) };
 }
 
@@ -101,7 +105,7 @@ function run(call: WriterCall): void {
   const [id, index, op, args] = call;
   const shard = shards[index];
   const ctx = ctxs[index];
-  if (closing || !shard || !ctx || !(op in WRITES)) {
+  if (closing || !shard || !ctx || !Object.hasOwn(WRITES, op)) {
     answers.push([id, 0, { message: closing ? "store is closed" : `bad writer call ${op} on shard ${index}` }]);
     return scheduleReport();
   }
