@@ -1,25 +1,12 @@
 // Bad input over the websocket and HTTP: malformed frames, unknown ops,
 // missing params, and the error codes (rate_limited and unavailable are in
 // server-limits.test.ts; internal cannot be provoked from outside).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { adminFetch, api, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { allMessages, expectError, expectHttpError, expectNoEvent } from "./server-helpers.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { adminFetch, api, makeUser, type TestServer, type TestUser, type WsClient } from "../harness.ts";
+import { allMessages, expectError, expectHttpError, expectNoEvent, serverPerFile } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  server = await startServer({ args: ["--max-group-members", "3"] });
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
+const connect = serverPerFile({ args: ["--max-group-members", "3"] }, (s) => (server = s));
 
 describe("malformed frames keep the connection open", () => {
   let c: WsClient;

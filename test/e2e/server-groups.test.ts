@@ -1,29 +1,15 @@
 // Groups: create, invite, join (invite and open), add/remove (admins only),
 // leave, member events, live subscription changes, the 100-member cap.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { adminFetch, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { allMessages, expectError, expectNoEvent, sleep } from "./server-helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { adminFetch, makeUser, type TestServer, type TestUser, type WsClient } from "../harness.ts";
+import { allMessages, expectError, expectNoEvent, isMsg, serverPerFile, sleep } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
-const isMsg = (id?: string) => (e: any) => e.ev === "message" && (id === undefined || e.message.id === id);
+const connect = serverPerFile({}, (s) => (server = s));
 const isMember = (channel: string, action?: string) => (e: any) => e.ev === "member" && e.channel === channel && (action === undefined || e.action === action);
 const sorted = (xs: string[]) => [...xs].sort();
 let seq = 0;
 const send = (c: WsClient, channel: string, content = "x") => c.request("sendMessage", { channel, client_id: `g-${++seq}`, type: "text", content });
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
 
 describe("create and deliver", () => {
   test("createGroup: creator is admin; defaults; members connected before creation get its messages", async () => {

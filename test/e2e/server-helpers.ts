@@ -2,11 +2,37 @@
 // raw HTTP upgrades and raw websocket clients over TCP (to see status codes,
 // headers and pings the WebSocket API hides), and small assertions.
 
-import { expect } from "bun:test";
-import type { TestServer, TestUser, WsClient } from "../harness.ts";
-import { adminFetch, api, login } from "../harness.ts";
+import { afterAll, beforeAll, expect } from "bun:test";
+import type { ServerOptions, TestServer, TestUser } from "../harness.ts";
+import { adminFetch, api, login, startServer, WsClient } from "../harness.ts";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * One server for the whole test file: started before its first test (and
+ * handed to `started`), stopped after its last. Returns `connect`, which opens
+ * a websocket as a user; every socket it opened is closed before the stop.
+ */
+export function serverPerFile(opts: ServerOptions, started: (s: TestServer) => void): (u: TestUser) => Promise<WsClient> {
+  let server: TestServer | undefined;
+  const open: WsClient[] = [];
+  beforeAll(async () => {
+    server = await startServer(opts);
+    started(server);
+  });
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await server?.cleanup();
+  });
+  return async (u) => {
+    const c = await WsClient.connect(server!, u.token);
+    open.push(c);
+    return c;
+  };
+}
+
+/** Matches a `message` event (with this message id, if given). */
+export const isMsg = (id?: string) => (e: any) => e.ev === "message" && (id === undefined || e.message.id === id);
 
 /** Asserts a ws reply or HTTP body is an error with `code` and a message. */
 export function expectError(reply: any, code: string): void {

@@ -1,25 +1,11 @@
 // The HTTP mirror (every op as POST /api/OP), the convenience routes,
 // /healthz, /metrics and the admin HTTP routes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { adminFetch, api, login, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { expectHttpError } from "./server-helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { adminFetch, api, login, makeUser, type TestServer, type TestUser, WsClient } from "../harness.ts";
+import { expectHttpError, isMsg, serverPerFile } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
-const isMsg = (id: string) => (e: any) => e.ev === "message" && e.message.id === id;
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
+const connect = serverPerFile({}, (s) => (server = s));
 
 async function get(token: string, path: string) {
   const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });

@@ -1,26 +1,12 @@
 // Messaging over the websocket: direct chats, message shape, multi-device
 // delivery, pipelined ordering, client_id idempotency, history paging and
 // offline catch-up, getAll, findUser, ping.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { addDevice, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { allMessages, expectError, expectNoEvent, makeGroup, sleep } from "./server-helpers.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { addDevice, makeUser, type TestServer, type TestUser, type WsClient } from "../harness.ts";
+import { allMessages, expectError, expectNoEvent, isMsg, makeGroup, serverPerFile, sleep } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
-const isMsg = (id?: string) => (e: any) => e.ev === "message" && (id === undefined || e.message.id === id);
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
+const connect = serverPerFile({}, (s) => (server = s));
 
 const MESSAGE_KEYS = ["id", "channel", "seq", "sender", "client_id", "type", "content", "media", "reply_to", "sent_at", "delivered_at", "seen_at"];
 const CHANNEL_KEYS = [

@@ -1,23 +1,10 @@
 // Typing and presence events.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { addDevice, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { expectError, expectNoEvent } from "./server-helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { addDevice, makeUser, type TestServer, type TestUser } from "../harness.ts";
+import { expectError, expectNoEvent, serverPerFile } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
+const connect = serverPerFile({}, (s) => (server = s));
 
 describe("typing", () => {
   test("typing start/stop reaches the other members, not the typing connection or outsiders", async () => {

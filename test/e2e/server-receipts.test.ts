@@ -1,25 +1,12 @@
 // Receipts: markDelivered/markSeen cursors, receipt events, derived
 // delivered_at/seen_at on messages, and the caller's Channel cursors/unread.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
-import { expectError } from "./server-helpers.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { makeUser, type TestServer, type TestUser, type WsClient } from "../harness.ts";
+import { expectError, serverPerFile } from "./server-helpers.ts";
 
 let server: TestServer;
-const open: WsClient[] = [];
-async function connect(u: TestUser): Promise<WsClient> {
-  const c = await WsClient.connect(server, u.token);
-  open.push(c);
-  return c;
-}
+const connect = serverPerFile({}, (s) => (server = s));
 const isReceipt = (channel: string, user: string) => (e: any) => e.ev === "receipt" && e.channel === channel && e.user === user;
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  for (const c of open) c.close();
-  await server?.cleanup();
-});
 
 async function msgs(c: WsClient, channel: string): Promise<Record<number, any>> {
   const r = await c.call("getMessages", { channel });
