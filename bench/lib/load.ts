@@ -7,7 +7,8 @@ import type { ClientSpec, RunResult, SenderSpec } from "./messages.ts";
 import { Pool } from "./pool.ts";
 import { cpuPercent, cpuSample, loadAverage, memSample, runQueueWaitPercent, schedSample } from "./procstat.ts";
 import type { Target } from "./target.ts";
-import type { Progress } from "./report.ts";
+import type { BenchOptions } from "./options.ts";
+import { fmt, type Progress } from "./report.ts";
 
 export interface StepResult {
   rate_offered: number;
@@ -168,6 +169,45 @@ function summarize(
     generator_processes: workers,
     duration_s: secs,
   };
+}
+
+/**
+ * Runs `step` at each rate in turn (`describe` names the rate in the progress
+ * line); a ladder stops at the first failing step and its best is the last
+ * passing one, a single rate's best is that run.
+ */
+export async function runSteps(
+  pool: Pool,
+  target: Target,
+  senders: SenderSpec[][],
+  o: BenchOptions,
+  rates: number[],
+  describe: (rate: number) => string,
+  progress: Progress,
+): Promise<{ steps: StepResult[]; best: StepResult | null }> {
+  const steps: StepResult[] = [];
+  let best: StepResult | null = null;
+  for (const rate of rates) {
+    progress(`${describe(rate)} for ${o.durationMs / 1000} s (+${o.warmupMs / 1000} s warm-up)`);
+    const r = await step(pool, target, senders, {
+      rate,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      drainMs: o.drainMs,
+      maxInflight: o.maxInflight,
+      contentBytes: o.contentBytes,
+    });
+    steps.push(r);
+    const ok = passes(r, o.p99LimitMs);
+    progress(
+      `  acked ${fmt(r.acked_per_sec)}/s, delivered ${fmt(r.deliveries_per_sec)}/s, p50 ${r.send_to_deliver.p50_ms} ms, p99 ${r.send_to_deliver.p99_ms} ms, ` +
+        `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%, server run-queue wait ${r.server_runqueue_wait_percent}%, load ${r.loadavg_1m}` +
+        (o.ladder ? (ok ? "  PASS" : "  FAIL") : ""),
+    );
+    if (!o.ladder || ok) best = r;
+    else break;
+  }
+  return { steps, best };
 }
 
 /** A step passes when p99 send->deliver <= 50 ms, >= 95% of the offered rate is acked, and nothing is lost or duplicated. */

@@ -30,6 +30,26 @@ export function cpuPercent(a: CpuSample | null, b: CpuSample | null): number {
   return Math.round(((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 1000) / 10;
 }
 
+/**
+ * Server and generator CPU (% of one core; the generator summed over its
+ * processes) over the measured window: from `startAt + warmupMs` for `durationMs`.
+ */
+export async function windowCpu(
+  serverPid: number,
+  generatorPids: () => number[],
+  startAt: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<{ server: number; generator: number }> {
+  await Bun.sleep(startAt - Date.now() + warmupMs);
+  const c0 = cpuSample(serverPid);
+  const g0 = generatorPids().map(cpuSample);
+  await Bun.sleep(durationMs);
+  const c1 = cpuSample(serverPid);
+  const g1 = generatorPids().map(cpuSample);
+  return { server: cpuPercent(c0, c1), generator: Math.round(g0.reduce((a, g, i) => a + cpuPercent(g, g1[i] ?? null), 0) * 10) / 10 };
+}
+
 export interface MemSample {
   rssBytes: number;
   /** Peak RSS over the process's life (VmHWM). */

@@ -3,7 +3,7 @@
 // With --ladder, the rate rises step by step until a step fails (p99 > limit,
 // < 95% acked, any loss or error) and the last passing rate is reported.
 
-import { place, connectAll, step, passes, type StepResult } from "../lib/load.ts";
+import { place, connectAll, runSteps, type StepResult } from "../lib/load.ts";
 import type { SenderSpec } from "../lib/messages.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
@@ -48,30 +48,8 @@ export async function runDirect(kind: "natter" | "relay", o: BenchOptions, progr
       if (o.address === "channel") senders[w] = senders[w]!.map((s, i) => ({ client: s.client, channel: f.channels[i]!, recipients: s.recipients }));
     });
     const setupMs = performance.now() - t0;
-    const steps: StepResult[] = [];
-    let best: StepResult | null = null;
     const rates = o.ladder ? Array.from({ length: o.ladderSteps }, (_, i) => Math.round(o.ladderStart * o.ladderFactor ** i)) : [o.rate];
-    for (const rate of rates) {
-      progress(`${kind} direct: ${fmt(rate)} msg/s offered for ${o.durationMs / 1000} s (+${o.warmupMs / 1000} s warm-up)`);
-      const r = await step(pool, target, senders, {
-        rate,
-        warmupMs: o.warmupMs,
-        durationMs: o.durationMs,
-        drainMs: o.drainMs,
-        maxInflight: o.maxInflight,
-        contentBytes: o.contentBytes,
-      });
-      steps.push(r);
-      const ok = passes(r, o.p99LimitMs);
-      progress(
-        `  acked ${fmt(r.acked_per_sec)}/s, delivered ${fmt(r.deliveries_per_sec)}/s, p50 ${r.send_to_deliver.p50_ms} ms, p99 ${r.send_to_deliver.p99_ms} ms, ` +
-          `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%, server run-queue wait ${r.server_runqueue_wait_percent}%, load ${r.loadavg_1m}` +
-          (o.ladder ? (ok ? "  PASS" : "  FAIL") : ""),
-      );
-      if (!o.ladder) best = r;
-      else if (ok) best = r;
-      else break;
-    }
+    const { steps, best } = await runSteps(pool, target, senders, o, rates, (rate) => `${kind} direct: ${fmt(rate)} msg/s offered`, progress);
     return { target: kind, clients: o.clients, address: kind === "natter" ? o.address : undefined, sync: kind === "natter" ? o.sync : undefined, steps, best, ladder: o.ladder, setup_ms: Math.round(setupMs) };
   } finally {
     await pool.close();

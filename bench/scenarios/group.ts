@@ -2,7 +2,7 @@
 // members take turns sending at an aggregate rate R, so each message is
 // persisted once and delivered N-1 times.
 
-import { place, connectAll, step, passes, type StepResult } from "../lib/load.ts";
+import { place, connectAll, runSteps } from "../lib/load.ts";
 import type { SenderSpec } from "../lib/messages.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
@@ -39,29 +39,8 @@ export async function runGroup(o: BenchOptions, progress: Progress, kind: "natte
       });
     }
     const setupMs = performance.now() - t0;
-    const steps: StepResult[] = [];
-    let best: StepResult | null = null;
     const rates = o.ladder ? Array.from({ length: o.ladderSteps }, (_, i) => Math.round((o.groupRate / 2) * o.ladderFactor ** i)) : [o.groupRate];
-    for (const rate of rates) {
-      progress(`${kind} group: ${fmt(rate)} msg/s offered (${fmt(rate * (o.groupSize - 1))} deliveries/s) for ${o.durationMs / 1000} s`);
-      const r = await step(pool, target, senders, {
-        rate,
-        warmupMs: o.warmupMs,
-        durationMs: o.durationMs,
-        drainMs: o.drainMs,
-        maxInflight: o.maxInflight,
-        contentBytes: o.contentBytes,
-      });
-      steps.push(r);
-      const ok = passes(r, o.p99LimitMs);
-      progress(
-        `  acked ${fmt(r.acked_per_sec)}/s, delivered ${fmt(r.deliveries_per_sec)}/s, p50 ${r.send_to_deliver.p50_ms} ms, p99 ${r.send_to_deliver.p99_ms} ms, ` +
-          `lost ${r.lost}, dup ${r.duplicates}, self-echo ${r.self_echoes}, server CPU ${r.server_cpu_percent}%, generator CPU ${r.generator_cpu_percent}%, server run-queue wait ${r.server_runqueue_wait_percent}%, load ${r.loadavg_1m}` +
-          (o.ladder ? (ok ? "  PASS" : "  FAIL") : ""),
-      );
-      if (!o.ladder || ok) best = r;
-      else break;
-    }
+    const { steps, best } = await runSteps(pool, target, senders, o, rates, (rate) => `${kind} group: ${fmt(rate)} msg/s offered (${fmt(rate * (o.groupSize - 1))} deliveries/s)`, progress);
     return { target: kind, clients: n, sync: kind === "natter" ? o.sync : undefined, steps, best, ladder: o.ladder, setup_ms: Math.round(setupMs) };
   } finally {
     await pool.close();

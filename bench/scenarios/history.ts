@@ -14,7 +14,7 @@ import { Histogram, type LatencySummary } from "../lib/histogram.ts";
 import { place } from "../lib/load.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
-import { cpuPercent, cpuSample, memSample } from "../lib/procstat.ts";
+import { memSample, windowCpu } from "../lib/procstat.ts";
 import { fmt, type Progress } from "../lib/report.ts";
 import type { Target } from "../lib/target.ts";
 import { startNatter } from "./common.ts";
@@ -148,13 +148,7 @@ export async function runHistory(o: BenchOptions, progress: Progress): Promise<H
     await pool.all((w) => ({ t: "connect", wsUrl: target.wsUrl, clients: placement.local[w]!, concurrency: 8, timeoutMs: 30_000 }), "connected");
     progress(`history: ${o.historyClients} client(s) reading pages of 50 (half newest, half at a random depth) for ${o.durationMs / 1000} s`);
     const startAt = Date.now() + 300;
-    const sampler = (async () => {
-      await Bun.sleep(startAt - Date.now() + o.warmupMs);
-      const c0 = cpuSample(target.pid);
-      const g0 = pool.pids().map(cpuSample);
-      await Bun.sleep(o.durationMs);
-      return { c0, c1: cpuSample(target.pid), g0, g1: pool.pids().map(cpuSample) };
-    })();
+    const sampler = windowCpu(target.pid, () => pool.pids(), startAt, o.warmupMs, o.durationMs);
     const res = await pool.all(
       () => ({ t: "history", startAt, warmupMs: o.warmupMs, durationMs: o.durationMs, channels: info!.channels, limit: 50, deepFraction: 0.5 }),
       "history",
@@ -189,9 +183,9 @@ export async function runHistory(o: BenchOptions, progress: Progress): Promise<H
       deep: deep.summary(),
       ping,
       errors,
-      server_cpu_percent: cpuPercent(s.c0, s.c1),
+      server_cpu_percent: s.server,
       server_peak_rss_mib: Math.round(((memSample(target.pid)?.peakRssBytes ?? 0) / 1024 / 1024) * 10) / 10,
-      generator_cpu_percent: Math.round(s.g0.reduce((a, g, i) => a + cpuPercent(g, s.g1[i]!), 0) * 10) / 10,
+      generator_cpu_percent: s.generator,
     };
     progress(`  ${fmt(result.pages_per_sec)} pages/s, p50 ${result.page.p50_ms} ms, p99 ${result.page.p99_ms} ms (ping p99 ${ping.p99_ms} ms)`);
     return result;

@@ -6,7 +6,7 @@
 import { Histogram, type LatencySummary } from "../lib/histogram.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
-import { cpuPercent, cpuSample, memSample } from "../lib/procstat.ts";
+import { memSample, windowCpu } from "../lib/procstat.ts";
 import { fmt, type Progress } from "../lib/report.ts";
 import { startNatter } from "./common.ts";
 
@@ -31,13 +31,7 @@ export async function runMedia(o: BenchOptions, progress: Progress): Promise<Med
     const ids = await target.identities(o.mediaClients, "m");
     progress(`media: ${o.mediaClients} clients upload + download ${fmt(o.mediaBytes)}-byte files for ${o.durationMs / 1000} s`);
     const startAt = Date.now() + 300;
-    const sampler = (async () => {
-      await Bun.sleep(startAt - Date.now() + o.warmupMs);
-      const c0 = cpuSample(target.pid);
-      const g0 = pool.pids().map(cpuSample);
-      await Bun.sleep(o.durationMs);
-      return { c0, c1: cpuSample(target.pid), g0, g1: pool.pids().map(cpuSample) };
-    })();
+    const sampler = windowCpu(target.pid, () => pool.pids(), startAt, o.warmupMs, o.durationMs);
     const res = await pool.all(
       (w) => ({
         t: "media",
@@ -73,9 +67,9 @@ export async function runMedia(o: BenchOptions, progress: Progress): Promise<Med
       upload: up.summary(),
       download: down.summary(),
       errors,
-      server_cpu_percent: cpuPercent(s.c0, s.c1),
+      server_cpu_percent: s.server,
       server_peak_rss_mib: Math.round(((memSample(target.pid)?.peakRssBytes ?? 0) / 1024 / 1024) * 10) / 10,
-      generator_cpu_percent: Math.round(s.g0.reduce((a, g, i) => a + cpuPercent(g, s.g1[i]!), 0) * 10) / 10,
+      generator_cpu_percent: s.generator,
     };
     progress(
       `  ${fmt(result.uploads_per_sec)} uploads/s (p99 ${result.upload.p99_ms} ms), ${fmt(result.downloads_per_sec)} downloads/s (p99 ${result.download.p99_ms} ms), errors ${JSON.stringify(errors)}`,
