@@ -1,9 +1,10 @@
 // An in-memory ChatClient for unit and component tests only (end-to-end
 // tests use the real server and NatterClient). Requests are answered by
 // handlers the test installs; events are pushed with emit*().
-import { NatterError, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
+import { NatterError, type Channel, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
 import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "./chat-client.ts";
 import type { MediaApi, TransferCallbacks } from "./media-api.ts";
+import { stubInfo } from "./state.ts";
 
 type Handlers = { [K in OpName]?: (p: OpParams[K]) => OpResults[K] | Promise<OpResults[K]> };
 
@@ -219,24 +220,8 @@ export const BOB: User = { id: "u_bob", name: "bob", phone: "+15550002", last_se
 export const CAROL: User = { id: "u_carol", name: "carol", phone: "+15550003", last_seen: null };
 
 /** A Channel as getAll returns it. */
-export function channel(id: string, over: Partial<import("../protocol/index.ts").Channel> = {}): import("../protocol/index.ts").Channel {
-  return {
-    id,
-    kind: "direct",
-    name: "",
-    description: "",
-    avatar_url: "",
-    join: "invite",
-    created_at: 1,
-    members: [],
-    admins: [],
-    last_seq: 0,
-    last_message: null,
-    delivered_seq: 0,
-    seen_seq: 0,
-    unread: 0,
-    ...over,
-  };
+export function channel(id: string, over: Partial<Channel> = {}): Channel {
+  return { ...stubInfo(id), kind: "direct", created_at: 1, ...over };
 }
 
 /** A stored message. */

@@ -181,7 +181,8 @@ function emptyChannel(info: Channel, stub = false): ChannelState {
   return { info, messages: [], hasOlder: info.last_seq > 0, loaded: false, cursors: {}, events: [], stub, loading: 0 };
 }
 
-function stubInfo(id: string): Channel {
+/** A Channel with nothing known yet but its id (a group until its info arrives). */
+export function stubInfo(id: string): Channel {
   return {
     id,
     kind: "group",

@@ -2,7 +2,7 @@
 // nothing about SQL. Every write resolves only after it is committed.
 // Implementations: sqlite/ (bun:sqlite shards with group commit).
 
-import type { JoinPolicy, MessageType } from "../../protocol/index.ts";
+import type { JoinPolicy, Message } from "../../protocol/index.ts";
 
 export interface UserRow {
   id: string;
@@ -47,30 +47,11 @@ export interface ChannelState {
   members: MemberRow[];
 }
 
-export interface MessageRow {
-  channel: string;
-  seq: number;
-  sender: string;
-  client_id: string;
-  type: MessageType;
-  content: string;
-  media: string | null;
-  reply_to: string | null;
-  sent_at: number;
-  delivered_at: number | null;
-  seen_at: number | null;
-}
+/** A stored message: the wire Message without its id (derived: `${channel}:${seq}`). */
+export type MessageRow = Omit<Message, "id">;
 
-export interface NewMessage {
-  channel: string;
-  sender: string;
-  client_id: string;
-  type: MessageType;
-  content: string;
-  media: string | null;
-  reply_to: string | null;
-  sent_at: number;
-}
+/** A message to append: what the store assigns or derives (seq, receipt times) left out. */
+export type NewMessage = Omit<MessageRow, "seq" | "delivered_at" | "seen_at">;
 
 /** What appendMessage found: a new row, or the original for a repeated client_id. */
 export interface AppendResult {
