@@ -2,7 +2,7 @@
 // nothing about SQL. Every write resolves only after it is committed.
 // Implementations: sqlite/ (bun:sqlite shards with group commit).
 
-import type { JoinPolicy, Message } from "../../protocol/index.ts";
+import type { Channel, Message } from "../../protocol/index.ts";
 
 export interface UserRow {
   id: string;
@@ -19,17 +19,8 @@ export interface DeviceRow {
   created_at: number;
 }
 
-export interface ChannelRow {
-  id: string;
-  kind: "direct" | "group";
-  name: string;
-  description: string;
-  avatar_url: string;
-  join: JoinPolicy;
-  created_at: number;
-  created_by: string;
-  last_seq: number;
-}
+/** A channel's own row: the wire Channel's fields that are stored, plus its creator. */
+export type ChannelRow = Pick<Channel, "id" | "kind" | "name" | "description" | "avatar_url" | "join" | "created_at" | "last_seq"> & { created_by: string };
 
 /** A member row; `left_seq` is set once the user left or was removed. */
 export interface MemberRow {
