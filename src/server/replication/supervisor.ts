@@ -5,19 +5,20 @@
 //
 // Lag per shard: the age of the oldest commit not yet known to be in the
 // replica. After each commit the supervisor reads the shard's WAL position
-// from the -shm header (WAL salt, last valid frame -> byte offset; the same
+// from the -shm header (wal-position.ts: WAL salt, last valid frame -> byte offset; the same
 // numbers Litestream's shadow WAL uses). A poll of Litestream's metrics then
 // says which of those positions the replica has reached; the shadow WAL
 // header tells which Litestream WAL index a salt belongs to.
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Logger } from "../log.ts";
 import { litestreamBinary, litestreamConfig, parseLitestreamMetrics, type ShardMetrics } from "./litestream.ts";
 import { BlobMirror, type BlobMirrorStatus } from "./blob-mirror.ts";
 import { openObjects, ObjectBlobReplica, type BlobReplica, type ObjectReplica } from "./objects.ts";
 import { redactUrl, type ReplicaTarget } from "./target.ts";
+import { readShadow, readShm, type ShmHandle } from "./wal-position.ts";
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -56,10 +57,8 @@ interface Pending {
   off: number;
 }
 
-interface ShardState {
-  path: string;
+interface ShardState extends ShmHandle {
   queue: Pending[];
-  shmFd: number | null;
   /** Litestream's current generation and the WAL index of each salt seen in it. */
   gen: string | null;
   indexOfSalt: Map<string, number>;
@@ -71,55 +70,6 @@ interface ShardState {
   stuckSince: number | null;
   stuckAt: string;
   lastNudge: number;
-}
-
-const HDR = Buffer.alloc(96);
-
-/** The WAL position SQLite publishes in the -shm header: salt and the end offset of the last valid frame. */
-function readShm(s: ShardState): { salt: string; off: number } | null {
-  try {
-    s.shmFd ??= openSync(s.path + "-shm", "r");
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (readSync(s.shmFd, HDR, 0, 96, 0) < 96) return null;
-      // Two copies of the header: equal unless a writer is updating them right now.
-      if (HDR.compare(HDR, 0, 48, 48, 96) !== 0 || HDR[12] === 0) continue;
-      const le = isLE;
-      const u16 = (o: number) => (le ? HDR.readUInt16LE(o) : HDR.readUInt16BE(o));
-      const u32 = (o: number) => (le ? HDR.readUInt32LE(o) : HDR.readUInt32BE(o));
-      const sz = u16(14);
-      const page = sz === 1 ? 65536 : sz;
-      const mx = u32(16);
-      // The salts are a byte copy of the WAL header's (not native integers).
-      return { salt: HDR.toString("hex", 32, 40), off: mx === 0 ? 0 : 32 + mx * (page + 24) };
-    }
-    return null;
-  } catch {
-    return null;
-  }
-}
-const isLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Litestream's current generation for a shard, and the salt of its newest shadow WAL index. */
-function readShadow(path: string): { gen: string; index: number; salt: string } | null {
-  try {
-    const dir = join(dirname(path), `.${basename(path)}-litestream`);
-    const gen = readFileSync(join(dir, "generation"), "utf8").trim();
-    if (!gen) return null;
-    const wal = join(dir, "generations", gen, "wal");
-    const files = readdirSync(wal).filter((f) => /^[0-9a-f]{8}\.wal$/.test(f)).sort();
-    const last = files.at(-1);
-    if (!last) return { gen, index: -1, salt: "" };
-    const fd = openSync(join(wal, last), "r");
-    const h = Buffer.alloc(32);
-    try {
-      if (readSync(fd, h, 0, 32, 0) < 32) return null;
-    } finally {
-      closeSync(fd);
-    }
-    return { gen, index: parseInt(last.slice(0, 8), 16), salt: h.toString("hex", 16, 24) };
-  } catch {
-    return null;
-  }
 }
 
 export interface ShardReplicationStatus {
