@@ -2,6 +2,8 @@
 // config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
 import type { Command } from "commander";
 import { ConfigError, OPTIONS, envName, loadConfig, DEFAULTS, type ServerConfig } from "../server/config.ts";
+import { DataDirInUse } from "../server/data-lock.ts";
+import { EXIT } from "./run.ts";
 import { startServer, type NatterServer } from "../server/server.ts";
 
 export function registerServe(program: Command): void {
@@ -10,7 +12,8 @@ export function registerServe(program: Command): void {
     .description("run the natter server (data in ./data by default)")
     .option("--config <file>", "JSON config file (also NATTER_CONFIG)");
   for (const o of OPTIONS) {
-    cmd.option(`--${o.flag} <${o.kind === "int" ? "n" : "value"}>`, `${o.help} (default ${JSON.stringify(DEFAULTS[o.key])}; env ${envName(o.flag)})`);
+    const arg = o.kind === "bool" ? "" : o.kind === "int" ? " <n>" : " <value>";
+    cmd.option(`--${o.flag}${arg}`, `${o.help} (default ${JSON.stringify(DEFAULTS[o.key])}; env ${envName(o.flag)})`);
   }
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof ServerConfig, unknown>> = {};
@@ -45,7 +48,7 @@ export function registerServe(program: Command): void {
     } catch (e) {
       // Start-up failures (port in use, Litestream missing, storage refused) are the operator's to fix: no stack.
       process.stderr.write(`natter serve: ${(e as Error).message}\n`);
-      process.exit(1);
+      process.exit(e instanceof DataDirInUse ? EXIT.inUse : 1);
     }
     if (process.stderr.isTTY) {
       // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.

@@ -10,6 +10,8 @@ import { checkStoreUrl } from "./store/libsql/index.ts";
 export interface ServerConfig {
   host: string;
   port: number;
+  /** Share the port with other processes (SO_REUSEPORT); off, a second server on the port fails to start. */
+  reusePort: boolean;
   data: string;
   /** Shard files for a new data dir (fixed afterwards). */
   shards: number;
@@ -47,7 +49,7 @@ export interface ServerConfig {
   store: string;
 }
 
-type Kind = "string" | "int" | "enum";
+type Kind = "string" | "int" | "enum" | "bool";
 interface OptionSpec {
   key: keyof ServerConfig;
   flag: string;
@@ -60,6 +62,7 @@ interface OptionSpec {
 export const DEFAULTS: ServerConfig = {
   host: "0.0.0.0",
   port: 8080,
+  reusePort: false,
   data: "./data",
   shards: 16,
   sync: "full",
@@ -88,6 +91,7 @@ export const DEFAULTS: ServerConfig = {
 export const OPTIONS: readonly OptionSpec[] = [
   { key: "host", flag: "host", kind: "string", help: "address to listen on" },
   { key: "port", flag: "port", kind: "int", min: 0, help: "port to listen on (0 picks a free one)" },
+  { key: "reusePort", flag: "reuse-port", kind: "bool", help: "let other processes listen on the same port (SO_REUSEPORT)" },
   { key: "data", flag: "data", kind: "string", help: "data directory (shards, media, admin.token)" },
   { key: "shards", flag: "shards", kind: "int", min: 1, help: "shard files for a new data directory" },
   { key: "sync", flag: "sync", kind: "enum", values: ["full", "normal"], help: "SQLite synchronous mode of each commit" },
@@ -117,6 +121,12 @@ export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(
 export class ConfigError extends Error {}
 
 function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
+  if (spec.kind === "bool") {
+    const v = typeof raw === "boolean" ? raw : String(raw).trim().toLowerCase();
+    if (v === true || v === "true" || v === "1" || v === "yes" || v === "on") return true;
+    if (v === false || v === "false" || v === "0" || v === "no" || v === "off") return false;
+    throw new ConfigError(`${source}: ${spec.flag} must be true or false (got ${JSON.stringify(raw)})`);
+  }
   if (spec.kind === "int") {
     const n = typeof raw === "number" ? raw : Number(String(raw).trim());
     if (!Number.isSafeInteger(n) || (spec.min !== undefined && n < spec.min))

@@ -7,6 +7,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
+import { lockDataDir, type DataDirLock } from "./data-lock.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Chat } from "./domain/chat.ts";
 import type { MediaAccess } from "./domain/ports.ts";
@@ -55,9 +56,21 @@ export function ensureDataDir(dir: string): { token: string; created: boolean } 
   return { token, created: true };
 }
 
+/** Starts a node on config.data; throws DataDirInUse at once if another server holds that data dir. */
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<NatterServer> {
-  const log = deps.log ?? createLogger(config.logLevel);
   const dataDir = resolve(config.data);
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  try {
+    return await start(config, deps, dataDir, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lock: DataDirLock): Promise<NatterServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
   const { token: adminToken, created } = ensureDataDir(dataDir);
   const metrics = new Metrics();
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
@@ -142,6 +155,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   app.listen({
     hostname: config.host,
     port: config.port,
+    reusePort: config.reusePort, // Elysia's default is to share the port
     maxRequestBodySize: requestBodyLimit(config),
     development: false,
     // listen() spreads these over its own handlers, which would look for an Elysia context in ws.data.
@@ -192,6 +206,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           await replication.stop();
           if (!caughtUp) log.warn("replication: stopped before the replica caught up", replication.status() as unknown as Record<string, unknown>);
         }
+        lock.release();
         log.info("stopped", { in_flight_left: ctx.inFlight });
       })();
       return stopping;

@@ -93,7 +93,7 @@ export function registerRestore(admin: Command): void {
             );
           }
         } catch (e) {
-          if (e instanceof RestoreError) throw new CliError(e.message, e.code === "not_empty" ? EXIT.usage : EXIT.failure);
+          if (e instanceof RestoreError) throw new CliError(e.message, e.code === "not_empty" ? EXIT.usage : e.code === "in_use" ? EXIT.inUse : EXIT.failure);
           throw e;
         }
       });
