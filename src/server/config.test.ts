@@ -33,3 +33,14 @@ test("bad values are refused with the source named", () => {
 test("env names follow the flags", () => {
   expect(envName("max-message-bytes")).toBe("NATTER_MAX_MESSAGE_BYTES");
 });
+
+test("a flag option (--reuse-port) takes true/false from the flag, env and file, and refuses anything else", () => {
+  expect(loadConfig({}, {}).reusePort).toBe(false);
+  expect(loadConfig({ reusePort: true }, {}).reusePort).toBe(true);
+  expect(loadConfig({}, { NATTER_REUSE_PORT: "1" }).reusePort).toBe(true);
+  expect(loadConfig({}, { NATTER_REUSE_PORT: "false" }).reusePort).toBe(false);
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "natter.json");
+  writeFileSync(f, JSON.stringify({ reusePort: true }));
+  expect(loadConfig({}, {}, f).reusePort).toBe(true);
+  expect(() => loadConfig({}, { NATTER_REUSE_PORT: "maybe" })).toThrow(/NATTER_REUSE_PORT: reuse-port must be true or false/);
+});
