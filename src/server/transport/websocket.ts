@@ -4,7 +4,7 @@
 // pushed events. Each socket's data is only its caller, then its Conn.
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { PROTOCOL_VERSION, type HelloEvent } from "../../protocol/index.ts";
+import { NatterError, PROTOCOL_VERSION, type HelloEvent } from "../../protocol/index.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Accounts } from "../domain/accounts.ts";
 import type { Presence } from "../domain/presence.ts";
@@ -77,6 +77,7 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDep
 
 /** Bun websocket handlers and options for /ws. */
 export function websocketHandlers({ edge, hub, accounts, presence, log, metrics, limits }: WsDeps): WebSocketHandler<WsData> {
+  const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
   return {
     maxPayloadLength: limits.maxFrameBytes,
     backpressureLimit: limits.sendBufferBytes,
@@ -107,16 +108,10 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, metrics,
       if (!conn) return;
       conn.alive = true;
       const msg = parseFrame(raw);
-      if (msg === null) {
-        metrics.errors.inc({ code: "bad_request" });
-        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame must be a JSON object with an op" } });
-      }
+      if (msg === null) return badFrame(ws, "frame must be a JSON object with an op");
       const { id, op, ...params } = msg;
       const re = typeof id === "number" || typeof id === "string" ? id : null;
-      if (typeof op !== "string") {
-        metrics.errors.inc({ code: "bad_request" });
-        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
-      }
+      if (typeof op !== "string") return badFrame(ws, "frame has no op");
       const result = await edge.op(conn.caller, op, params);
       if (ws.readyState === 1) reply(ws, { re, ...result });
     },
