@@ -1,10 +1,8 @@
 // `natter serve`: start the server. Flags, NATTER_* variables and a JSON
 // config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
 import type { Command } from "commander";
-import { ConfigError, OPTIONS, envName, loadConfig, DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { DataDirInUse } from "../server/data-lock.ts";
+import { ConfigError, DataDirInUse, OPTIONS, envName, loadConfig, DEFAULTS, startServer, type NatterServer, type ServerConfig } from "../server/index.ts";
 import { EXIT } from "./run.ts";
-import { startServer, type NatterServer } from "../server/server.ts";
 
 export function registerServe(program: Command): void {
   const cmd = program

@@ -3,6 +3,7 @@
 // The rest of the server receives a plain, validated ServerConfig.
 
 import { readFileSync } from "node:fs";
+import { checkField, type FieldSpec } from "../protocol/index.ts";
 import type { LogLevel } from "./log.ts";
 import { parseReplica } from "./replication/target.ts";
 import { checkStoreUrl } from "./store/libsql/index.ts";
@@ -120,6 +121,7 @@ export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(
 
 export class ConfigError extends Error {}
 
+/** Converts a raw value (env and flags are text) to the option's type; all but flags (true/false words) are checked by the protocol's field checker. */
 function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
   if (spec.kind === "bool") {
     const v = typeof raw === "boolean" ? raw : String(raw).trim().toLowerCase();
@@ -127,17 +129,13 @@ function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
     if (v === false || v === "false" || v === "0" || v === "no" || v === "off") return false;
     throw new ConfigError(`${source}: ${spec.flag} must be true or false (got ${JSON.stringify(raw)})`);
   }
-  if (spec.kind === "int") {
-    const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-    if (!Number.isSafeInteger(n) || (spec.min !== undefined && n < spec.min))
-      throw new ConfigError(`${source}: ${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""} (got ${JSON.stringify(raw)})`);
-    return n;
-  }
-  const s = String(raw);
-  if (spec.kind === "enum" && !spec.values!.includes(s))
-    throw new ConfigError(`${source}: ${spec.flag} must be one of ${spec.values!.join(", ")} (got ${JSON.stringify(raw)})`);
-  if (s.length === 0) throw new ConfigError(`${source}: ${spec.flag} must not be empty`);
-  return s;
+  const v = spec.kind === "int" ? (typeof raw === "number" ? raw : Number(String(raw).trim())) : String(raw);
+  const field: FieldSpec =
+    spec.kind === "int" ? { kind: "int", min: spec.min } : spec.kind === "enum" ? { kind: "enum", values: spec.values! } : { kind: "string", min: 1 };
+  const why = checkField(spec.flag, field, v);
+  if (why === null) return v;
+  const said = spec.kind === "int" ? `${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}` : why;
+  throw new ConfigError(`${source}: ${said} (got ${JSON.stringify(raw)})`);
 }
 
 /**

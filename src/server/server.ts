@@ -9,7 +9,9 @@ import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
 import { lockDataDir, type DataDirLock } from "./data-lock.ts";
 import { Accounts } from "./domain/accounts.ts";
+import { Admin } from "./domain/admin.ts";
 import { Chat } from "./domain/chat.ts";
+import { createDispatch } from "./domain/ops.ts";
 import type { MediaAccess } from "./domain/ports.ts";
 import { Presence } from "./domain/presence.ts";
 import { RateLimiter } from "./domain/rate-limit.ts";
@@ -22,8 +24,7 @@ import { ReplicationSupervisor } from "./replication/supervisor.ts";
 import { parseReplica } from "./replication/target.ts";
 import { openLibsqlStore } from "./store/libsql/index.ts";
 import type { Store } from "./store/types.ts";
-import { ServerContext } from "./transport/context.ts";
-import { errorResponse, toNatterError } from "./transport/errors.ts";
+import { Edge } from "./transport/edge.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
@@ -39,7 +40,6 @@ export interface NatterServer {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
-  readonly context: ServerContext;
   /** Graceful stop: refuse new work, finish in-flight ops, close sockets, flush and close the store. */
   stop(): Promise<void>;
 }
@@ -118,10 +118,6 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     const rep = replication;
     metrics.extra.push(() => rep.renderMetrics());
   }
-  const routeExtras = {
-    health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
-    backupStatus: () => (replication ? replication.status() : { enabled: false }),
-  };
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics);
@@ -129,28 +125,36 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
-  const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
+  const dispatch = createDispatch(chat);
+  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
+  const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
+  const admin = new Admin(store, accounts, chat, hub, node);
+  const ws = { edge, hub, accounts, presence, metrics, log, limits: config };
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
   // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
-  const upgrade = websocketUpgrade(ctx);
+  const upgrade = websocketUpgrade(ws);
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
     isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
-      if (error instanceof NatterError) {
-        metrics.errors.inc({ code: error.code });
-        return errorResponse(error);
-      }
-      if (code === "NOT_FOUND") return errorResponse(new NatterError("not_found", "no such route"));
-      if (code === "PARSE" || code === "VALIDATION") return errorResponse(new NatterError("bad_request", "malformed request"));
-      return errorResponse(toNatterError(error, log, "http"));
+      if (code === "NOT_FOUND") return edge.response(new NatterError("not_found", "no such route"), "http");
+      if (code === "PARSE" || code === "VALIDATION") return edge.response(new NatterError("bad_request", "malformed request"), "http");
+      return edge.response(error, "http");
     })
-    .use(media ? mediaRoutes(ctx, media) : new Elysia())
-    .use(apiRoutes(ctx, routeExtras))
-    .use(adminRoutes(ctx, adminToken, routeExtras));
+    .use(media ? mediaRoutes(edge, media, metrics) : new Elysia())
+    .use(
+      apiRoutes({
+        edge,
+        login: (code, device) => accounts.login(code, device),
+        metrics,
+        connections: () => hub.size,
+        health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
+      }),
+    )
+    .use(adminRoutes({ edge, admin, adminToken, backupStatus: () => (replication ? replication.status() : { enabled: false }) }));
 
   app.listen({
     hostname: config.host,
@@ -159,11 +163,11 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     maxRequestBodySize: requestBodyLimit(config),
     development: false,
     // listen() spreads these over its own handlers, which would look for an Elysia context in ws.data.
-    websocket: websocketHandlers(ctx),
+    websocket: websocketHandlers(ws),
   });
   const bun = app.server!;
   hub.server = bun;
-  ctx.startLagMonitor();
+  edge.startLagMonitor();
   media?.start();
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
   const sweep = setInterval(() => limiter.sweep(), 60_000);
@@ -181,17 +185,16 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     url,
     port: bun.port!,
     dataDir,
-    context: ctx,
     stop() {
       stopping ??= (async () => {
         log.info("draining");
-        ctx.draining = true;
+        edge.draining = true;
         clearInterval(heartbeat);
         clearInterval(sweep);
-        ctx.stopLagMonitor();
+        edge.stopLagMonitor();
         bun.stop(false); // stop accepting; in-flight HTTP requests finish
         const deadline = Date.now() + 10_000;
-        while (ctx.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
+        while (edge.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
         hub.closeAll(1001, "server shutting down");
         // Close handlers queue each user's last_seen write; wait for them so the final flush carries them.
         const closeDeadline = Date.now() + 2_000;
@@ -207,7 +210,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
           if (!caughtUp) log.warn("replication: stopped before the replica caught up", replication.status() as unknown as Record<string, unknown>);
         }
         lock.release();
-        log.info("stopped", { in_flight_left: ctx.inFlight });
+        log.info("stopped", { in_flight_left: edge.inFlight });
       })();
       return stopping;
     },

@@ -1,7 +1,7 @@
 // natter admin restore --replica URL --data DIR [--force]
 // Offline: rebuilds a data directory from a replica (no server involved).
 import type { Command } from "commander";
-import { restoreDataDir, RestoreError, type RestoreEvent } from "../../server/replication/restore.ts";
+import { restoreDataDir, RestoreError, type RestoreEvent } from "../../server/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
 import { table } from "../table.ts";
 import { adminOpts } from "./index.ts";
