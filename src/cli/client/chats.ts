@@ -42,6 +42,6 @@ export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<voi
 export function registerChats(program: Command, run: (o: ChatsOptions) => Promise<void> = runChats): void {
   const cmd = program.command("chats").description("list your chats: id, kind, name, unread count, last message");
   sessionOptions(cmd).action(async (raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseChatsOptions(raw)));
+    await runClientCommand(raw, async () => run(parseChatsOptions(raw)));
   });
 }
