@@ -25,7 +25,7 @@ async function works(bin: string, env: Record<string, string> = {}): Promise<voi
   expect(help.stderr).toBe("");
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("Usage: natter");
-  const phone = `+1555020${String(++phones).padStart(4, "0")}`;
+  const phone = `+1212555${1000 + ++phones}`;
   const r = await runCli(["admin", "--server", server.url, "--data", server.dataDir, "users", "add", "--name", "Linked", "--phone", phone, "--json"], { bin, env });
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
