@@ -129,7 +129,6 @@ describe("client commands", () => {
   test("--server overrides the saved server (unreachable: exit 3)", async () => {
     const r = await cli(["chats", "--server", "http://127.0.0.1:1"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("cannot reach the server at http://127.0.0.1:1: connection refused");
   }, T);
 
   test("--server host:port (no scheme) means http://, as in natter chat; another scheme is a usage error (exit 2)", async () => {
@@ -147,14 +146,17 @@ describe("client commands", () => {
     expect(badLogin.code).toBe(2);
   }, T);
 
-  test("an unknown host and a failed TLS handshake or certificate are unreachable (exit 3), not failures (exit 1)", async () => {
-    const unknown = await cli(["chats", "--server", "http://nonexistent.invalid:8080"]);
-    expect(unknown.code).toBe(3);
-    expect(unknown.stderr).toContain("unknown host nonexistent.invalid");
-    // natter speaks plain HTTP: https:// to it fails in the TLS handshake.
-    const handshake = await cli(["chats", "--server", `https://127.0.0.1:${server.port}`]);
-    expect(handshake.code).toBe(3);
-    expect(handshake.stderr).toContain("TLS failed");
+  test("refused, an unknown host and a failed TLS handshake or certificate are unreachable (exit 3), not failures (exit 1)", async () => {
+    for (const [url, says] of [
+      ["http://127.0.0.1:1", "cannot reach the server at http://127.0.0.1:1: connection refused"],
+      ["http://nonexistent.invalid:8080", "unknown host nonexistent.invalid"],
+      // natter speaks plain HTTP: https:// to it fails in the TLS handshake.
+      [`https://127.0.0.1:${server.port}`, "TLS failed"],
+    ]) {
+      const r = await cli(["chats", "--server", url!]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(says!);
+    }
     // A TLS terminator with a certificate nobody signed.
     const dir = tempDir("natter-tls-");
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"], { stderr: "pipe" });
