@@ -1,6 +1,7 @@
 // `natter serve`: start the server. Flags, NATTER_* variables and a JSON
 // config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
 import type { Command } from "commander";
+import { resolve } from "node:path";
 import { ConfigError, DataDirInUse, OPTIONS, envName, loadConfig, DEFAULTS, startServer, type NatterServer, type ServerConfig } from "../server/index.ts";
 import { EXIT } from "./run.ts";
 
@@ -52,8 +53,21 @@ export function registerServe(program: Command): void {
       // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.
       process.stderr.write(
         `\nnatter is listening on ${server.url}\n  data:        ${server.dataDir}\n  admin token: ${server.dataDir}/admin.token\n` +
-          `  next:        natter admin users add --name NAME --phone PHONE\n\n`,
+          `  next:        ${firstAdminCommand(server.url, server.dataDir)}\n\n`,
       );
     }
   });
+}
+
+/**
+ * The first admin command for a server listening on `url` with data in
+ * `dataDir`, as run from `cwd`: with --server and --data only where admin's
+ * defaults (http://127.0.0.1:8080, ./data) would not find this server.
+ */
+export function firstAdminCommand(url: string, dataDir: string, cwd = process.cwd()): string {
+  const u = new URL(url);
+  if (u.hostname === "0.0.0.0" || u.hostname === "[::]") u.hostname = "127.0.0.1";
+  const server = u.origin === "http://127.0.0.1:8080" ? "" : ` --server ${u.origin}`;
+  const data = resolve(cwd, dataDir) === resolve(cwd, "data") ? "" : ` --data ${dataDir}`;
+  return `natter admin${server}${data} users add --name NAME --phone PHONE`;
 }

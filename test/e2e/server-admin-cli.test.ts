@@ -58,12 +58,40 @@ describe("the contract forms", () => {
     expect(JSON.parse(r.stdout).user.name).toBe("Env");
   }, 20_000);
 
-  test("a wrong admin token is refused; an unreachable server is a clear error", async () => {
-    const bad = await runCli(["admin", "--server", server.url, "users", "list"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
-    expect(bad.code).not.toBe(0);
+  test("an unreachable server is a clear error, exit 3", async () => {
     const down = await runCli(["admin", "users", "list"], { env: { NATTER_SERVER: "http://127.0.0.1:1", NATTER_ADMIN_TOKEN: "x" } });
-    expect(down.code).not.toBe(0);
-    expect(down.stderr.length).toBeGreaterThan(0);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain("cannot reach the server at http://127.0.0.1:1");
+  }, 20_000);
+
+  test("a wrong admin token is 'not accepted' (naming where it came from), a missing one 'required'; both exit 4", async () => {
+    const wrongEnv = await runCli(["admin", "--server", server.url, "users", "list"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
+    expect(wrongEnv.code).toBe(4);
+    expect(wrongEnv.stderr).toContain(`the admin token from NATTER_ADMIN_TOKEN was not accepted by ${server.url}`);
+    const wrongFlag = await runCli(["admin", "--server", server.url, "--token", "wrong", "users", "list"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(wrongFlag.code).toBe(4);
+    expect(wrongFlag.stderr).toContain("the admin token from --token was not accepted");
+    const missing = await runCli(["admin", "--server", server.url, "--data", "/nonexistent", "users", "list"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("no admin token");
+    // The server's own words, for any HTTP client.
+    const none = await fetch(`${server.url}/admin/users`);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toBe("admin token required");
+    const wrong = await fetch(`${server.url}/admin/users`, { headers: { authorization: "Bearer wrong" } });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe("admin token not accepted");
+  }, 20_000);
+
+  test("admin --server takes host:port (http:// assumed); an unknown host exits 3; another scheme is a usage error", async () => {
+    const r = await runCli(["admin", "--server", `127.0.0.1:${server.port}`, "--data", server.dataDir, "stats", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const unknown = await runCli(["admin", "--server", "nonexistent.invalid:8080", "--data", server.dataDir, "stats"]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain("unknown host");
+    const bad = await runCli(["admin", "--server", "ftp://127.0.0.1", "--data", server.dataDir, "stats"]);
+    expect(bad.code).toBe(2);
   }, 20_000);
 });
 

@@ -101,6 +101,6 @@ export function registerSend(program: Command, run: (o: SendOptions) => Promise<
     .option("--file <path>", "upload this file and send it (progress bar on a TTY)")
     .option("--type <type>", "with --file: image, video, audio or file (default: from the file's content)");
   sessionOptions(cmd).action(async (text: string | undefined, raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseSendOptions(raw, text)));
+    await runClientCommand(raw, async () => run(parseSendOptions(raw, text)));
   });
 }

@@ -89,7 +89,7 @@ export function adminRoutes({ edge, admin: ops, adminToken, backupStatus }: Admi
   const admin = (where: string, h: Handler) =>
     guarded(edge, where, async (req, params) => {
       const t = bearer(req);
-      if (!t || !timingSafeEqual(Buffer.from(sha256(t)), expected)) throw new NatterError("unauthorized", "admin token required");
+      if (!t || !timingSafeEqual(Buffer.from(sha256(t)), expected)) throw new NatterError("unauthorized", t ? "admin token not accepted" : "admin token required");
       return h(req, params);
     });
   return new Elysia({ prefix: "/admin" })
