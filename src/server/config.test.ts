@@ -33,3 +33,15 @@ test("bad values are refused with the source named", () => {
 test("env names follow the flags", () => {
   expect(envName("max-message-bytes")).toBe("NATTER_MAX_MESSAGE_BYTES");
 });
+
+test("phone-region: a country code, upper-cased, from flag, env or file; unknown codes are refused with the source", () => {
+  expect(DEFAULTS.phoneRegion).toBe("");
+  expect(loadConfig({ phoneRegion: "gb" }, {}).phoneRegion).toBe("GB");
+  expect(loadConfig({}, { NATTER_PHONE_REGION: "us" }).phoneRegion).toBe("US");
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "natter.json");
+  writeFileSync(f, JSON.stringify({ phoneRegion: "DE" }));
+  expect(loadConfig({}, {}, f).phoneRegion).toBe("DE");
+  expect(() => loadConfig({ phoneRegion: "UK" }, {})).toThrow(/--phone-region: phone-region must be a two-letter country code/);
+  expect(() => loadConfig({}, { NATTER_PHONE_REGION: "XX" })).toThrow(/NATTER_PHONE_REGION/);
+  expect(() => loadConfig({ phoneRegion: "" }, {})).toThrow(/must not be empty/);
+});

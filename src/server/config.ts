@@ -3,6 +3,7 @@
 // The rest of the server receives a plain, validated ServerConfig.
 
 import { readFileSync } from "node:fs";
+import { checkPhoneRegion } from "../protocol/phone.ts";
 import type { LogLevel } from "./log.ts";
 import { parseReplica } from "./replication/target.ts";
 import { checkStoreUrl } from "./store/libsql/index.ts";
@@ -45,6 +46,8 @@ export interface ServerConfig {
   replicaSyncMs: number;
   /** Storage backend: "" = bun:sqlite shards in the data dir; libsql://, https:// or file:PATH = libSQL. */
   store: string;
+  /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
+  phoneRegion: string;
 }
 
 type Kind = "string" | "int" | "enum";
@@ -54,6 +57,8 @@ interface OptionSpec {
   kind: Kind;
   values?: readonly string[];
   min?: number;
+  /** For strings: returns the value in its normal form, or throws naming what is wrong. */
+  check?: (s: string) => string;
   help: string;
 }
 
@@ -82,6 +87,7 @@ export const DEFAULTS: ServerConfig = {
   replicaMonitorMs: 100,
   replicaSyncMs: 100,
   store: "",
+  phoneRegion: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -110,6 +116,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
+  { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");
@@ -127,7 +134,11 @@ function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
   if (spec.kind === "enum" && !spec.values!.includes(s))
     throw new ConfigError(`${source}: ${spec.flag} must be one of ${spec.values!.join(", ")} (got ${JSON.stringify(raw)})`);
   if (s.length === 0) throw new ConfigError(`${source}: ${spec.flag} must not be empty`);
-  return s;
+  try {
+    return spec.check ? spec.check(s) : s;
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
 }
 
 /**
