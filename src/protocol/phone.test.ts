@@ -151,7 +151,10 @@ describe("client-side splitting (no normalising: the server does that)", () => {
   test("groupPhoneWords: + or 00 starts a number; commas, when present, alone separate", () => {
     expect(groupPhoneWords(["+1", "202", "555", "0101", "+44", "20", "7946", "0958"])).toEqual(["+1 202 555 0101", "+44 20 7946 0958"]);
     expect(groupPhoneWords(["0044", "20", "7946", "0958", "+15550001"])).toEqual(["0044 20 7946 0958", "+15550001"]);
-    expect(groupPhoneWords(["+12025550101", "02079460958"])).toEqual(["+12025550101", "02079460958"]); // past 15 digits: a new number
+    expect(groupPhoneWords(["+12025550101", "02079460958"])).toEqual(["+12025550101", "02079460958"]); // a whole number takes no more
+    expect(groupPhoneWords(["+1", "777", "818", "0002", "+1", "777", "818", "0003"])).toEqual(["+1 777 818 0002", "+1 777 818 0003"]);
+    expect(groupPhoneWords(["+1", "202", "555", "0101", "0044", "20", "7946", "0958"])).toEqual(["+1 202 555 0101", "0044 20 7946 0958"]);
+    expect(groupPhoneWords(["+49", "30", "1234", "5678"])).toEqual(["+49 30 1234 5678"]); // whole at "+49 30 1234", and still with 5678
     expect(groupPhoneWords(["02079460958", "02079460959"])).toEqual(["02079460958", "02079460959"]);
     expect(groupPhoneWords(["020", "7946", "0958,", "020", "7946", "0959"])).toEqual(["020 7946 0958", "020 7946 0959"]);
     expect(groupPhoneWords(["+1", "202", "bob"])).toEqual(["+1 202", "bob"]);

@@ -157,9 +157,10 @@ export function looksLikePhone(word: string): boolean {
 /**
  * Groups the words after a command into phone numbers, so spaced numbers need no quotes. With
  * a comma anywhere, commas alone separate numbers (`020 7946 0958, 020 7946 0959`). Otherwise
- * a word starting with "+" or "00" starts a number and takes the phone-like words after it,
- * up to E.164's 15 digits, and any other word is a number on its own: `+1 202 555 0101
- * +44 20 7946 0958` is two, and so is `+12025550101 02079460958`.
+ * a word starting with "+" or "00" starts a number, which takes the phone-like words after it
+ * while it is not yet a whole number, or still is one with the word added: `+1 202 555 0101
+ * +44 20 7946 0958` and `+1 202 555 0101 0044 20 7946 0958` are two numbers, `+1 777 818 0002`
+ * one. Any other word is a number on its own (a national number has no length to go by).
  */
 export function groupPhoneWords(words: string[]): string[] {
   if (words.some((w) => w.includes(","))) {
@@ -169,15 +170,15 @@ export function groupPhoneWords(words: string[]): string[] {
       .map((p) => p.trim())
       .filter((p) => p !== "");
   }
-  const digits = (s: string) => s.replace(/^00/, "").replace(/[^0-9]/g, "").length;
   const out: string[] = [];
   let open = false;
   for (const w of words) {
-    const starts = /^(\+|00)/.test(w);
-    if (open && !starts && looksLikePhone(w) && digits(out[out.length - 1]! + w) <= 15) out[out.length - 1] += " " + w;
+    const cur = out[out.length - 1]!;
+    const takes = open && !w.startsWith("+") && looksLikePhone(w) && (phoneOrNull(cur) === null || phoneOrNull(`${cur} ${w}`) !== null);
+    if (takes) out[out.length - 1] = `${cur} ${w}`;
     else {
       out.push(w);
-      open = starts;
+      open = /^(\+|00)/.test(w);
     }
   }
   return out;
