@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { Message, User } from "../../src/protocol/index.ts";
 import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.ts";
-import { adminFetch, api, makeUser, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { adminFetch, api, makeUser, runCli, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
 import { makeUserWithPhone } from "./server-helpers.ts";
 
 const T = 60_000;
@@ -13,16 +13,6 @@ const T = 60_000;
 const adminCli = (server: TestServer, ...args: string[]) => runCli(["admin", "--server", server.url, "--data", server.dataDir, ...args]);
 const listUsers = async (server: TestServer): Promise<Array<User & { phone_ok: boolean; phone_e164?: string | null }>> =>
   ((await (await adminFetch(server, "GET", "/admin/users")).json()) as { users: any[] }).users;
-
-async function until<V>(f: () => V | undefined | null | false, ms = 10_000, what = "condition"): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describe("without a default region", () => {
   let server: TestServer;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { Channel } from "../../src/protocol/index.ts";
-import { api, login, startServer, type TestServer } from "../harness.ts";
+import { api, login, startServer, until, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
 import { chatPane, loggedInConfig, newUser, send, withDump } from "./tui-helpers.ts";
 
@@ -44,9 +44,8 @@ describe.skipIf(!haveTmux())("phone numbers in natter chat", () => {
       await send(alice, `/new '${spaced(bob.phone)}'`);
       await alice.waitFor("No messages yet", 10_000, "the new chat with bob");
       await send(alice, "found you by your number");
-      const direct = async () => (await chatsOf(bob.token)).find((c) => c.kind === "direct" && c.last_message?.content === "found you by your number");
-      for (const end = Date.now() + 10_000; !(await direct()) && Date.now() < end; ) await Bun.sleep(100);
-      expect(await direct()).toBeDefined();
+      const isIt = (c: Channel) => c.kind === "direct" && c.last_message?.content === "found you by your number";
+      await until(async () => (await chatsOf(bob.token)).find(isIt), 10_000, "the message in bob's chats");
     }),
     T,
   );
