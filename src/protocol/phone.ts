@@ -9,8 +9,9 @@
 import type * as Lib from "libphonenumber-js/min";
 import { NatterError } from "./errors.ts";
 
-// The `min` metadata holds every country's codes, prefixes and possible lengths, all this
-// rule uses; it is loaded on first use, so a CLI command that never parses a number skips it.
+// The `min` metadata holds every country's codes, prefixes and possible lengths, all this rule
+// uses (`max` adds digit patterns, which refuse fictional numbers and ranges opened after the
+// build). It is loaded on first use, so a CLI command that never parses a number skips it.
 let lib: typeof Lib | undefined;
 const phoneLib = (): typeof Lib => (lib ??= require("libphonenumber-js/min") as typeof Lib);
 
@@ -63,7 +64,8 @@ export function normalisePhone(raw: string, region = ""): string {
   if (digits.startsWith("00")) {
     // 00 is the international prefix; a region whose own prefix starts with 00 (AU's 0011) gets a second try.
     const intl = tryParse("+" + text.replace(/^[^0-9]*0[^0-9]*0/, ""), "");
-    return ok(raw, "e164" in intl || !region ? intl : tryParse(text, region));
+    const own = region && !("e164" in intl) ? tryParse(text, region) : null;
+    return ok(raw, own && "e164" in own ? own : intl);
   }
   if (!region) refuse(raw, "no country code: start it with + or 00, as in +44 20 7946 0958");
   return ok(raw, tryParse(text, region));
