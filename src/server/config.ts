@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { checkField, type FieldSpec } from "../protocol/index.ts";
+import { checkPhoneRegion } from "../protocol/phone.ts";
 import type { LogLevel } from "./log.ts";
 import { parseReplica } from "./replication/target.ts";
 import { checkStoreUrl } from "./store/libsql/index.ts";
@@ -48,6 +49,8 @@ export interface ServerConfig {
   replicaSyncMs: number;
   /** Storage backend: "" = bun:sqlite shards in the data dir; libsql://, https:// or file:PATH = libSQL. */
   store: string;
+  /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
+  phoneRegion: string;
 }
 
 type Kind = "string" | "int" | "enum" | "bool";
@@ -57,6 +60,8 @@ interface OptionSpec {
   kind: Kind;
   values?: readonly string[];
   min?: number;
+  /** For strings: returns the value in its normal form, or throws naming what is wrong. */
+  check?: (s: string) => string;
   help: string;
 }
 
@@ -86,6 +91,7 @@ export const DEFAULTS: ServerConfig = {
   replicaMonitorMs: 100,
   replicaSyncMs: 100,
   store: "",
+  phoneRegion: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -115,6 +121,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
+  { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");
@@ -133,9 +140,15 @@ function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
   const field: FieldSpec =
     spec.kind === "int" ? { kind: "int", min: spec.min } : spec.kind === "enum" ? { kind: "enum", values: spec.values! } : { kind: "string", min: 1 };
   const why = checkField(spec.flag, field, v);
-  if (why === null) return v;
-  const said = spec.kind === "int" ? `${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}` : why;
-  throw new ConfigError(`${source}: ${said} (got ${JSON.stringify(raw)})`);
+  if (why !== null) {
+    const said = spec.kind === "int" ? `${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}` : why;
+    throw new ConfigError(`${source}: ${said} (got ${JSON.stringify(raw)})`);
+  }
+  try {
+    return spec.check ? spec.check(String(v)) : v;
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
 }
 
 /**

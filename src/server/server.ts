@@ -16,6 +16,7 @@ import type { MediaAccess } from "./domain/ports.ts";
 import { Presence } from "./domain/presence.ts";
 import { RateLimiter } from "./domain/rate-limit.ts";
 import { newToken } from "./ids.ts";
+import { warnLegacyPhones } from "./legacy-phones.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { createMedia, mediaRoutes, refuseOversizeBody, requestBodyLimit } from "./media/index.ts";
@@ -121,8 +122,9 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics);
-  const accounts = new Accounts(store, hub, config.loginCodeTtlMs);
-  const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? media);
+  const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
+  const limits = { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers, phoneRegion: config.phoneRegion };
+  const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
   const dispatch = createDispatch(chat);
@@ -169,6 +171,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   hub.server = bun;
   edge.startLagMonitor();
   media?.start();
+  // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
+  void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
   const sweep = setInterval(() => limiter.sweep(), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;

@@ -1,5 +1,6 @@
 // Slash commands typed in the composer, parsed apart from running them.
 // Text that does not start with "/" is a message; "//x" sends "/x".
+import { groupPhoneWords, looksLikePhone } from "../protocol/phone.ts";
 
 export type ChatCommand =
   | { kind: "new"; phone: string }
@@ -37,13 +38,6 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
 ];
-
-const PHONE = /^\+?[0-9][0-9 ()./-]*$/;
-
-/** A phone number as typed, with separators removed. */
-export function normalizePhone(p: string): string {
-  return p.replace(/[ ()./-]/g, "");
-}
 
 /** Splits on spaces, honouring "double quoted words". */
 export function tokenize(s: string): string[] {
@@ -91,26 +85,30 @@ export function parseInput(raw: string): Parsed {
   const name = (head ?? "").toLowerCase();
   const err = (message: string): Parsed => ({ kind: "error", message });
   const cmd = (command: ChatCommand): Parsed => ({ kind: "command", command });
-  const phones = (xs: string[]) => xs.every((x) => PHONE.test(x));
+  // Phones go to the server as typed (it normalises them); a single one is the whole rest of the line.
+  const phones = (xs: string[]) => xs.every(looksLikePhone);
+  const onePhone = text.slice(1 + (head ?? "").length).trim().replace(/^(["'])(.*)\1$/, "$2");
   switch (name) {
     case "new":
     case "chat":
-      if (args.length !== 1 || !phones(args)) return err("usage: /new PHONE");
-      return cmd({ kind: "new", phone: normalizePhone(args[0]!) });
+      if (!looksLikePhone(onePhone)) return err("usage: /new PHONE");
+      return cmd({ kind: "new", phone: onePhone });
     case "group": {
-      const i = args.findIndex((a) => PHONE.test(a));
+      const i = args.findIndex(looksLikePhone);
       const nameParts = i === -1 ? args : args.slice(0, i);
-      const ps = i === -1 ? [] : args.slice(i);
+      const ps = i === -1 ? [] : groupPhoneWords(args.slice(i));
       if (nameParts.length === 0 || ps.length === 0 || !phones(ps)) return err("usage: /group NAME PHONE...");
-      return cmd({ kind: "group", name: nameParts.join(" "), phones: ps.map(normalizePhone) });
+      return cmd({ kind: "group", name: nameParts.join(" "), phones: ps });
     }
-    case "add":
-      if (args.length === 0 || !phones(args)) return err("usage: /add PHONE...");
-      return cmd({ kind: "add", phones: args.map(normalizePhone) });
+    case "add": {
+      const ps = groupPhoneWords(args);
+      if (ps.length === 0 || !phones(ps)) return err("usage: /add PHONE...");
+      return cmd({ kind: "add", phones: ps });
+    }
     case "kick":
     case "remove":
-      if (args.length !== 1 || !phones(args)) return err("usage: /kick PHONE");
-      return cmd({ kind: "kick", phone: normalizePhone(args[0]!) });
+      if (!looksLikePhone(onePhone)) return err("usage: /kick PHONE");
+      return cmd({ kind: "kick", phone: onePhone });
     case "leave":
       return cmd({ kind: "leave" });
     case "invite":

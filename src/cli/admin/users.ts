@@ -6,6 +6,11 @@ import { adminAction } from "./index.ts";
 
 const enc = encodeURIComponent;
 
+/** A user as /admin/users lists them: phone_ok false marks a phone stored before E.164 normalisation. */
+type ListedUser = User & { phone_ok?: boolean; phone_e164?: string | null };
+
+const listedPhone = (u: ListedUser) => (u.phone_ok === false ? `${u.phone} (not E.164: ${u.phone_e164 ?? "invalid"})` : u.phone);
+
 export function registerUsers(admin: Command): void {
   const users = admin.command("users").description("manage users");
 
@@ -21,9 +26,13 @@ export function registerUsers(admin: Command): void {
   );
 
   adminAction(
-    users.command("list").description("list users"),
-    (c) => c.call<{ users: User[] }>("GET", "/admin/users"),
-    (r) => table(["ID", "NAME", "PHONE", "LAST SEEN"], r.users.map((u) => [u.id, u.name, u.phone, time(u.last_seen)])),
+    users.command("list").description("list users (phones stored before E.164 normalisation are marked)"),
+    (c) => c.call<{ users: ListedUser[] }>("GET", "/admin/users"),
+    (r) => {
+      const legacy = r.users.filter((u) => u.phone_ok === false).length;
+      const note = legacy ? `\n${legacy} phone(s) stored before E.164 normalisation; see docs/operations.md, "Upgrading: phone numbers"\n` : "";
+      return table(["ID", "NAME", "PHONE", "LAST SEEN"], r.users.map((u) => [u.id, u.name, listedPhone(u), time(u.last_seen)])) + note;
+    },
   );
 
   adminAction(
