@@ -55,13 +55,20 @@ describe("normalisePhone", () => {
     expect(refusal("12025550101")).toContain("no country code");
   });
 
-  test("too short or too long for the country, and E.164's 15 digits", () => {
-    expect(refusal("+15550001")).toBe('not a phone number: "+15550001" (too short for +1)');
-    expect(refusal("+1 555 0002")).toContain("too short for +1");
-    expect(refusal("15550001", "US")).toContain("too short for +1");
-    expect(refusal("+1 202 555 01011")).toContain("too long for +1");
-    expect(refusal("+4470000100")).toContain("wrong length for +44");
+  test("in international form, E.164 as written (known country code, 4+ digits after it, 15 in all)", () => {
+    expect(normalisePhone("+15550001")).toBe("+15550001");
+    expect(normalisePhone("+1 555 0002")).toBe("+15550002");
+    expect(normalisePhone("0015550003")).toBe("+15550003");
+    expect(normalisePhone("+1 202 555 01011")).toBe("+120255501011");
+    expect(normalisePhone("+4470000100")).toBe("+4470000100");
+    expect(refusal("+1 555")).toContain("too short for +1");
+    expect(refusal("+999 1234567")).toContain("unknown country code");
     expect(refusal("+12345678901234567")).toContain("too long");
+  });
+
+  test("national numbers must have a possible length for the region", () => {
+    expect(refusal("15550001", "US")).toContain("too short for +1");
+    expect(refusal("020 79", "GB")).toMatch(/too short|wrong length/);
     expect(normalisePhone("+49 1123 4561 2345 6")).toBe("+491123456123456"); // 15 digits: the most E.164 allows
     expect(refusal("+49 1123 4561 2345 67")).toContain("at most 15 digits"); // German numbers may be longer, E.164 may not
   });
@@ -103,8 +110,9 @@ describe("rows stored before the rule", () => {
     expect(storedPhoneStatus("00442079460958")).toEqual({ phone_ok: false, phone_e164: "+442079460958" });
     expect(storedPhoneStatus("02079460958")).toEqual({ phone_ok: false, phone_e164: null });
     expect(storedPhoneStatus("02079460958", "GB")).toEqual({ phone_ok: false, phone_e164: "+442079460958" });
-    expect(storedPhoneStatus("+15550001")).toEqual({ phone_ok: false, phone_e164: null });
-    expect(storedPhoneStatus("15550001")).toEqual({ phone_ok: false, phone_e164: null });
+    expect(storedPhoneStatus("+15550001")).toEqual({ phone_ok: true });
+    expect(storedPhoneStatus("15550001")).toEqual({ phone_ok: false, phone_e164: "+15550001" });
+    expect(storedPhoneStatus("555")).toEqual({ phone_ok: false, phone_e164: null });
   });
 
   test("legacyPhoneMeaning reads digits typed without + as international when nothing else fits", () => {
@@ -137,7 +145,7 @@ describe("rows stored before the rule", () => {
     asked.length = 0;
     expect(await lookupPhone("+49 30 12345678", "", get)).toBeNull();
     expect(asked).toEqual(["+493012345678", "493012345678", "00493012345678"]);
-    expect(lookupPhone("+1 555 0009", "", get)).rejects.toMatchObject({ code: "bad_request", message: expect.stringContaining("too short") });
+    expect(lookupPhone("+1 555", "", get)).rejects.toMatchObject({ code: "bad_request", message: expect.stringContaining("too short") });
     expect(lookupPhone("bob", "", get)).rejects.toMatchObject({ code: "bad_request" });
   });
 });

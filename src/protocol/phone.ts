@@ -4,8 +4,10 @@
 //
 // The rule (docs/protocol.md, "Phone numbers"): a number carries its country
 // code (`+44 …` or `00 44 …`), or is national (`020 7946 0958`) and the server
-// has a default region (`--phone-region GB`); it must have a possible length
-// for that country (libphonenumber's length check, not its digit patterns).
+// has a default region (`--phone-region GB`). A national or 00 number must have
+// a possible length for its country (libphonenumber's length check, not its
+// digit patterns); one written with "+" (or 00) needs a known country code, at least 4
+// digits after it and at most 15 in all (E.164's own form).
 import type * as Lib from "libphonenumber-js/min";
 import { NatterError } from "./errors.ts";
 
@@ -14,6 +16,9 @@ import { NatterError } from "./errors.ts";
 // build). It is loaded on first use, so a CLI command that never parses a number skips it.
 let lib: typeof Lib | undefined;
 const phoneLib = (): typeof Lib => (lib ??= require("libphonenumber-js/min") as typeof Lib);
+
+/** The fewest digits after the country code of a number accepted in international form. */
+export const MIN_NATIONAL_DIGITS = 4;
 
 /** The longest number as typed, trimmed (findUser's schema allows the same); a formatted number fits easily. */
 export const PHONE_MAX_CHARS = 40;
@@ -35,12 +40,15 @@ function refuse(raw: string, why: string): never {
 }
 
 /** Parses one candidate; returns the E.164 form if it has a possible length, else the reason it has not. */
-function tryParse(text: string, region: string): { e164: string } | { why: string } {
+function tryParse(text: string, region: string, international = false): { e164: string } | { why: string } {
   const l = phoneLib();
   try {
     const p = l.parsePhoneNumberWithError(text, { extract: false, ...(region && { defaultCountry: region as Lib.CountryCode }) });
     if (p.number.length > 16) return { why: "too long: E.164 has at most 15 digits" };
     if (p.isPossible()) return { e164: p.number };
+    // Written in full international form ("+1 555 0002"): E.164 as written, whatever the country's
+    // own lengths (test numbers, private plans, ranges newer than the metadata), if long enough.
+    if (international && p.nationalNumber.length >= MIN_NATIONAL_DIGITS) return { e164: p.number };
     const len = l.validatePhoneNumberLength(text, { defaultCountry: region ? (region as Lib.CountryCode) : undefined });
     return { why: `${REASONS[len ?? ""] ?? "wrong length"} for +${p.countryCallingCode}` };
   } catch (e) {
@@ -54,21 +62,38 @@ function tryParse(text: string, region: string): { e164: string } | { why: strin
  * the input and the reason, for anything that is not a number of a possible length.
  */
 export function normalisePhone(raw: string, region = ""): string {
+  return normalise(raw, region, true);
+}
+
+/** `asWritten`: a number in international form may have an impossible length for its country. */
+function normalise(raw: string, region: string, asWritten: boolean): string {
   const trimmed = raw.trim();
   if (trimmed.length === 0) refuse(raw, "empty");
   if (trimmed.length > PHONE_MAX_CHARS) refuse(trimmed.slice(0, PHONE_MAX_CHARS) + "…", `longer than ${PHONE_MAX_CHARS} characters`);
   const text = trimmed.replace(/\s+/gu, " ").replace(/\p{Pd}/gu, "-");
   if (!TYPED.test(text)) refuse(raw, "only digits, a leading +, spaces, dashes, dots, slashes and parentheses");
   const digits = text.replace(/[^0-9+]/g, "");
-  if (text.startsWith("+")) return ok(raw, tryParse(text, ""));
+  if (text.startsWith("+")) return ok(raw, tryParse(text, "", asWritten));
   if (digits.startsWith("00")) {
-    // 00 is the international prefix; a region whose own prefix starts with 00 (AU's 0011) gets a second try.
-    const intl = tryParse("+" + text.replace(/^[^0-9]*0[^0-9]*0/, ""), "");
+    // 00 is the international prefix; a region whose own prefix starts with 00 (AU's 0011) gets a
+    // try before a number of an impossible length is taken as written.
+    const plus = "+" + text.replace(/^[^0-9]*0[^0-9]*0/, "");
+    const intl = tryParse(plus, "");
     const own = region && !("e164" in intl) ? tryParse(text, region) : null;
-    return ok(raw, own && "e164" in own ? own : intl);
+    return ok(raw, own && "e164" in own ? own : "e164" in intl || !asWritten ? intl : tryParse(plus, "", true));
   }
   if (!region) refuse(raw, "no country code: start it with + or 00, as in +44 20 7946 0958");
   return ok(raw, tryParse(text, region));
+}
+
+/** True if `text` is a whole number of a possible length for its country (libphonenumber's check). */
+function possiblePhone(text: string): boolean {
+  try {
+    normalise(text, "", false);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function ok(raw: string, r: { e164: string } | { why: string }): string {
@@ -176,7 +201,7 @@ export function groupPhoneWords(words: string[]): string[] {
   let open = false;
   for (const w of words) {
     const cur = out[out.length - 1]!;
-    const takes = open && !w.startsWith("+") && looksLikePhone(w) && (phoneOrNull(cur) === null || phoneOrNull(`${cur} ${w}`) !== null);
+    const takes = open && !w.startsWith("+") && looksLikePhone(w) && (!possiblePhone(cur) || possiblePhone(`${cur} ${w}`));
     if (takes) out[out.length - 1] = `${cur} ${w}`;
     else {
       out.push(w);

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { Channel } from "../../src/protocol/index.ts";
-import { api, login, startServer, until, type TestServer } from "../harness.ts";
+import { addUser, api, login, startServer, until, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
 import { chatPane, loggedInConfig, newUser, send, withDump } from "./tui-helpers.ts";
 
@@ -63,9 +63,23 @@ describe.skipIf(!haveTmux())("phone numbers in natter chat", () => {
   test(
     "a number the server refuses is reported with the reason, and nothing opens",
     step(async () => {
-      await send(alice, "/new +1 555 0002");
-      await alice.waitFor('not a phone number: "+1 555 0002" (too short for +1)', 10_000, "the refusal in the status line");
+      await send(alice, "/new +1 555");
+      await alice.waitFor('not a phone number: "+1 555" (too short for +1)', 10_000, "the refusal in the status line");
       expect(alice.capture()).toContain("3 members: you, bob, carol"); // still in the group
+    }),
+    T,
+  );
+
+  test(
+    "/new '+1 555 0002' opens the chat with the person whose number that is (E.164 as written)",
+    step(async () => {
+      const dora = await addUser(server!, "dora", "+15550002");
+      const doraToken = (await login(server!, dora.code)).token;
+      await send(alice, "/new '+1 555 0002'");
+      await alice.waitFor("dora", 10_000, "the chat with dora");
+      await send(alice, "short numbers work");
+      const isIt = (c: Channel) => c.kind === "direct" && c.last_message?.content === "short numbers work";
+      await until(async () => (await chatsOf(doraToken)).find(isIt), 10_000, "the message in dora's chats");
     }),
     T,
   );
