@@ -9,6 +9,7 @@ import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Chat } from "./domain/chat.ts";
+import { Devices } from "./domain/devices.ts";
 import type { MediaAccess } from "./domain/ports.ts";
 import { Presence } from "./domain/presence.ts";
 import { RateLimiter } from "./domain/rate-limit.ts";
@@ -116,7 +117,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
-  const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
+  const devices = new Devices(store, hub, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
+  accounts.onLogin = (device, code) => devices.loggedIn(device, code);
+  const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log, devices);
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other

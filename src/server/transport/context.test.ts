@@ -5,7 +5,7 @@ import { ServerContext } from "./context.ts";
 // Only the lag monitor is exercised; the other collaborators are never touched.
 const unused = {} as never;
 const ctx = (overloadLagMs: number) =>
-  new ServerContext({ ...DEFAULTS, overloadLagMs }, unused, unused, unused, unused, unused, unused, unused, unused);
+  new ServerContext({ ...DEFAULTS, overloadLagMs }, unused, unused, unused, unused, unused, unused, unused, unused, unused);
 
 test("a stalled event loop marks the server overloaded, and it recovers once the loop runs freely", async () => {
   const c = ctx(200);

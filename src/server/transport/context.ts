@@ -5,6 +5,7 @@ import { NatterError, type WireError } from "../../protocol/index.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Accounts } from "../domain/accounts.ts";
 import type { Chat } from "../domain/chat.ts";
+import type { Devices } from "../domain/devices.ts";
 import { dispatch } from "../domain/ops.ts";
 import type { Caller } from "../domain/ports.ts";
 import type { Presence } from "../domain/presence.ts";
@@ -35,6 +36,7 @@ export class ServerContext {
     readonly limiter: RateLimiter,
     readonly metrics: Metrics,
     readonly log: Logger,
+    readonly devices: Devices,
   ) {}
 
   /** Measures event-loop lag; overloaded() is true while it exceeds overloadLagMs. */
@@ -69,7 +71,7 @@ export class ServerContext {
       if (this.draining) throw new NatterError("unavailable", "server is shutting down", this.retryAfterMs());
       const wait = this.limiter.take(caller.device);
       if (wait > 0) throw new NatterError("rate_limited", `too many requests; retry in ${wait} ms`, wait);
-      const result = await dispatch(this.chat, caller, op, params);
+      const result = await dispatch(this.chat, caller, op, params, this.devices);
       this.metrics.opDuration.observe({ op }, (performance.now() - t0) / 1000);
       return { ok: true, ...result };
     } catch (e) {
