@@ -216,9 +216,12 @@ describe("revokeDevice", () => {
     const wa = await connect(a);
     const w2 = await connect(a2);
     const ma = wa.mark();
+    const w2b = await connect(a2); // another socket of the same device
     const r = await w2.request("revokeDevice", { device: a2.deviceId });
     expect(r.ok).toBe(true);
     expect((await w2.waitClosed(3000)).code).toBe(4401);
+    expect((await w2b.waitClosed(3000)).code).toBe(4401);
+    for (const c of [w2, w2b]) expect(c.events.filter((e) => e.ev === "device")).toEqual([]);
     await wa.event(isDeviceEv("revoked", a2.deviceId), 5000, "revoked event", ma);
     expectHttpError(await api(server, a2.token, "ping"), 401, "unauthorized");
     expect((await api(server, a.token, "ping")).status).toBe(200);

@@ -7,7 +7,7 @@ import { NatterError, type DeviceAction, type DeviceEvent, type OpName, type OpP
 import { loginCodeHash, newLoginCode } from "../ids.ts";
 import type { DeviceRow, Store } from "../store/types.ts";
 import { toDevice } from "./accounts.ts";
-import type { Caller, ConnRef, Delivery } from "./ports.ts";
+import type { Caller, Delivery } from "./ports.ts";
 
 export interface DeviceLimits {
   /** Lifetime of a link code (ms). */
@@ -84,15 +84,14 @@ export class Devices {
     const d = await this.store.getDevice(c.user, device);
     if (!d || !(await this.store.revokeDevice(device))) throw new NatterError("not_found", "no such device");
     await this.dropCodesOf(c.user, device);
-    const close = () => this.delivery.closeDevice(device, REVOKED_CLOSE_CODE, "device revoked");
-    if (device !== c.device) {
-      close();
+    // Its sockets close before the event goes out, so it reaches only the other devices.
+    const closeAndAnnounce = () => {
+      this.delivery.closeDevice(device, REVOKED_CLOSE_CODE, "device revoked");
       this.announce("revoked", d);
-      return;
-    }
-    this.announce("revoked", d, c.conn);
-    // Let the reply leave first: it is sent once this op's promise chain settles, before any timer.
-    setTimeout(close, 0);
+    };
+    // Revoking itself, the caller's reply leaves first: it is sent once this op's promise chain settles, before any timer.
+    if (device === c.device) setTimeout(closeAndAnnounce, 0);
+    else closeAndAnnounce();
   }
 
   /** Told of every login (link codes and the operator's codes alike): frees the code's slot, announces the device. */
@@ -123,10 +122,10 @@ export class Devices {
     if (mine.size === 0) this.outstanding.delete(user);
   }
 
-  /** Sends a `device` event to the user's connections (except `except`). */
-  private announce(action: DeviceAction, d: DeviceRow, except?: ConnRef): void {
+  /** Sends a `device` event to every connection of the device's user. */
+  private announce(action: DeviceAction, d: DeviceRow): void {
     const ev: DeviceEvent = { ev: "device", user: d.user_id, action, device: toDevice(d) };
-    this.delivery.toUsers([d.user_id], JSON.stringify(ev), except);
+    this.delivery.toUsers([d.user_id], JSON.stringify(ev));
   }
 }
 
