@@ -1,0 +1,38 @@
+// How a device-link code reaches the new device: the exact `natter login`
+// line to run there, and that line as a QR code (a phone camera can carry
+// it to the new machine). The QR code holds the same text as the line.
+import QRCode from "qrcode";
+
+/** Safe in a shell without quotes. */
+const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+function shellWord(s: string): string {
+  return PLAIN.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that logs a new device in with `code` on `server`. */
+export function loginCommand(server: string, code: string): string {
+  return `natter login --server ${shellWord(server)} --code ${shellWord(code)}`;
+}
+
+/** Screens are not scratched: the lowest error correction keeps the code smallest. */
+const QR_OPTIONS = { errorCorrectionLevel: "L" } as const;
+
+/** The QR code of `text` for a terminal: half-height blocks, dark on a light background set with ANSI colors. */
+export function terminalQr(text: string): Promise<string> {
+  return QRCode.toString(text, { ...QR_OPTIONS, type: "terminal", small: true });
+}
+
+/**
+ * The QR code of `text` as plain lines of half-height blocks, with a quiet
+ * zone of two modules: "█" marks dark modules, so draw it dark on light;
+ * with `inverted`, "█" marks light ones (for a light-on-dark terminal with
+ * no colors). All lines have the same width.
+ */
+export async function qrLines(text: string, inverted = false): Promise<string[]> {
+  const s = await QRCode.toString(text, { ...QR_OPTIONS, type: "utf8", margin: 2 });
+  const lines = s.split("\n").filter((l) => l.length > 0);
+  if (!inverted) return lines;
+  const flip: Record<string, string> = { "█": " ", " ": "█", "▀": "▄", "▄": "▀" };
+  return lines.map((l) => [...l].map((ch) => flip[ch] ?? ch).join(""));
+}
