@@ -23,16 +23,30 @@ export function terminalQr(text: string): Promise<string> {
   return QRCode.toString(text, { ...QR_OPTIONS, type: "terminal", small: true });
 }
 
+/** Quiet zone around the plain-line QR code, in modules. */
+const MARGIN = 2;
+
 /**
- * The QR code of `text` as plain lines of half-height blocks, with a quiet
- * zone of two modules: "█" marks dark modules, so draw it dark on light;
- * with `inverted`, "█" marks light ones (for a light-on-dark terminal with
- * no colors). All lines have the same width.
+ * The QR code of `text` as plain lines of half-height blocks (two module
+ * rows per line) with a quiet zone of two modules: "█" marks dark modules,
+ * so draw it dark on light; with `inverted`, "█" marks light ones (for a
+ * light-on-dark terminal with no colors). All lines have the same width.
  */
-export async function qrLines(text: string, inverted = false): Promise<string[]> {
-  const s = await QRCode.toString(text, { ...QR_OPTIONS, type: "utf8", margin: 2 });
-  const lines = s.split("\n").filter((l) => l.length > 0);
-  if (!inverted) return lines;
-  const flip: Record<string, string> = { "█": " ", " ": "█", "▀": "▄", "▄": "▀" };
-  return lines.map((l) => [...l].map((ch) => flip[ch] ?? ch).join(""));
+export function qrLines(text: string, inverted = false): string[] {
+  const { modules } = QRCode.create(text, QR_OPTIONS);
+  const n = modules.size;
+  const total = n + 2 * MARGIN;
+  const dark = (r: number, c: number) => r >= MARGIN && c >= MARGIN && r < n + MARGIN && c < n + MARGIN && !!modules.get(r - MARGIN, c - MARGIN);
+  const drawn = (r: number, c: number) => r < total && dark(r, c) !== inverted;
+  const lines: string[] = [];
+  for (let r = 0; r < total; r += 2) {
+    let line = "";
+    for (let c = 0; c < total; c++) {
+      const top = drawn(r, c);
+      const bottom = drawn(r + 1, c);
+      line += top ? (bottom ? "█" : "▀") : bottom ? "▄" : " ";
+    }
+    lines.push(line);
+  }
+  return lines;
 }
