@@ -155,7 +155,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   ctx.startLagMonitor();
   media?.start();
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
-  const sweep = setInterval(() => limiter.sweep(), 60_000);
+  const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
     url,

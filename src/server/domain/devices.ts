@@ -101,6 +101,20 @@ export class Devices {
     this.announce("linked", d);
   }
 
+  /** Forgets expired codes of every user (run now and then: users who never link again are dropped too). */
+  sweep(): void {
+    const now = this.now();
+    for (const [user, mine] of this.outstanding) {
+      for (const [hash, o] of mine) if (o.expiresAt < now) mine.delete(hash);
+      if (mine.size === 0) this.outstanding.delete(user);
+    }
+  }
+
+  /** How many users have codes outstanding (for tests of the sweep). */
+  get usersWithCodes(): number {
+    return this.outstanding.size;
+  }
+
   /** The user's outstanding codes, expired ones dropped (the map is kept in `outstanding`). */
   private live(user: string, now: number): Map<string, Outstanding> {
     let mine = this.outstanding.get(user);
