@@ -6,19 +6,9 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { NatterClient, type OutgoingEntry } from "../../src/client/index.ts";
 import type { Message, ServerEvent, User } from "../../src/protocol/index.ts";
-import { addDevice, adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { addDevice, adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
 
 const T = 60_000;
-
-async function until<V>(f: () => V | undefined | null | false, ms = 10_000, what = "condition"): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** A user created by the admin API, with a fresh login code not yet used. */
 async function userWithCode(server: TestServer, name: string, phone: string): Promise<{ user: User; code: string }> {

@@ -7,19 +7,9 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NatterClient } from "../../src/client/index.ts";
 import type { DeviceEvent, OwnDevice, ServerEvent } from "../../src/protocol/index.ts";
-import { adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
 
 const T = 60_000;
-
-async function until<V>(f: () => V | undefined | null | false, ms = 10_000, what = "condition"): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describe("natter devices", () => {
   let server: TestServer;

@@ -1,5 +1,5 @@
 // Parsing of `natter devices`, `devices link` and `devices revoke`, apart from running them.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Command } from "commander";
 import { CliError, EXIT } from "../run.ts";
 import { table } from "./common.ts";
@@ -7,17 +7,10 @@ import { devicesTable, registerDevices } from "./devices.ts";
 import { duration, registerDevicesLink } from "./devices-link.ts";
 import { parseDevicesRevokeOptions, registerDevicesRevoke } from "./devices-revoke.ts";
 import { Names } from "./names.ts";
+import { isolateEnv } from "./test-env.ts";
 import { formatEvent } from "./watch.ts";
 
-const ENV = ["NATTER_SERVER", "NATTER_PROFILE"] as const;
-let saved: (string | undefined)[];
-beforeEach(() => {
-  saved = ENV.map((k) => process.env[k]);
-  for (const k of ENV) delete process.env[k];
-});
-afterEach(() => {
-  ENV.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
-});
+isolateEnv(["NATTER_SERVER", "NATTER_PROFILE"]);
 
 /** Parses argv against a `devices` group with one command registered; returns what its run got. */
 async function parse<T>(register: (devices: Command, run: (o: T) => Promise<void>) => void, argv: string[]): Promise<T> {
