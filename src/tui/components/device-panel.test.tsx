@@ -1,7 +1,8 @@
 // The /link and /devices panel as drawn: QR code when it fits, text otherwise.
 import { afterEach, expect, test } from "bun:test";
 import { cleanup, render } from "ink-testing-library";
-import { loginCommand, qrLines } from "../../client/link.ts";
+import { loginCommand } from "../../client/link.ts";
+import { qrLines } from "../../client/qr-lines.ts";
 import { ThemeContext } from "../theme.ts";
 import { DevicePanelView } from "./device-panel.tsx";
 import type { DevicePanel } from "../device-commands.ts";

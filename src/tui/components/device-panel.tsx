@@ -3,7 +3,8 @@
 // user's devices, where x asks to revoke the selected one and y confirms.
 import { Box, Text, type Key } from "ink";
 import { useMemo } from "react";
-import { loginCommand, qrLines } from "../../client/link.ts";
+import { loginCommand } from "../../client/link.ts";
+import { qrLines } from "../../client/qr-lines.ts";
 import { errText } from "../controller.ts";
 import type { CommandContext } from "../command-runner.ts";
 import { revokeSelected, type DevicePanel } from "../device-commands.ts";
