@@ -2,7 +2,7 @@
 // device in as you, with the exact `natter login` line to run there and the
 // same line as a QR code.
 import type { Command } from "commander";
-import { HttpApi, loginCommand, terminalQr } from "../../client/index.ts";
+import { baseUrl, HttpApi, loginCommand, terminalQr } from "../../client/index.ts";
 import { formatTime, parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 
 export interface DevicesLinkOptions extends SessionOptions {
@@ -23,9 +23,10 @@ export function duration(ms: number): string {
 
 export async function runDevicesLink(o: DevicesLinkOptions, io: Io = processIo, now: () => number = Date.now): Promise<void> {
   const s = requireSession(o);
-  const { code, expires_at } = await new HttpApi(s.server, s.token).devices.link();
-  const command = loginCommand(s.server, code);
-  if (o.json) return io.out(JSON.stringify({ code, expires_at, server: s.server, command }) + "\n");
+  const server = baseUrl(s.server);
+  const { code, expires_at } = await new HttpApi(server, s.token).devices.link();
+  const command = loginCommand(server, code);
+  if (o.json) return io.out(JSON.stringify({ code, expires_at, server, command }) + "\n");
   io.out(
     `Link code: ${code} (works once, expires ${formatTime(expires_at)}, in ${duration(expires_at - now())})\n` +
       `On the new device, run:\n\n  ${command}\n\n`,
