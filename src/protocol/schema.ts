@@ -55,6 +55,10 @@ export const OP_SCHEMAS = {
   findUser: { phone: { kind: "string", min: 1, max: 40 } },
   getUsers: { ids: { kind: "ids", max: 200 } },
   ping: {},
+  // Self-service devices (additions): link a new device, list and revoke the caller's own.
+  linkDevice: {},
+  listDevices: {},
+  revokeDevice: { device: ID },
 } as const satisfies Record<string, Schema>;
 
 export type OpName = keyof typeof OP_SCHEMAS;

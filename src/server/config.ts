@@ -28,6 +28,10 @@ export interface ServerConfig {
   maxConnections: number;
   sendBufferBytes: number;
   loginCodeTtlMs: number;
+  /** Lifetime of a device-link code from linkDevice (ms). */
+  linkCodeTtlMs: number;
+  /** Device-link codes one user may have outstanding (neither used nor expired). */
+  maxLinkCodes: number;
   /** Event-loop lag above which new connections are refused (ms). */
   overloadLagMs: number;
   logLevel: LogLevel;
@@ -81,6 +85,8 @@ export const DEFAULTS: ServerConfig = {
   maxConnections: 18_000,
   sendBufferBytes: 4 * 1024 * 1024,
   loginCodeTtlMs: 60 * 60 * 1000,
+  linkCodeTtlMs: 5 * 60 * 1000,
+  maxLinkCodes: 5,
   overloadLagMs: 500,
   logLevel: "info",
   maxUploadBytes: 100 * 1024 * 1024,
@@ -111,6 +117,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
   { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer before a slow consumer is closed" },
   { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
+  { key: "linkCodeTtlMs", flag: "link-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a device-link code (natter devices link)" },
+  { key: "maxLinkCodes", flag: "max-link-codes", kind: "int", min: 1, help: "device-link codes a user may have outstanding at once" },
   { key: "overloadLagMs", flag: "overload-lag-ms", kind: "int", min: 1, help: "event-loop lag that makes the server refuse new connections" },
   { key: "logLevel", flag: "log-level", kind: "enum", values: ["debug", "info", "warn", "error"], help: "log level" },
   { key: "replica", flag: "replica", kind: "string", help: "replicate every shard with Litestream to this URL (directory, file://, s3://, sftp://)" },

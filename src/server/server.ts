@@ -12,6 +12,7 @@ import { Accounts } from "./domain/accounts.ts";
 import { Admin } from "./domain/admin.ts";
 import { Chat } from "./domain/chat.ts";
 import { createDispatch } from "./domain/ops.ts";
+import { Devices } from "./domain/devices.ts";
 import type { MediaAccess } from "./domain/ports.ts";
 import { Presence } from "./domain/presence.ts";
 import { RateLimiter } from "./domain/rate-limit.ts";
@@ -127,7 +128,9 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
-  const dispatch = createDispatch(chat);
+  const devices = new Devices(store, hub, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
+  accounts.onLogin = (device, code) => devices.loggedIn(device, code);
+  const dispatch = createDispatch(chat, devices);
   const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
   const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
   const admin = new Admin(store, accounts, chat, hub, node);
@@ -174,7 +177,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
   void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
-  const sweep = setInterval(() => limiter.sweep(), 60_000);
+  const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
     url,

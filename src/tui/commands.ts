@@ -1,6 +1,7 @@
 // Slash commands typed in the composer, parsed apart from running them.
 // Text that does not start with "/" is a message; "//x" sends "/x".
 import { groupPhoneWords, looksLikePhone } from "../protocol/phone.ts";
+import { DEVICE_COMMAND_HELP, parseDeviceCommand, type DeviceCommand } from "./device-commands.ts";
 
 export type ChatCommand =
   | { kind: "new"; phone: string }
@@ -16,7 +17,8 @@ export type ChatCommand =
   /** media null: the newest file in the open chat; path null: the current directory. */
   | { kind: "save"; media: string | null; path: string | null }
   | { kind: "help" }
-  | { kind: "quit" };
+  | { kind: "quit" }
+  | DeviceCommand;
 
 export type Parsed =
   | { kind: "message"; text: string }
@@ -35,6 +37,7 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/file PATH [CAPTION]", "send a file (photo, video, audio, any file)"],
   ["/save [MEDIA] [PATH]", "save a file from this chat (default: the newest)"],
   ["/retry", "resend this chat's failed messages (also Ctrl-R)"],
+  ...DEVICE_COMMAND_HELP,
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
 ];
@@ -141,6 +144,6 @@ export function parseInput(raw: string): Parsed {
       return cmd({ kind: "save", media: null, path: wholePath(argText) });
     }
     default:
-      return err(`unknown command /${head ?? ""}; /help lists them`);
+      return parseDeviceCommand(name, args) ?? err(`unknown command /${head ?? ""}; /help lists them`);
   }
 }

@@ -6,6 +6,7 @@ import { NatterError, type Message, type ServerEvent } from "../protocol/index.t
 import type { ChatClient, SendParams } from "./chat-client.ts";
 import type { ChatCommand } from "./commands.ts";
 import { runCommand, type CommandOutcome } from "./command-runner.ts";
+import { deviceNotice } from "./device-commands.ts";
 import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
 import type { MediaApi } from "./media-api.ts";
 import { NameFetcher } from "./name-fetcher.ts";
@@ -163,6 +164,9 @@ export class ChatController {
         this.dispatch({ type: "member", ev: e, now });
         return;
       }
+      case "device":
+        this.notify(deviceNotice(e));
+        return;
       default:
         return;
     }

@@ -31,6 +31,8 @@ export function formatEvent(e: ServerEvent, names: Names): string {
       return `${e.channel}: ${names.of(e.user)} ${e.action} (by ${names.of(e.by)})`;
     case "presence":
       return `${names.of(e.user)} is ${e.online ? "online" : `offline${e.last_seen ? `, last seen ${formatTime(e.last_seen)}` : ""}`}`;
+    case "device":
+      return `${e.action === "linked" ? "new device linked" : "device revoked"}: ${e.device.name} (${e.device.id})`;
   }
 }
 

@@ -7,9 +7,12 @@ import type { DeviceRow, Store } from "../store/types.ts";
 import type { Caller, Delivery } from "./ports.ts";
 import { toUser } from "./views.ts";
 
-const toDevice = (d: DeviceRow): Device => ({ id: d.id, name: d.name, created_at: d.created_at });
+export const toDevice = (d: DeviceRow): Device => ({ id: d.id, name: d.name, created_at: d.created_at });
 
 export class Accounts {
+  /** Told of every successful login, with the code used (devices.ts announces the new device). */
+  onLogin: ((device: DeviceRow, code: string) => void) | null = null;
+
   constructor(
     private readonly store: Store,
     private readonly delivery: Delivery,
@@ -54,6 +57,7 @@ export class Accounts {
     const token = newToken();
     const device: DeviceRow = { id: newDeviceId(), user_id: userId, name, created_at: Date.now() };
     await this.store.createDevice(device, sha256(token));
+    this.onLogin?.(device, code);
     return { token, user: toUser(user), device: toDevice(device) };
   }
 

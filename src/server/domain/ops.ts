@@ -13,11 +13,12 @@ import {
   type SendMessageParams,
 } from "../../protocol/index.ts";
 import type { Chat } from "./chat.ts";
+import { DEVICE_OPS, isDeviceOp, type DeviceOp, type Devices } from "./devices.ts";
 import type { Caller } from "./ports.ts";
 
 type Handler<K extends OpName> = (chat: Chat, caller: Caller, p: OpParams[K]) => Promise<OpResults[K]>;
 
-const HANDLERS: { [K in OpName]: Handler<K> } = {
+const HANDLERS: { [K in Exclude<OpName, DeviceOp>]: Handler<K> } = {
   getAll: async (chat, c) => ({ channels: await chat.getAll(c) }),
   getMessages: (chat, c, p) => chat.getMessages(c, p),
   sendMessage: async (chat, c, p) => ({ message: await chat.sendMessage(c, p as SendMessageParams) }),
@@ -46,12 +47,13 @@ export interface Dispatch {
   (op: string, caller: Caller, params: unknown): Promise<OpResults[OpName]>;
 }
 
-/** The dispatcher of this node: every op runs locally on `chat`. */
-export function createDispatch(chat: Chat): Dispatch {
+/** The dispatcher of this node: every op runs locally, on `chat` or (the caller's own devices) `devices`. */
+export function createDispatch(chat: Chat, devices: Devices): Dispatch {
   return async (op: string, caller: Caller, params: unknown) => {
     if (!isOpName(op)) throw new NatterError("bad_request", `unknown op: ${String(op).slice(0, 64)}`);
     const v = validateParams(op, params);
     if (!v.ok) throw new NatterError("bad_request", `${op}: ${v.message}`);
+    if (isDeviceOp(op)) return (DEVICE_OPS[op] as (typeof DEVICE_OPS)[DeviceOp])(devices, caller, v.value as never);
     return (HANDLERS[op] as Handler<typeof op>)(chat, caller, v.value);
   };
 }

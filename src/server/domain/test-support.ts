@@ -14,6 +14,7 @@ import { Metrics } from "../metrics.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { Accounts } from "./accounts.ts";
 import { Admin, type NodeStats } from "./admin.ts";
+import { Devices } from "./devices.ts";
 import { Chat, type ChatLimits } from "./chat.ts";
 import { createDispatch, type Dispatch } from "./ops.ts";
 import type { Caller, ConnRef, Delivery } from "./ports.ts";
@@ -104,7 +105,7 @@ export function openDomain(limits: Partial<ChatLimits> = {}): DomainFixture {
     accounts,
     chat,
     admin,
-    dispatch: createDispatch(chat),
+    dispatch: createDispatch(chat, new Devices(store, delivery, { linkCodeTtlMs: 60_000, maxLinkCodes: 5 })),
     async user(name) {
       // Valid numbers (Washington DC, 555 exchange), one per user in this process.
       const { user } = await accounts.createUser(name, `+1202555${String(++phones).padStart(4, "0")}`);

@@ -9,10 +9,12 @@ import { matchesTarget, type ChatController, type Target } from "../controller.t
 import { conversationItems, type Line } from "../layout.ts";
 import { directWith, type ChannelState, type ChatState } from "../state.ts";
 import { paletteMatches, type PaletteItem } from "./palette.tsx";
+import { isDevicePanel, type DevicePanel } from "../device-commands.ts";
+import { devicePanelKey } from "./device-panel.tsx";
 
 export type Focus = "list" | "composer" | "messages";
 
-export type Overlay = null | { kind: "help"; scroll: number } | { kind: "palette"; query: string; index: number };
+export type Overlay = null | { kind: "help"; scroll: number } | { kind: "palette"; query: string; index: number } | DevicePanel;
 
 export interface Ui {
   open: Target | null;
@@ -109,6 +111,18 @@ export class UiActions {
     private readonly onQuit: () => void,
   ) {}
 
+  /** The device panel's view of the screen (components/device-panel.tsx). */
+  private get panelHost() {
+    return {
+      current: () => {
+        const o = this.get().overlay;
+        return isDevicePanel(o) ? o : null;
+      },
+      show: (p: DevicePanel | null) => this.set({ overlay: p }),
+      ctx: this.c,
+    };
+  }
+
   /** Opens a conversation (null closes it), keeping each conversation's draft. */
   open = (t: Target | null) => {
     const cur = this.get();
@@ -154,6 +168,7 @@ export class UiActions {
       void this.c.run(parsed.command, cur.open).then((out) => {
         if (out.quit) return this.onQuit();
         if (out.help) this.set({ overlay: { kind: "help", scroll: 0 } });
+        if (out.panel) this.set({ overlay: out.panel });
         if (out.open !== undefined) this.open(out.open);
       });
       return;
@@ -232,6 +247,7 @@ export class UiActions {
     const cur = this.get();
     if (key.ctrl && input === "c") return this.onQuit();
     const ov = cur.overlay;
+    if (isDevicePanel(ov)) return devicePanelKey(ov, input, key, this.panelHost);
     if (ov?.kind === "help") {
       if (key.escape || key.return || input === "q") return this.set({ overlay: null });
       const step = key.upArrow ? -1 : key.downArrow ? 1 : key.pageUp ? -10 : key.pageDown ? 10 : 0;
