@@ -25,7 +25,7 @@ describe("users", () => {
     expect(await failure(d.admin.createUser({ name: "   ", phone: phone(2) }))).toMatchObject({ code: "bad_request" });
     expect(await failure(d.admin.createUser({ name: "x".repeat(101), phone: phone(2) }))).toMatchObject({ code: "bad_request" });
     expect(await failure(d.admin.createUser({ name: "Bo", phone: "not a phone" }))).toMatchObject({ code: "bad_request" });
-    expect((await d.admin.listUsers()).users).toEqual([user]);
+    expect((await d.admin.listUsers()).users).toEqual([{ ...user, phone_ok: true }]);
   });
 
   test("loginCode gives another device a code; an unknown user is not_found", async () => {
