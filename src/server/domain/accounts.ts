@@ -2,7 +2,7 @@
 
 import { NatterError, type Device, type LoginResult, type User } from "../../protocol/index.ts";
 import { newDeviceId, newLoginCode, newToken, newUserId, normaliseCode, sha256 } from "../ids.ts";
-import type { DeviceRow, Store } from "../store/types.ts";
+import type { AccountStore, DeviceRow } from "../store/types.ts";
 import type { Caller, Delivery } from "./ports.ts";
 import { toUser } from "./views.ts";
 
@@ -17,7 +17,7 @@ const toDevice = (d: DeviceRow): Device => ({ id: d.id, name: d.name, created_at
 
 export class Accounts {
   constructor(
-    private readonly store: Store,
+    private readonly store: AccountStore,
     private readonly delivery: Delivery,
     private readonly codeTtlMs: number,
   ) {}
