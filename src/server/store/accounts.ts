@@ -48,6 +48,12 @@ export const accountWrites = {
     await c.db.run("INSERT OR REPLACE INTO phones (phone, user_id) VALUES (?, ?)", a.phone, a.user);
   },
 
+  /** claimPhone and insertUser in one commit, for a phone and a user id in the same shard. */
+  async createUser(c: WriteCtx, u: UserRow): Promise<void> {
+    await accountWrites.claimPhone(c, { phone: u.phone, user: u.id });
+    await accountWrites.insertUser(c, u);
+  },
+
   async insertUser(c: WriteCtx, u: UserRow): Promise<void> {
     await c.db.run("INSERT OR IGNORE INTO users (id, name, phone, created_at, last_seen) VALUES (?, ?, ?, ?, ?)", u.id, u.name, u.phone, u.created_at, u.last_seen);
   },

@@ -5,8 +5,8 @@
 // libSQL store is the case of one shard.
 //
 // Cross-shard writes go source of truth first and are idempotent: the phone
-// claim before the user row (a stale claim is taken over), a device row
-// before its token (a token is valid only while its device row names it).
+// claim before the user row (a claim left by a crash is taken over), a device
+// row before its token (a token is valid only while its device row names it).
 
 import {
   deviceHoldsToken,
@@ -44,7 +44,11 @@ import type { WriteArgs, WriteOp, WriteResult } from "./write-ops.ts";
 
 const byCreation = (a: { created_at: number; id: string }, b: { created_at: number; id: string }) => a.created_at - b.created_at || a.id.localeCompare(b.id);
 
+const noop = () => {};
+
 export abstract class ShardedStore implements Store {
+  /** Registrations in flight, by phone (see createUser). */
+  private readonly registering = new Map<string, Promise<void>>();
   /** How many shards rows are spread over (fixed for the data's life). */
   protected abstract readonly shardCount: number;
   /** A connection that reads shard `i`. */
@@ -81,8 +85,21 @@ export abstract class ShardedStore implements Store {
   // ---- accounts ----
 
   async createUser(u: UserRow): Promise<void> {
-    await this.writeAt(u.phone, "claimPhone", { phone: u.phone, user: u.id });
-    await this.writeAt(u.id, "insertUser", u);
+    // Until a claim's user row is committed, another registration of the phone would take the
+    // claim for a crash's leftover: this process registers a phone one at a time.
+    const prior = this.registering.get(u.phone);
+    const mine = (prior ? prior.then(noop, noop) : Promise.resolve()).then(async () => {
+      // A phone and user in one shard (always, with one shard) commit together: no writer ever sees the claim alone.
+      if (this.shardOf(u.phone) === this.shardOf(u.id)) return this.writeAt(u.id, "createUser", u);
+      await this.writeAt(u.phone, "claimPhone", { phone: u.phone, user: u.id });
+      await this.writeAt(u.id, "insertUser", u);
+    });
+    this.registering.set(u.phone, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.registering.get(u.phone) === mine) this.registering.delete(u.phone);
+    }
   }
 
   async getUser(id: string): Promise<UserRow | null> {

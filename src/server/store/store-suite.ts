@@ -89,6 +89,22 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect((await store.getUser("u1"))?.last_seen).toBe(4242);
     });
 
+    test("two registrations of one phone at once: the first wins, the second gets conflict", async () => {
+      const { store } = await fresh();
+      // With 4 shards, "+1" lives apart from u1 and u2 (the claim commits before the user row)
+      // and "+3" with u5 and u9 (one commit); with one shard, every pair shares it.
+      for (const [phone, a, b] of [
+        ["+1", "u1", "u2"],
+        ["+3", "u5", "u9"],
+      ] as const) {
+        const both = await Promise.all([code(store.createUser(user(a, phone))), code(store.createUser(user(b, phone)))]);
+        expect(both).toEqual(["no error", "conflict"]);
+        expect((await store.userByPhone(phone))?.id).toBe(a);
+        expect(await store.getUser(b)).toBeNull();
+      }
+      expect((await store.listUsers()).map((u) => u.id)).toEqual(["u1", "u5"]);
+    });
+
     test("login codes: consumed once; an expired code yields nothing", async () => {
       const { store } = await fresh();
       await store.createUser(user("u1", "+1"));
