@@ -70,7 +70,7 @@ export class Shard {
     this.db = openShardDb(path);
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA foreign_keys = OFF");
-    if (opts.walAutoCheckpoint !== undefined) this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`);
+    if (opts.walAutoCheckpoint !== undefined) this.setAutoCheckpoint(opts.walAutoCheckpoint);
     // The WAL exists once the connection has written (migrations do, or reading user_version set it up);
     // opening it with "a" creates an empty one otherwise, which SQLite accepts as an empty WAL.
     if (opts.synchronous === "full") this.walFd = openSync(path + "-wal", "a");
@@ -83,6 +83,11 @@ export class Shard {
       release: q("RELEASE w"),
       rollbackTo: q("ROLLBACK TO w"),
     };
+  }
+
+  /** PRAGMA wal_autocheckpoint (pages); 0 leaves checkpoints to the checkpointer or Litestream. */
+  setAutoCheckpoint(pages: number): void {
+    this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
   }
 
   /**

@@ -111,7 +111,7 @@ self.onmessage = (e: MessageEvent<string>) => {
         for (const c of req.calls) run(c);
         return;
       case "autocheckpoint":
-        for (const s of shards) s.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(req.pages))}`);
+        for (const s of shards) s.setAutoCheckpoint(req.pages);
         return;
       case "close":
         void close();
