@@ -1,18 +1,21 @@
-// Crash-repair paths of the SQLite store: a cross-shard write interrupted
-// half-way must be repaired by retrying, never leave a dead end.
+// What the SQLite store adds to the shared suite: crash-repair paths (a
+// cross-shard write interrupted half-way is repaired by retrying, never a dead
+// end), the fixed shard count, the writer thread and its answers.
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shardOf } from "../layout.ts";
 import type { CommitStat } from "../types.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
 
 const dirs: string[] = [];
-const open = (dir = mkdtempSync(join(tmpdir(), "natter-store-"))) => {
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
   dirs.push(dir);
-  return new SqliteStore({ dir, shards: 4, synchronous: "normal" });
+  return dir;
 };
+const open = (dir = tmp(), opts: Partial<SqliteStoreOptions> = {}) => new SqliteStore({ dir, shards: 4, synchronous: "normal", ...opts });
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -44,11 +47,11 @@ test("a token is dead once its device row is gone, even if the token row lingers
 });
 
 test("the shard count is fixed by layout.json for the directory's life", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
+  const dir = tmp();
   const a = open(dir);
   expect(a.shards.length).toBe(4);
   await a.close();
-  const b = new SqliteStore({ dir, shards: 32, synchronous: "normal" });
+  const b = open(dir, { shards: 32 });
   expect(b.shards.length).toBe(4);
   await b.close();
 });
@@ -60,10 +63,8 @@ test("the main thread cannot write: its connections are query-only", () => {
 });
 
 test("if the writer thread dies, pending and later writes fail with a clear error and the owner is told", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
-  dirs.push(dir);
   const deaths: string[] = [];
-  const s = new SqliteStore({ dir, shards: 2, synchronous: "full", onWriterDeath: (r) => deaths.push(r) });
+  const s = open(tmp(), { shards: 2, synchronous: "full", onWriterDeath: (r) => deaths.push(r) });
   await s.createUser(user("u_a", "+1"));
   (s as unknown as { writer: { worker: Worker } }).writer.worker.terminate();
   const deadline = Date.now() + 5_000;
@@ -75,25 +76,22 @@ test("if the writer thread dies, pending and later writes fail with a clear erro
 });
 
 test("close commits the writes still queued behind a round in flight", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
-  dirs.push(dir);
-  const s = new SqliteStore({ dir, shards: 2, synchronous: "full" });
+  const dir = tmp();
+  const s = open(dir, { shards: 2, synchronous: "full" });
   await s.createUser(user("u_a", "+1"));
   const first = s.setLastSeen("u_a", 10);
   await new Promise((r) => setImmediate(r)); // the first round is now on the writer thread
   const second = s.setLastSeen("u_a", 20); // waits for the next round
   await s.close();
   expect(await Promise.all([first, second])).toEqual([undefined, undefined]);
-  const again = new SqliteStore({ dir, shards: 2, synchronous: "full" });
+  const again = open(dir, { shards: 2, synchronous: "full" });
   expect((await again.getUser("u_a"))?.last_seen).toBe(20);
   await again.close();
 });
 
 test("each commit is reported with its shard and size before its writes resolve", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "natter-store-"));
-  dirs.push(dir);
   const commits: CommitStat[] = [];
-  const s = new SqliteStore({ dir, shards: 4, synchronous: "normal", onCommit: (c) => commits.push(c) });
+  const s = open(tmp(), { onCommit: (c) => commits.push(c) });
   await s.createChannel(
     { id: "g_1", kind: "group", name: "g", description: "", avatar_url: "", join: "invite", created_at: 1, created_by: "u_a", last_seq: 0 },
     [{ user: "u_a", role: "admin" }],
