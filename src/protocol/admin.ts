@@ -3,6 +3,7 @@
 // server's admin routes and `natter admin`.
 
 import { OP_SCHEMAS, type ParamsOf, type Schema } from "./schema.ts";
+import type { StoredPhone } from "./phone.ts";
 import type { Channel, Device, User } from "./types.ts";
 
 /** Bodies of the admin routes that take one. Names and phones are checked further by the server. */
@@ -86,12 +87,15 @@ export interface ReplicationStatus {
 /** GET /admin/backup: replication status, or off. */
 export type BackupStatus = ReplicationStatus | { enabled: false };
 
+/** A user as GET /admin/users lists them: `phone_ok` false marks a phone stored before E.164 normalisation, with what it stands for (null: nothing). */
+export type ListedUser = User & StoredPhone;
+
 /** The reply body of each admin operation (route in the comment). */
 export interface AdminResults {
   /** POST /admin/users (201) */
   createUser: { user: User; code: string };
   /** GET /admin/users */
-  listUsers: { users: User[] };
+  listUsers: { users: ListedUser[] };
   /** GET /admin/users/ID */
   showUser: { user: User; devices: Device[]; channels: string[]; online: boolean };
   /** DELETE /admin/users/ID: devices logged out, the user leaves their groups; history stays. */

@@ -25,7 +25,7 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
 import { ReplicationSupervisor } from "./replication/supervisor.ts";
 import { parseReplica } from "./replication/target.ts";
 import { openLibsqlStore } from "./store/libsql/index.ts";
-import type { Store } from "./store/types.ts";
+import type { CommitStat, Store } from "./store/types.ts";
 import { Edge } from "./transport/edge.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
@@ -78,9 +78,9 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
   const replicaTarget = config.replica ? parseReplica(config.replica) : null;
   let replication: ReplicationSupervisor | null = null;
-  const onCommit = (n: number, ms: number) => {
-    metrics.commitBatch.observe({}, n);
-    metrics.commitDuration.observe({}, ms / 1000);
+  const onCommit = (c: CommitStat) => {
+    metrics.commitBatch.observe({}, c.writes);
+    metrics.commitDuration.observe({}, c.ms / 1000);
   };
   const store =
     deps.store ??
@@ -89,11 +89,13 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
       dir: dataDir,
       shards: config.shards,
       synchronous: config.sync,
-      onCommit,
+      onCommit: (c) => {
+        onCommit(c);
+        replication?.noteCommit(c.shard); // replication tracks lag per shard
+      },
       walAutoCheckpoint: replicaTarget ? 0 : undefined,
       checkpointWorker: !replicaTarget, // Litestream checkpoints when it replicates
       onCheckpointerDeath: (reason) => log.error("checkpointer stopped; SQLite checkpoints itself again", { reason }),
-      onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
       // Without its writer the node can take no write: exit, and let the supervisor restart it.
       // Nothing acknowledged is lost (acks follow durable commits); clients resend the rest.
       onWriterDeath: (reason) => {

@@ -1,15 +1,13 @@
 // natter admin users add|list|show|remove|code
 import type { Command } from "commander";
-import type { Device, User } from "../../protocol/index.ts";
+import type { Device, ListedUser, User } from "../../protocol/index.ts";
 import { table, time } from "../table.ts";
 import { adminAction } from "./index.ts";
 
 const enc = encodeURIComponent;
 
-/** A user as /admin/users lists them: phone_ok false marks a phone stored before E.164 normalisation. */
-type ListedUser = User & { phone_ok?: boolean; phone_e164?: string | null };
 
-const listedPhone = (u: ListedUser) => (u.phone_ok === false ? `${u.phone} (not E.164: ${u.phone_e164 ?? "invalid"})` : u.phone);
+const listedPhone = (u: ListedUser) => (u.phone_ok ? u.phone : `${u.phone} (not E.164: ${u.phone_e164 ?? "invalid"})`);
 
 export function registerUsers(admin: Command): void {
   const users = admin.command("users").description("manage users");

@@ -1,9 +1,9 @@
 // Accounts: users, one-time login codes, device tokens (stored hashed).
 
-import { NatterError, type Device, type LoginResult, type User } from "../../protocol/index.ts";
-import { lookupPhone, normalisePhone, storedPhoneStatus, type StoredPhone } from "../../protocol/phone.ts";
+import { NatterError, type Device, type ListedUser, type LoginResult, type User } from "../../protocol/index.ts";
+import { lookupPhone, normalisePhone, storedPhoneStatus } from "../../protocol/phone.ts";
 import { newDeviceId, newLoginCode, newToken, newUserId, normaliseCode, sha256 } from "../ids.ts";
-import type { DeviceRow, Store } from "../store/types.ts";
+import type { AccountStore, DeviceRow } from "../store/types.ts";
 import type { Caller, Delivery } from "./ports.ts";
 import { toUser } from "./views.ts";
 
@@ -14,7 +14,7 @@ export class Accounts {
   onLogin: ((device: DeviceRow, code: string) => void) | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: AccountStore,
     private readonly delivery: Delivery,
     private readonly codeTtlMs: number,
     /** Country of phone numbers given without a country code ("" = none: they are refused). */
@@ -89,7 +89,7 @@ export class Accounts {
   }
 
   /** Every user, each marked with whether their stored phone is in E.164 (rows from before the rule may not be). */
-  async listUsers(): Promise<Array<User & StoredPhone>> {
+  async listUsers(): Promise<ListedUser[]> {
     return (await this.store.listUsers()).map((r) => ({ ...toUser(r), ...storedPhoneStatus(r.phone, this.phoneRegion) }));
   }
 }

@@ -14,7 +14,7 @@ import {
 import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ChannelState, MemberRow, Store } from "../store/types.ts";
+import type { ChannelState, ChannelStore, MemberRow, MessageStore, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
@@ -39,7 +39,7 @@ export class Chat {
   private readonly linkedDirect = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ChannelStore & MessageStore & UserLookup,
     private readonly delivery: Delivery,
     private readonly limits: ChatLimits,
     private readonly metrics: Metrics,
