@@ -13,7 +13,7 @@ import { parseLoginOptions, registerLogin } from "./login.ts";
 import { Names } from "./names.ts";
 import { isPhone, parseSendOptions, registerSend, stdinText } from "./send.ts";
 import { formatEvent, registerWatch } from "./watch.ts";
-import { isolateEnv } from "./test-env.ts";
+import { isolateEnv } from "../../../test/support/cli-env.ts";
 import type { Channel, Message } from "../../protocol/index.ts";
 
 isolateEnv(["NATTER_SERVER", "NATTER_PROFILE", "NATTER_CONFIG_DIR"]);

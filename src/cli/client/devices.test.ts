@@ -7,7 +7,7 @@ import { devicesTable, registerDevices } from "./devices.ts";
 import { duration, registerDevicesLink } from "./devices-link.ts";
 import { parseDevicesRevokeOptions, registerDevicesRevoke } from "./devices-revoke.ts";
 import { Names } from "./names.ts";
-import { isolateEnv } from "./test-env.ts";
+import { isolateEnv } from "../../../test/support/cli-env.ts";
 import { formatEvent } from "./watch.ts";
 
 isolateEnv(["NATTER_SERVER", "NATTER_PROFILE"]);

@@ -2,7 +2,7 @@
 // users, login codes, devices, groups (the same rules as members' ops, acting
 // as "admin") and stats.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { failure, openDomain, TEST_NODE, type DomainFixture } from "./test-support.ts";
+import { failure, openDomain, TEST_NODE, type DomainFixture } from "../../../test/support/domain-fixture.ts";
 
 let d: DomainFixture;
 beforeEach(() => {

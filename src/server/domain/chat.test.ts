@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Channel, OpParams, User } from "../../protocol/index.ts";
 import { directChannelId } from "../ids.ts";
 import type { Caller } from "./ports.ts";
-import { failure, openDomain, type DomainFixture } from "./test-support.ts";
+import { failure, openDomain, type DomainFixture } from "../../../test/support/domain-fixture.ts";
 
 let d: DomainFixture;
 beforeEach(() => {

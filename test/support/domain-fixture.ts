@@ -6,18 +6,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ServerEvent, User } from "../../protocol/index.ts";
-import { createLogger } from "../log.ts";
-import { LocalBlobStore } from "../media/blob-store.ts";
-import { MediaService } from "../media/media-service.ts";
-import { Metrics } from "../metrics.ts";
-import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { Accounts } from "./accounts.ts";
-import { Admin, type NodeStats } from "./admin.ts";
-import { Devices } from "./devices.ts";
-import { Chat, type ChatLimits } from "./chat.ts";
-import { createDispatch, type Dispatch } from "./ops.ts";
-import type { Caller, ConnRef, Delivery } from "./ports.ts";
+import type { ServerEvent, User } from "../../src/protocol/index.ts";
+import { createLogger } from "../../src/server/log.ts";
+import { LocalBlobStore } from "../../src/server/media/blob-store.ts";
+import { MediaService } from "../../src/server/media/media-service.ts";
+import { Metrics } from "../../src/server/metrics.ts";
+import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.ts";
+import { Accounts } from "../../src/server/domain/accounts.ts";
+import { Admin, type NodeStats } from "../../src/server/domain/admin.ts";
+import { Devices } from "../../src/server/domain/devices.ts";
+import { Chat, type ChatLimits } from "../../src/server/domain/chat.ts";
+import { createDispatch, type Dispatch } from "../../src/server/domain/ops.ts";
+import type { Caller, ConnRef, Delivery } from "../../src/server/domain/ports.ts";
 
 /** One recorded delivery: the event, the users it was addressed to, and the connection skipped. */
 export interface Sent {
