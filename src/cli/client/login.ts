@@ -18,7 +18,7 @@ export function parseLoginOptions(raw: Record<string, unknown>): LoginOptions {
   const server = typeof raw.server === "string" ? raw.server : "";
   const code = typeof raw.code === "string" ? raw.code.trim() : "";
   if (!server) throw new CliError("--server URL is required (or set NATTER_SERVER)", EXIT.usage);
-  if (!code) throw new CliError("--code CODE is required (ask your admin for a login code)", EXIT.usage);
+  if (!code) throw new CliError("--code CODE is required (run `natter devices link` on a device already logged in, or ask your admin for a login code)", EXIT.usage);
   const device = typeof raw.device === "string" && raw.device.trim() ? raw.device.trim() : hostname() || "device";
   const profile = typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE;
   return { server: serverUrl(server), code, device, profile, json: raw.json === true };
@@ -36,7 +36,7 @@ export async function runLogin(o: LoginOptions, io: Io = processIo): Promise<voi
 export function registerLogin(program: Command, run: (o: LoginOptions) => Promise<void> = runLogin): void {
   program
     .command("login")
-    .description("log this device in with a one-time code from your admin, and save its credentials")
+    .description("log this device in with a one-time code (from `natter devices link` on another of your devices, or from your admin) and save its credentials")
     .addOption(new Option("--server <url>", "server URL, e.g. https://chat.example.org").env("NATTER_SERVER"))
     .option("--code <code>", "one-time login code (required)")
     .option("--device <name>", "name of this device (default: the hostname)")
