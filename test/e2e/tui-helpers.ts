@@ -77,3 +77,35 @@ export async function withDump(tmux: Tmux, server: () => TestServer | null, body
     throw e;
   }
 }
+
+/**
+ * What is wrong with a chat screen (an open conversation, composer focused) at `width` x `height`:
+ * the frame takes height-1 rows (header, title first; the composer and its divider; the status
+ * line last), no row is wider than the terminal, dividers span the pane exactly, and with the chat
+ * list beside it (60 columns and more) the pane border runs the full height in one column.
+ * Empty when the frame is whole.
+ */
+export function frameProblems(screen: string, o: { width: number; height: number; title: string; who: string; text: string }): string[] {
+  const rows = screen.split("\n").slice(0, o.height);
+  while (rows.length < o.height) rows.push("");
+  const problems: string[] = [];
+  const wide = o.width >= 60;
+  const w = (s: string) => Bun.stringWidth(s);
+  rows.forEach((r, i) => w(r) > o.width && problems.push(`row ${i} is ${w(r)} wide`));
+  // In the wide layout the conversation pane starts after the border column.
+  const border = wide ? rows[0]!.indexOf("│") : -1;
+  if (wide && border < 1) problems.push("no pane border on the first row");
+  const pane = (r: string) => (wide ? r.slice(border + 1) : r);
+  const main = rows.slice(0, o.height - 2);
+  if (wide) main.forEach((r, i) => r[border] !== "│" && problems.push(`row ${i} has no border at column ${border}`));
+  const paneW = wide ? o.width - w(rows[0]!.slice(0, border)) - 1 : o.width;
+  const divider = "─".repeat(paneW);
+  if (pane(rows[0]!) !== o.title) problems.push(`row 0 is not the title "${o.title}": "${pane(rows[0]!)}"`);
+  if (pane(rows[2]!) !== divider) problems.push(`row 2 is not a ${paneW}-wide divider`);
+  if (pane(rows[o.height - 4]!) !== divider) problems.push(`row ${o.height - 4} is not a ${paneW}-wide divider`);
+  if (!pane(rows[o.height - 3]!).startsWith("› ")) problems.push(`row ${o.height - 3} is not the composer`);
+  if (!rows[o.height - 2]!.includes(o.who)) problems.push(`row ${o.height - 2} is not the status line`);
+  if (rows[o.height - 1]!.trim() !== "") problems.push("the last row is not empty");
+  if (!rows.some((r) => pane(r).includes(o.text))) problems.push(`"${o.text}" is not on screen`);
+  return problems;
+}

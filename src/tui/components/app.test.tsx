@@ -40,7 +40,8 @@ async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { c
     }
     await wait();
   };
-  return { client, c, r, type, media, cwd, frame: () => r.lastFrame()!, quits: () => quit };
+  const resize = (size: { columns: number; rows: number }) => r.rerender(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={size} />);
+  return { client, c, r, type, media, cwd, resize, frame: () => r.lastFrame()!, quits: () => quit };
 }
 
 test("starts on the chat list; Enter opens the selected chat and marks it seen", async () => {
@@ -333,4 +334,29 @@ test("a contact made during the session shows online once the server's presence 
   client.push(msg("d2", 1, CAROL.id, "hey", { sent_at: Date.now() }));
   await wait(120);
   expect(frame()).toMatch(/● carol/);
+});
+
+test("narrow (under 60 columns): one pane at a time, the jump box over the list, the conversation from column 0", async () => {
+  const { frame, type } = await mount({ size: { columns: 50, rows: 20 } });
+  expect(frame().split("\n")[0]).toBe("Chats (2) ◂");
+  await type(KEY.ctrlK);
+  expect(frame().split("\n")[0]).toBe("Jump to chat (Enter opens, Esc cancels)");
+  await type("bo", KEY.enter);
+  const rows = frame().split("\n");
+  expect(rows[0]).toBe("bob");
+  expect(rows[2]).toBe("─".repeat(50));
+  for (const r of rows) expect(Bun.stringWidth(r)).toBeLessThanOrEqual(50);
+});
+
+test("a chat resized from wide to narrow and back keeps its frame", async () => {
+  const { frame, type, resize } = await mount({ size: { columns: 100, rows: 30 } });
+  await type(KEY.enter);
+  expect(frame().split("\n")[0]).toMatch(/^Chats \(2\) +│bob$/);
+  resize({ columns: 50, rows: 20 });
+  await wait();
+  expect(frame().split("\n").slice(0, 3)).toEqual(["bob", "", "─".repeat(50)]);
+  resize({ columns: 100, rows: 30 });
+  await wait();
+  expect(frame().split("\n")[0]).toMatch(/^Chats \(2\) +│bob$/);
+  expect(frame().split("\n").filter((r) => r.includes("│"))).toHaveLength(28);
 });

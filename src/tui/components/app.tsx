@@ -1,7 +1,7 @@
 // The chat screen: banner, chat list | conversation (header, messages,
 // composer), status bar; overlays for Ctrl-K and /help. Keys go to
 // UiActions (ui-actions.ts); this file lays out and paints.
-import { Box, useInput, useStdout } from "ink";
+import { Box, Text, useInput, useStdout } from "ink";
 import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { ChatController } from "../controller.ts";
 import { chatRows, conversationLines, headerInfo, snippet } from "../layout.ts";
@@ -119,8 +119,9 @@ export function App(p: AppProps) {
   const header = headerInfo(state, ch, ch ? null : peer, now);
   // /help takes the whole width, so its lines fit at 80 columns.
   const helpOpen = u.overlay?.kind === "help";
-  const showList = !helpOpen && (!narrow || u.focus === "list");
-  const showConv = helpOpen || !narrow || u.focus !== "list";
+  // Narrow: one pane at a time; an overlay (jump box, help) takes the conversation's place.
+  const showList = !helpOpen && (!narrow || (u.focus === "list" && u.overlay === null));
+  const showConv = !showList || !narrow;
   const me = state.me;
   const who = me ? `${me.name} · ${hostOf(p.server)}` : hostOf(p.server);
   const hint =
@@ -176,13 +177,19 @@ export function App(p: AppProps) {
       <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} error={state.connError} now={now} queued={queued} server={p.server} width={cols} />
       <Box flexDirection="row" height={mainH}>
         {showList ? <ChatList rows={rows} selected={listIndex} openId={chId} focused={u.focus === "list"} width={listW} height={mainH} /> : null}
-        {showConv ? (
-          <Box key={helpOpen ? "help" : "conv"} borderStyle="single" borderTop={false} borderBottom={false} borderRight={false} borderLeft={!narrow && !helpOpen} borderDimColor>
-            {convBody}
-          </Box>
-        ) : null}
+        {showList && showConv ? <PaneBorder height={mainH} /> : null}
+        {showConv ? convBody : null}
       </Box>
       <StatusBar notice={state.notice} hint={hint} who={who} width={cols} now={now} transfers={state.transfers} />
+    </Box>
+  );
+}
+
+/** The line between the chat list and the conversation (its own column: ink keeps a border's width after the border is turned off). */
+function PaneBorder({ height }: { height: number }) {
+  return (
+    <Box width={1} height={height}>
+      <Text dimColor>{Array.from({ length: height }, () => "│").join("\n")}</Text>
     </Box>
   );
 }

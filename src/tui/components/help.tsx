@@ -34,7 +34,7 @@ export function Help({ width, height, scroll = 0 }: { width: number; height: num
   const shown = max === 0 ? ROWS : ROWS.slice(top, top + Math.max(1, height - 2));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <Text bold color={color ? COLORS.accent : undefined}>
+      <Text bold color={color ? COLORS.accent : undefined} wrap="truncate-end">
         natter chat: commands and keys (Esc closes)
       </Text>
       {shown.map(([k, v], i) => (
