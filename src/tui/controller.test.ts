@@ -58,6 +58,24 @@ describe("sync and receipts", () => {
     expect(client.ops("markSeen")).toHaveLength(2);
   });
 
+  test("seen covers the other side's message when our own (from another device) is newer; our own alone asks nothing", async () => {
+    const { client, c } = setup();
+    await tick();
+    c.setView("d1", true);
+    await tick();
+    client.requests = [];
+    c.setView("g1", true);
+    client.push(msg("d1", 3, BOB.id, "q"));
+    client.push(msg("d1", 4, ALICE.id, "a"));
+    client.push(msg("g1", 1, ALICE.id, "only mine"));
+    await tick();
+    expect(client.ops("markSeen")).toEqual([]);
+    c.setView("d1", true);
+    await tick();
+    expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 4 }]);
+    expect(c.getState().channels.d1!.info.unread).toBe(0);
+  });
+
   test("a message for an unknown channel refreshes the chat list", async () => {
     const { client, c } = setup();
     await tick();

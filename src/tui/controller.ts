@@ -236,12 +236,12 @@ export class ChatController {
     this.maybeSeen();
   }
 
-  /** Marks the shown conversation seen up to its newest message. */
+  /** Marks the shown conversation seen up to its newest message while others' messages in it are unread. */
   private maybeSeen(): void {
     const { channel, visible } = this.view;
     if (!channel || !visible || this.state.conn !== "open") return;
     const ch = this.state.channels[channel];
-    if (!ch) return;
+    if (!ch || ch.info.unread === 0) return;
     const seq = ch.info.last_seq;
     if (seq <= ch.info.seen_seq || seq <= (this.seenSent.get(channel) ?? 0)) return;
     this.seenSent.set(channel, seq);
