@@ -38,6 +38,14 @@ function openGroup(ctx: CommandContext, target: Target | null): Channel {
   return ch.info;
 }
 
+/** The question to ask before a command that is hard to undo (leaving the open group), or null. */
+export function confirmation(ctx: CommandContext, cmd: ChatCommand, target: Target | null): string | null {
+  if (cmd.kind !== "leave") return null;
+  const ch = target && "channel" in target ? ctx.getState().channels[target.channel] : undefined;
+  if (!ch || ch.info.kind !== "group") return null; // running it explains what is wrong
+  return `Leave ${ch.info.name}? y: leave · n: stay (coming back needs an invite)`;
+}
+
 /** Runs one command; throws NatterError (or the client's error) when it fails. */
 export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
   const c = ctx.client;

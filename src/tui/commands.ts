@@ -112,20 +112,25 @@ export function parseInput(raw: string): Parsed {
       if (args.length !== 1 || !phones(args)) return err("usage: /kick PHONE");
       return cmd({ kind: "kick", phone: normalizePhone(args[0]!) });
     case "leave":
+      if (args.length > 0) return err("usage: /leave (leaves the open group; it asks first)");
       return cmd({ kind: "leave" });
     case "invite":
+      if (args.length > 0) return err("usage: /invite (for the open group)");
       return cmd({ kind: "invite" });
     case "join":
       if (args.length < 1 || args.length > 2) return err("usage: /join GROUP_ID [CODE]");
       return cmd({ kind: "join", channel: args[0]!, invite: args[1] });
     case "retry":
+      if (args.length > 0) return err("usage: /retry (this chat's failed messages)");
       return cmd({ kind: "retry" });
     case "help":
     case "?":
+      if (args.length > 0) return err("usage: /help");
       return cmd({ kind: "help" });
     case "quit":
     case "exit":
     case "q":
+      if (args.length > 0) return err("usage: /quit");
       return cmd({ kind: "quit" });
     case "file": {
       const argText = text.slice(1 + (head ?? "").length).trim();

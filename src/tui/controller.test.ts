@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { NatterError } from "../protocol/index.ts";
-import { ChatController } from "./controller.ts";
+import { ChatController, tooLong } from "./controller.ts";
 import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
 
 const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 2, delivered_seq: 1, seen_seq: 1, unread: 1 });
@@ -123,10 +123,10 @@ describe("sending and typing", () => {
     expect(c.getState().outbox).toEqual([]);
   });
 
-  test("too long is refused before sending", async () => {
-    const { client, c } = setup();
-    expect(await c.send({ channel: "d1" }, "x".repeat(65 * 1024))).toBeNull();
-    expect(client.sent).toEqual([]);
+  test("tooLong: 64 KiB of UTF-8 is the most a message holds", () => {
+    expect(tooLong("x".repeat(64 * 1024))).toBeNull();
+    expect(tooLong("x".repeat(64 * 1024 + 1))).toBe("not sent: 64.0 KiB is over the 64 KiB limit for a message; shorten it, or save it to a file and /file it");
+    expect(tooLong("é".repeat(32 * 1024 + 1))).toContain("over the 64 KiB limit"); // two bytes each
   });
 
   test("typing start is throttled; stop after sending", async () => {

@@ -5,7 +5,7 @@
 import { NatterError, type Message, type ServerEvent } from "../protocol/index.ts";
 import type { ChatClient, SendParams } from "./chat-client.ts";
 import type { ChatCommand } from "./commands.ts";
-import { runCommand, type CommandOutcome } from "./command-runner.ts";
+import { confirmation, runCommand, type CommandOutcome } from "./command-runner.ts";
 import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
 import type { MediaApi } from "./media-api.ts";
 import { NameFetcher } from "./name-fetcher.ts";
@@ -17,6 +17,14 @@ export const TYPING_REPEAT_MS = 3_000;
 /** Silence after which we send "typing stop". */
 export const TYPING_IDLE_MS = 5_000;
 export const MAX_CONTENT_BYTES = 64 * 1024;
+
+/** Why text cannot be sent as one message (over MAX_CONTENT_BYTES), or null when it can. */
+export function tooLong(text: string): string | null {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes <= MAX_CONTENT_BYTES) return null;
+  const kib = (bytes / 1024).toFixed(1);
+  return `not sent: ${kib} KiB is over the ${MAX_CONTENT_BYTES / 1024} KiB limit for a message; shorten it, or save it to a file and /file it`;
+}
 
 /** What a conversation is about: an existing channel, or a person we have no direct chat with yet. */
 export type Target = { channel: string } | { to: string };
@@ -316,12 +324,8 @@ export class ChatController {
 
   // ---- sending ----
 
-  /** Sends a text message; queued while offline. Resolves with the stored message, or null if it failed. */
+  /** Sends a text message (check it with tooLong first); queued while offline. Resolves with the stored message, or null if it failed. */
   async send(target: Target, text: string, replyTo?: string): Promise<Message | null> {
-    if (new TextEncoder().encode(text).length > MAX_CONTENT_BYTES) {
-      this.notify(`message is too long (over ${MAX_CONTENT_BYTES / 1024} KiB); nothing was sent`, "error");
-      return null;
-    }
     const p: SendParams = { type: "text", content: text };
     if ("channel" in target) p.channel = target.channel;
     else p.to = target.to;
@@ -395,6 +399,11 @@ export class ChatController {
   }
 
   // ---- commands ----
+
+  /** The question to ask before running a command (leaving a group), or null to run it at once. */
+  confirmation(cmd: ChatCommand, target: Target | null): string | null {
+    return confirmation(this, cmd, target);
+  }
 
   /** Runs a slash command against the open conversation; reports failures as notices. */
   async run(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {

@@ -38,7 +38,7 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
     aliceCfg = tempDir("natter-tui-cfg-");
     bobCfg = await loggedInConfig(server, b.code);
     dirs.push(aliceCfg, bobCfg, dataDir);
-  });
+  }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
   afterAll(async () => {
     tmux.kill();
@@ -91,7 +91,7 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
   test(
     "a multi-line paste arrives as one message",
     step(async () => {
-      bob.type("line one\rline two\rline three");
+      bob.paste("line one\nline two\nline three");
       await bob.waitFor((s) => s.includes("› line one") && s.includes("  line three"), 5_000, "the pasted lines in bob's composer");
       await Bun.sleep(300);
       expect(bob.capture()).toContain("› line one"); // still in the composer: the paste did not send

@@ -37,7 +37,7 @@ describe.skipIf(!haveTmux())("natter chat layout in tmux", () => {
     if (sent.status !== 200) throw new Error(`send failed: ${JSON.stringify(sent.body)}`);
     host = new URL(server.url).host;
     alice = chatPane(tmux, "alice", cfg, { width: 100, height: 30 });
-  });
+  }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
   afterAll(async () => {
     tmux.kill();

@@ -41,7 +41,7 @@ describe.skipIf(!haveTmux())("natter chat receipts in tmux", () => {
     dirs.push(aliceCfg);
     const g = await api(server, savedToken(aliceCfg), "createGroup", { name: "team", members: [bob.user.id] });
     if (g.status !== 200) throw new Error(`createGroup failed: ${JSON.stringify(g.body)}`);
-  });
+  }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
   afterAll(async () => {
     tmux.kill();

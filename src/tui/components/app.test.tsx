@@ -13,7 +13,7 @@ afterEach(cleanup);
 const tmp = mkdtempSync(join(tmpdir(), "natter-tui-app-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const wait = (ms = 40) => Bun.sleep(ms);
-const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", pgDn: "\x1b[6~", altEnter: "\x1b\r", backspace: "\x7f" };
+const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", pgDn: "\x1b[6~", altEnter: "\x1b\r", backspace: "\x7f", pasteStart: "\x1b[200~", pasteEnd: "\x1b[201~" };
 
 async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number }; setup?: (client: FakeClient) => void } = {}) {
   const client = new FakeClient(ALICE);
@@ -55,17 +55,53 @@ test("starts on the chat list; Enter opens the selected chat and marks it seen",
   expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 1 }]);
 });
 
-test("typing and Enter sends; the tick appears; paste does not send", async () => {
+test("typing and Enter sends; the tick appears; a bracketed paste does not send", async () => {
   const { frame, type, client } = await mount();
   await type(KEY.enter, "h", "e", "y", KEY.enter);
   expect(client.sent.map((s) => s.content)).toEqual(["hey"]);
   expect(frame()).toMatch(/you: hey ✓/);
-  await type("line one\rline two\r");
+  await type(`${KEY.pasteStart}line one\rline two\r${KEY.pasteEnd}`);
   expect(client.sent).toHaveLength(1);
   expect(frame()).toContain("› line one");
   expect(frame()).toContain("  line two");
   await type(KEY.enter);
   expect(client.sent.at(-1)!.content).toBe("line one\nline two");
+});
+
+test("keys in one burst act one by one: Ctrl-K, a name, Enter, then text and Enter send there", async () => {
+  const { frame, type, client } = await mount();
+  await type(`${KEY.ctrlK}club${KEY.enter}hi club${KEY.enter}`);
+  expect(frame()).not.toContain("Jump to chat");
+  expect(client.sent.map((s) => [s.channel, s.content])).toEqual([["g1", "hi club"]]);
+  await type(`${KEY.ctrlK}zzz${KEY.enter}more`);
+  expect(frame()).toContain('no chat matches "zzz" (Esc closes)');
+  expect(frame()).toContain("› zzzmore");
+  expect(client.sent).toHaveLength(1);
+});
+
+test("a paste over 64 KiB is refused on Enter, saying why, and stays in the composer", async () => {
+  const { frame, type, client } = await mount();
+  await type(KEY.enter, `${KEY.pasteStart}${"x".repeat(64 * 1024)}END${KEY.pasteEnd}`, KEY.enter);
+  expect(client.sent).toEqual([]);
+  expect(frame()).toContain("not sent: 64.0 KiB is over the 64 KiB limit");
+  expect(frame()).toContain("xxxEND");
+});
+
+test("/leave asks first (n stays, y leaves); /leave with more words is a usage error", async () => {
+  const { frame, type, client } = await mount();
+  client.handlers.leaveGroup = () => ({});
+  await type(KEY.ctrlK, "club", KEY.enter);
+  await type("/leave now", KEY.enter);
+  expect(frame()).toContain("usage: /leave");
+  expect(frame()).toContain("› /leave now");
+  await type(...Array(4).fill(KEY.backspace), KEY.enter);
+  expect(frame()).toContain("Leave club? y: leave · n: stay (coming back needs an i…");
+  await type("n");
+  expect(frame()).not.toContain("Leave club?");
+  expect(client.ops("leaveGroup")).toEqual([]);
+  await type("/leave", KEY.enter, "y");
+  expect(client.ops("leaveGroup")).toEqual([{ channel: "g1" }]);
+  expect(frame()).toContain("you left club");
 });
 
 test("Alt-Enter makes a new line; Up recalls history", async () => {
@@ -221,6 +257,14 @@ test("setup: validates, then logs in", async () => {
   expect(calls).toEqual([["http://127.0.0.1:9", "ABCD-EFGH", "laptop"]]);
 });
 
+test("setup: keys typed in one burst fill the fields and log in", async () => {
+  const calls: string[][] = [];
+  const r = render(<Setup server="" defaultServer="http://localhost:8080" device="laptop" onLogin={async (...a) => void calls.push(a)} onQuit={() => {}} />);
+  r.stdin.write("http://127.0.0.1:9\rABCD-EFGH\r\r");
+  await wait(25);
+  expect(calls).toEqual([["http://127.0.0.1:9", "ABCD-EFGH", "laptop"]]);
+});
+
 test("setup shows a failed login and stays", async () => {
   const r = render(
     <Setup server="http://h:1" defaultServer="http://localhost:8080" device="d" onLogin={async () => Promise.reject(new Error("code already used"))} onQuit={() => {}} />,
@@ -275,7 +319,10 @@ test("s on a selected file message saves it; /save saves the newest file", async
   expect(frame()).toContain("bob: [file: minutes.txt, 6 B] today's");
   await type(KEY.tab); // messages: the newest is selected
   expect(frame()).toContain("s: save file here");
-  await type("s");
+  await type(KEY.up, "s"); // a text message: nothing to save, nothing typed
+  expect(frame()).toContain("s saves a file: the selected message has no file to save");
+  expect(frame()).not.toContain("› s");
+  await type(KEY.down, "s");
   await wait();
   expect(readFileSync(join(cwd, "minutes.txt"), "utf8")).toBe("agenda");
   expect(frame()).toContain(`saved ${join(cwd, "minutes.txt")}`);

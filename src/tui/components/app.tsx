@@ -1,5 +1,6 @@
 // The chat screen: banner, chat list | conversation (header, messages,
-// composer), status bar; overlays for Ctrl-K and /help. Keys go to
+// composer), status bar; overlays for Ctrl-K and /help, and a question in
+// the composer's place for commands that ask first. Keys go to
 // UiActions (ui-actions.ts); this file lays out and paints.
 import { Box, Text, useInput, useStdout } from "ink";
 import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
@@ -8,7 +9,7 @@ import { chatRows, conversationLines, headerInfo, snippet } from "../layout.ts";
 import { displayName, type ChannelState, type ChatState } from "../state.ts";
 import { Banner, bannerText } from "./banner.tsx";
 import { ChatList } from "./chat-list.tsx";
-import { Composer, composerHeight } from "./composer.tsx";
+import { Composer, composerHeight, Question } from "./composer.tsx";
 import { clampScroll, Conversation } from "./conversation.tsx";
 import { Header } from "./header.tsx";
 import { Help, helpMaxScroll } from "./help.tsx";
@@ -77,7 +78,8 @@ export function App(p: AppProps) {
   const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server: p.server }) ? 1 : 0;
   const mainH = height - bannerH - 1;
   const replying = u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
-  const compH = composerHeight(u.composer, convW, !!replying);
+  const question = u.overlay?.kind === "confirm" ? u.overlay.question : null;
+  const compH = question ? 2 : composerHeight(u.composer, convW, !!replying);
   const msgH = Math.max(1, mainH - 3 - compH);
   const pending = pendingFor(state, u.open, ch);
   const selected = u.focus === "messages" ? u.selected : null;
@@ -90,7 +92,7 @@ export function App(p: AppProps) {
   );
   const scroll = clampScroll(lines.length, msgH, u.scroll);
   const chId = ch?.info.id ?? null;
-  const visible = !!ch && u.overlay === null && scroll === 0;
+  const visible = !!ch && (u.overlay === null || question !== null) && scroll === 0;
   const layoutNow: UiLayout = { msgH, lines, rows: rows.map((r) => ({ id: r.id, title: r.title })), helpMax: helpMaxScroll(mainH) };
   const layout = useRef(layoutNow);
   layout.current = layoutNow;
@@ -124,18 +126,7 @@ export function App(p: AppProps) {
   const showConv = !showList || !narrow;
   const me = state.me;
   const who = me ? `${me.name} · ${hostOf(p.server)}` : hostOf(p.server);
-  const hint =
-    u.overlay !== null
-      ? ""
-      : u.focus === "list"
-        ? "↑↓ Enter: open · Tab · Ctrl-K: jump · /help"
-        : u.focus === "messages"
-          ? selectedMedia(state, u)
-            ? "↑↓ select · r: reply · s: save file here · Esc"
-            : "↑↓ select · r: reply · PgUp/PgDn · Esc"
-          : scroll > 0
-            ? "Scrolled up · PgDn for newer · /help"
-            : "Enter: send · Alt-Enter: newline · Tab · /help";
+  const hint = hintText(u, !!question, !!selectedMedia(state, u), scroll);
   const placeholder = !u.open ? "Type /new PHONE to start a chat, /help for more" : state.conn === "open" ? `Message ${header.title}` : `Message ${header.title} (sent when back online)`;
 
   let convBody: ReactNode;
@@ -167,7 +158,11 @@ export function App(p: AppProps) {
           loadingOlder={(ch?.loading ?? 0) > 0}
           empty={empty}
         />
-        <Composer state={u.composer} width={convW} focused={u.focus === "composer"} placeholder={placeholder} replying={replying} />
+        {question ? (
+          <Question text={question} width={convW} />
+        ) : (
+          <Composer state={u.composer} width={convW} focused={u.focus === "composer"} placeholder={placeholder} replying={replying} />
+        )}
       </Box>
     );
   }
@@ -183,6 +178,15 @@ export function App(p: AppProps) {
       <StatusBar notice={state.notice} hint={hint} who={who} width={cols} now={now} transfers={state.transfers} />
     </Box>
   );
+}
+
+/** Key hints for the status line: what the focused pane or the open question takes. */
+function hintText(u: Ui, asking: boolean, fileSelected: boolean, scroll: number): string {
+  if (asking) return "y: yes · n or Esc: no";
+  if (u.overlay !== null) return "";
+  if (u.focus === "list") return "↑↓ Enter: open · Tab · Ctrl-K: jump · /help";
+  if (u.focus === "messages") return fileSelected ? "↑↓ select · r: reply · s: save file here · Esc" : "↑↓ select · r: reply · PgUp/PgDn · Esc";
+  return scroll > 0 ? "Scrolled up · PgDn for newer · /help" : "Enter: send · Alt-Enter: newline · Tab · /help";
 }
 
 /** The line between the chat list and the conversation (its own column: ink keeps a border's width after the border is turned off). */
