@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import type { Channel, Message } from "../protocol/index.ts";
+import type { BackoffOptions } from "./backoff.ts";
 import { NatterClient } from "./client.ts";
 
 interface Peer {
@@ -18,6 +19,8 @@ interface Peer {
   heartbeatMs: number;
   acceptToken: string;
   closeWith4401: boolean;
+  /** Refuse upgrades as a busy server does: 503 with a Retry-After. */
+  busy: boolean;
   push(m: Message): void;
   add(channel: string, content: string, sender?: string): Message;
   stop(): void;
@@ -37,6 +40,7 @@ function startPeer(): Peer {
     heartbeatMs: 25_000,
     acceptToken: "good",
     closeWith4401: false,
+    busy: false,
     push(m) {
       for (const s of peer.sockets) s.send(JSON.stringify({ ev: "message", message: m }));
     },
@@ -65,6 +69,10 @@ function startPeer(): Peer {
     port: 0,
     fetch(req, srv) {
       const token = new URL(req.url).searchParams.get("token");
+      if (peer.busy) {
+        peer.requests.push({ op: "upgrade refused" });
+        return new Response('{"ok":false,"error":{"code":"unavailable","message":"busy","retry_after_ms":3000}}', { status: 503, headers: { "retry-after": "3" } });
+      }
       if (token === peer.acceptToken && srv.upgrade(req)) return;
       return new Response('{"ok":false,"error":{"code":"unauthorized","message":"bad token"}}', { status: 401 });
     },
@@ -126,9 +134,9 @@ describe("NatterClient (protocol peer)", () => {
   afterEach(() => {
     for (const f of cleanup.splice(0)) f();
   });
-  const setup = (token = "good") => {
+  const setup = (token = "good", backoff: BackoffOptions = { baseMs: 20, maxMs: 100 }) => {
     const peer = startPeer();
-    const c = new NatterClient({ server: peer.url, token, backoff: { baseMs: 20, maxMs: 100 }, requestTimeoutMs: 2000 });
+    const c = new NatterClient({ server: peer.url, token, backoff, requestTimeoutMs: 2000 });
     const got: Message[] = [];
     c.on("message", (m) => got.push(m));
     cleanup.push(() => c.close(), () => peer.stop());
@@ -308,7 +316,8 @@ describe("NatterClient (protocol peer)", () => {
     const peer = startPeer();
     const port = peer.port;
     peer.stop();
-    const c = new NatterClient({ server: `http://127.0.0.1:${port}`, token: "good", backoff: { baseMs: 20, maxMs: 60 } });
+    // The jitter is pinned (half the ceiling: 10, 20, 30, 30 ms...), so each retry is a later time than the one before.
+    const c = new NatterClient({ server: `http://127.0.0.1:${port}`, token: "good", backoff: { baseMs: 20, maxMs: 60, random: () => 0.5 } });
     cleanup.push(() => c.close());
     const seen: Array<[string, number | null]> = [];
     c.on("state", (s) => seen.push([s, c.nextRetryAt]));
@@ -317,9 +326,50 @@ describe("NatterClient (protocol peer)", () => {
     expect(seen[0]).toEqual(["connecting", null]);
     expect(seen.every(([s]) => s === "connecting" || s === "reconnecting")).toBe(true);
     expect(seen.filter(([s]) => s === "connecting")).toHaveLength(1);
+    // Each attempt: "reconnecting" without a time while it runs, then with the time of the next one.
+    expect(seen.slice(1).map(([, at]) => at === null)).toEqual(seen.slice(1).map((_, i) => i % 2 === 1));
     const ats = seen.map(([, at]) => at).filter((at): at is number => at !== null);
-    expect(ats).toEqual([...ats].sort((a, b) => a - b));
-    expect(new Set(ats).size).toBe(ats.length);
+    for (let i = 1; i < ats.length; i++) expect(ats[i]!).toBeGreaterThan(ats[i - 1]!);
+  });
+
+  test("reconnectNow connects at once instead of waiting out the backoff; it does nothing while connected", async () => {
+    const { peer, c } = setup("good", { baseMs: 60_000, maxMs: 60_000, random: () => 0.999 });
+    c.connect();
+    await c.waitOpen();
+    expect(c.reconnectNow()).toBe(false);
+    for (const s of peer.sockets) s.close(1001, "going away");
+    await until(() => c.nextRetryAt !== null, 2000, "a retry time");
+    expect(c.nextRetryAt! - Date.now()).toBeGreaterThan(50_000);
+    expect(c.reconnectNow()).toBe(true);
+    await c.waitOpen(3000);
+    expect(c.state).toBe("open");
+  });
+
+  test("retry-after is honoured past the cap: a catch-up refused with one waits at least that long", async () => {
+    const { peer, c } = setup();
+    let refusing = true;
+    peer.hook = (f) => (f.op === "getAll" && refusing ? { ok: false, error: { code: "unavailable", message: "draining", retry_after_ms: 3000 } } : undefined);
+    const waits: number[] = [];
+    c.on("state", () => c.nextRetryAt !== null && waits.push(c.nextRetryAt - Date.now()));
+    c.connect();
+    await until(() => waits.length > 0, 2000, "a retry time");
+    expect(waits[0]!).toBeGreaterThan(2900); // the cap here is 100 ms
+    refusing = false;
+    expect(c.reconnectNow()).toBe(true);
+    await c.waitOpen(2000);
+  });
+
+  test("an upgrade refused with 503 (a busy server) is retried over the whole capped window, not the first short ceiling", async () => {
+    const peer = startPeer();
+    peer.busy = true;
+    const c = new NatterClient({ server: peer.url, token: "good", backoff: { baseMs: 10, maxMs: 8000, random: () => 0.5 } });
+    cleanup.push(() => c.close(), () => peer.stop());
+    const waits: number[] = [];
+    c.on("state", () => c.nextRetryAt !== null && waits.push(c.nextRetryAt - Date.now()));
+    c.connect();
+    await until(() => waits.length > 0, 2000, "a retry time");
+    expect(waits[0]!).toBeGreaterThan(3900); // half of 8 s, where a first failure waits half of 10 ms
+    expect(peer.requests).toEqual([{ op: "upgrade refused" }]);
   });
 
   test("catch-up waits out a rate limit, and recovers from a failure by reconnecting", async () => {

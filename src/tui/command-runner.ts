@@ -20,7 +20,7 @@ export interface CommandContext {
   getState(): ChatState;
   dispatch(a: Action): void;
   notify(text: string, kind?: "info" | "error"): void;
-  retryFailed(target: Target | null): Promise<number>;
+  retry(target: Target | null): Promise<number>;
   sendFile(target: Target, cmd: { path: string; caption: string; whole: string }): Promise<unknown>;
   saveMedia(media: string | null, path: string | null, target: Target | null): Promise<string | null>;
   now(): number;
@@ -55,7 +55,7 @@ export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: 
     case "quit":
       return { quit: true };
     case "retry":
-      await ctx.retryFailed(target);
+      await ctx.retry(target);
       return {};
     case "new": {
       const u = await findByPhone(ctx, cmd.phone);

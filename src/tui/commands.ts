@@ -33,7 +33,7 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/join GROUP_ID [CODE]", "join a group with an invite code"],
   ["/file PATH [CAPTION]", "send a file (photo, video, audio, any file)"],
   ["/save [MEDIA] [PATH]", "save a file from this chat (default: the newest)"],
-  ["/retry", "resend this chat's failed messages (also Ctrl-R)"],
+  ["/retry", "reconnect now; resend failed messages (Ctrl-R)"],
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
 ];

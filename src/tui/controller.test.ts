@@ -119,7 +119,7 @@ describe("sending and typing", () => {
     expect(c.getState().notice?.text).toContain("not a member");
     expect(c.getState().outbox[0]!.status).toBe("failed");
     client.failSends = null;
-    expect(await c.retryFailed({ channel: "g1" })).toBe(1);
+    expect(await c.retry({ channel: "g1" })).toBe(1);
     expect(c.getState().outbox).toEqual([]);
   });
 

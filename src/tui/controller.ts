@@ -339,11 +339,13 @@ export class ChatController {
     }
   }
 
-  /** Resends every failed message of a conversation. */
-  async retryFailed(target: Target | null): Promise<number> {
+  /** Ctrl-R and /retry: connects at once while waiting to reconnect, and resends the conversation's failed messages; returns how many. */
+  async retry(target: Target | null): Promise<number> {
+    const reconnecting = this.client.reconnectNow();
+    if (reconnecting) this.notify("reconnecting now…");
     const failed = this.state.outbox.filter((e) => e.status === "failed" && (!target || matchesTarget(this.state, e, target)));
     if (failed.length === 0) {
-      this.notify("nothing to retry");
+      if (!reconnecting) this.notify("nothing to retry");
       return 0;
     }
     this.notify(`resending ${failed.length} message${failed.length === 1 ? "" : "s"}…`);

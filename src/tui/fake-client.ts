@@ -34,6 +34,14 @@ export class FakeClient implements ChatClient {
   close(): void {
     this.closed = true;
   }
+  /** How many times reconnectNow found a retry waiting. */
+  reconnects = 0;
+  reconnectNow(): boolean {
+    if (this.state !== "reconnecting" || this.nextRetryAt === null) return false;
+    this.reconnects++;
+    this.setState("reconnecting", null);
+    return true;
+  }
 
   async request<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
     this.requests.push({ op, params });

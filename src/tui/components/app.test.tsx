@@ -162,10 +162,14 @@ test("offline: banner with countdown, sends queue and show as pending", async ()
   await type(KEY.enter);
   client.setState("reconnecting", Date.now() + 3000);
   await wait();
-  expect(frame()).toMatch(/Connection lost · reconnecting in [234] s/);
+  expect(frame()).toMatch(/Connection lost · reconnecting in [234] s \(Ctrl-R: now\)/);
   await type("later", KEY.enter);
   expect(frame()).toContain("you: later ◷");
   expect(frame()).toContain("1 message queued");
+  await type(KEY.ctrlR); // retry now
+  expect(client.reconnects).toBe(1);
+  expect(frame()).toContain("Connection lost · reconnecting… · 1 message queued");
+  expect(frame()).toContain("reconnecting now…");
   client.setState("open");
   await wait();
   expect(frame()).not.toContain("Connection lost");

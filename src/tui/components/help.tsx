@@ -13,7 +13,7 @@ export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
   ["PgUp / PgDn", "scroll; older history loads on demand"],
   ["r (in messages)", "reply to the selected message"],
   ["s (in messages)", "save the selected file here"],
-  ["Ctrl-R", "retry failed sends"],
+  ["Ctrl-R", "retry: reconnect now, resend failed messages"],
   ["Esc", "cancel (reply, selection, this help, a file transfer)"],
   ["Ctrl-C", "quit"],
 ];

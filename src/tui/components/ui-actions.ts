@@ -314,7 +314,7 @@ export class UiActions {
     if (key.ctrl && input === "k") return this.set({ overlay: { kind: "palette", query: "", index: 0 } });
     if (key.tab) return this.cycleFocus(key.shift);
     if (key.ctrl && input === "r") {
-      void this.c.retryFailed(this.sendTarget());
+      void this.c.retry(this.sendTarget());
       return;
     }
     if (key.pageUp) return this.scrollBy(Math.max(1, this.layout().msgH - 1));
