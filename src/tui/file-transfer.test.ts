@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { NatterError } from "../protocol/index.ts";
 import { ChatController } from "./controller.ts";
 import { ALICE, BOB, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
+import { until } from "../../test/support/until.ts";
 import { chooseUpload, freePath, localName, resolvePath, saveTarget, transferText } from "./file-transfer.ts";
 
 const root = mkdtempSync(join(tmpdir(), "natter-tui-files-"));
@@ -100,8 +101,7 @@ describe("/file", () => {
     writeFileSync(join(cwd, "big.bin"), new Uint8Array(1000));
     media.hold = true;
     const done = c.run({ kind: "file", path: "big.bin", caption: "", whole: "big.bin" }, { channel: "d1" });
-    await tick();
-    expect(c.getState().transfers).toEqual([{ id: "upload:1", kind: "upload", name: "big.bin", done: 420, total: 1000 }]);
+    await until(() => expect(c.getState().transfers).toEqual([{ id: "upload:1", kind: "upload", name: "big.bin", done: 420, total: 1000 }]), "the upload's progress");
     expect(c.cancelTransfers()).toBe(1);
     await done;
     expect(client.sent).toEqual([]);
@@ -164,8 +164,7 @@ describe("/save", () => {
     const f = media.add("song.ogg", new Uint8Array(100));
     media.hold = true;
     const done = c.run({ kind: "save", media: f.id, path: null }, null);
-    await tick();
-    expect(c.getState().transfers).toMatchObject([{ kind: "download", name: "song.ogg", done: 42, total: 100 }]);
+    await until(() => expect(c.getState().transfers).toMatchObject([{ kind: "download", name: "song.ogg", done: 42, total: 100 }]), "the download's progress");
     c.cancelTransfers();
     await done;
     expect(existsSync(join(cwd, "song.ogg"))).toBe(false);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { cleanup, render } from "ink-testing-library";
 import { ChatController } from "../controller.ts";
 import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "../fake-client.ts";
+import { until } from "../../../test/support/until.ts";
 import { App } from "./app.tsx";
 import { Setup, validateSetup } from "./setup.tsx";
 
@@ -15,7 +16,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const wait = (ms = 40) => Bun.sleep(ms);
 const KEY = { enter: "\r", tab: "\t", ctrlK: "\x0b", ctrlR: "\x12", esc: "\x1b", up: "\x1b[A", down: "\x1b[B", pgUp: "\x1b[5~", pgDn: "\x1b[6~", altEnter: "\x1b\r", backspace: "\x7f", pasteStart: "\x1b[200~", pasteEnd: "\x1b[201~" };
 
-async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number }; setup?: (client: FakeClient) => void } = {}) {
+async function mount(
+  opts: { channels?: ReturnType<typeof channel>[]; size?: { columns: number; rows: number }; setup?: (client: FakeClient) => void; now?: () => number } = {},
+) {
   const client = new FakeClient(ALICE);
   const channels = opts.channels ?? [
     channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 1, unread: 1, last_message: msg("d1", 1, BOB.id, "hi alice") }),
@@ -27,9 +30,9 @@ async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { c
   opts.setup?.(client);
   const media = new FakeMedia();
   const cwd = mkdtempSync(join(tmp, "cwd-"));
-  const c = new ChatController(client, { media, places: { cwd, home: cwd } });
+  const c = new ChatController(client, { media, places: { cwd, home: cwd }, now: opts.now });
   let quit = 0;
-  const r = render(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={opts.size ?? { columns: 80, rows: 24 }} />);
+  const r = render(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={opts.size ?? { columns: 80, rows: 24 }} now={opts.now} />);
   c.start();
   client.open();
   await wait(80);
@@ -40,7 +43,7 @@ async function mount(opts: { channels?: ReturnType<typeof channel>[]; size?: { c
     }
     await wait();
   };
-  const resize = (size: { columns: number; rows: number }) => r.rerender(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={size} />);
+  const resize = (size: { columns: number; rows: number }) => r.rerender(<App controller={c} server="http://chat.test:8080" onQuit={() => quit++} size={size} now={opts.now} />);
   return { client, c, r, type, media, cwd, resize, frame: () => r.lastFrame()!, quits: () => quit };
 }
 
@@ -158,11 +161,12 @@ test("live messages, typing, presence and receipts update the screen", async () 
 });
 
 test("offline: banner with countdown, sends queue and show as pending", async () => {
-  const { frame, type, client } = await mount();
+  const t = Date.now();
+  const { frame, type, client } = await mount({ now: () => t }); // a clock that stands still: the countdown shows 3 s
   await type(KEY.enter);
-  client.setState("reconnecting", Date.now() + 3000);
+  client.setState("reconnecting", t + 3000);
   await wait();
-  expect(frame()).toMatch(/Connection lost · reconnecting in [234] s \(Ctrl-R: now\)/);
+  expect(frame()).toContain("Connection lost · reconnecting in 3 s (Ctrl-R: now)");
   await type("later", KEY.enter);
   expect(frame()).toContain("you: later ◷");
   expect(frame()).toContain("1 message queued");
@@ -299,23 +303,22 @@ test("/file: progress in the status line, then the labelled message; Esc cancels
   await type(KEY.enter); // open bob
   media.hold = true;
   await type("/file cat.png the cat", KEY.enter);
-  expect(frame()).toContain("uploading cat.png 41% of 2.0 KB · Esc cancels");
+  await until(() => expect(frame()).toContain("uploading cat.png 41% of 2.0 KB · Esc cancels"), "the upload's progress");
   media.release();
-  await wait();
-  expect(frame()).toMatch(/you: \[image: cat\.png, 2\.0 KB\] the cat ✓/);
+  await until(() => expect(frame()).toMatch(/you: \[image: cat\.png, 2\.0 KB\] the cat ✓/), "the sent file");
   expect(frame()).toContain("sent cat.png (2.0 KB)");
   expect(client.sent.at(-1)).toMatchObject({ channel: "d1", type: "image", content: "the cat" });
   await type("/file big.iso", KEY.enter);
-  expect(frame()).toMatch(/uploading big.iso \d+% of 4.0 KB/);
+  await until(() => expect(frame()).toMatch(/uploading big.iso \d+% of 4.0 KB/), "the second upload's progress");
   await type(KEY.esc);
-  expect(frame()).toContain("upload of big.iso cancelled; nothing was sent");
+  await until(() => expect(frame()).toContain("upload of big.iso cancelled; nothing was sent"), "the cancel notice");
   expect(client.sent).toHaveLength(1);
   await type("/file nothing.png", KEY.enter);
-  expect(frame()).toContain("/file: no such file:");
+  await until(() => expect(frame()).toContain("/file: no such file:"), "the error");
 });
 
 test("s on a selected file message saves it; /save saves the newest file", async () => {
-  const { frame, type, client, media, cwd } = await mount();
+  const { frame, type, client, media, cwd, c } = await mount();
   const doc = media.add("minutes.txt", new TextEncoder().encode("agenda"));
   await type(KEY.enter);
   client.push(msg("d1", 2, BOB.id, "today's", { type: "file", media: doc.id }));
@@ -327,11 +330,10 @@ test("s on a selected file message saves it; /save saves the newest file", async
   expect(frame()).toContain("s saves a file: the selected message has no file to save");
   expect(frame()).not.toContain("› s");
   await type(KEY.down, "s");
-  await wait();
+  await until(() => expect(frame()).toContain(`saved ${join(cwd, "minutes.txt")}`), "the save notice");
   expect(readFileSync(join(cwd, "minutes.txt"), "utf8")).toBe("agenda");
-  expect(frame()).toContain(`saved ${join(cwd, "minutes.txt")}`);
   await type(KEY.esc, "/save", KEY.enter);
-  await wait();
+  await until(() => expect(c.getState().notice?.text).toStartWith(`saved ${join(cwd, "minutes (1).txt")}`), "the second save notice");
   expect(readFileSync(join(cwd, "minutes (1).txt"), "utf8")).toBe("agenda");
 });
 
