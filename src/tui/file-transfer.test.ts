@@ -16,7 +16,6 @@ const dir = () => {
   mkdirSync(d);
   return d;
 };
-const tick = (ms = 40) => Bun.sleep(ms);
 
 describe("paths", () => {
   const places = { cwd: "/work/here", home: "/home/me" };
@@ -66,7 +65,8 @@ describe("paths", () => {
   });
 });
 
-function setup() {
+/** A controller with media over the fake client, once the chat list is in. */
+async function setup() {
   const client = new FakeClient(ALICE);
   const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 0 });
   client.handlers.getAll = () => ({ channels: [direct] });
@@ -75,13 +75,13 @@ function setup() {
   const c = new ChatController(client, { media, places: { cwd, home: cwd } });
   c.start();
   client.open();
+  await until(() => expect(c.getState().channels.d1).toBeDefined(), "the chat list");
   return { client, media, c, cwd };
 }
 
 describe("/file", () => {
   test("uploads, then sends a message of the file's type with the media id and caption", async () => {
-    const { client, c, cwd } = setup();
-    await tick();
+    const { client, c, cwd } = await setup();
     writeFileSync(join(cwd, "cat.png"), "not really a png");
     await c.run({ kind: "file", path: "cat.png", caption: "look", whole: "cat.png look" }, { channel: "d1" });
     expect(client.sent).toHaveLength(1);
@@ -96,8 +96,7 @@ describe("/file", () => {
   });
 
   test("progress shows while uploading; Esc (cancel) sends nothing", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     writeFileSync(join(cwd, "big.bin"), new Uint8Array(1000));
     media.hold = true;
     const done = c.run({ kind: "file", path: "big.bin", caption: "", whole: "big.bin" }, { channel: "d1" });
@@ -110,8 +109,7 @@ describe("/file", () => {
   });
 
   test("missing file, a directory, too large, no chat open: clear errors, nothing sent", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     await c.run({ kind: "file", path: "nope.png", caption: "", whole: "nope.png" }, { channel: "d1" });
     expect(c.getState().notice).toMatchObject({ kind: "error", text: `/file: no such file: ${join(cwd, "nope.png")}` });
     await c.run({ kind: "file", path: ".", caption: "", whole: "." }, { channel: "d1" });
@@ -132,14 +130,12 @@ describe("/file", () => {
 
 describe("/save", () => {
   test("no MEDIA: the newest file in the chat, to the current directory under its name, never overwriting", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     const old = media.add("old.txt", new TextEncoder().encode("old"));
     const cat = media.add("cat.png", new TextEncoder().encode("meow"));
     client.push(msg("d1", 1, BOB.id, "", { type: "file", media: old.id }));
     client.push(msg("d1", 2, BOB.id, "", { type: "image", media: cat.id }));
     client.push(msg("d1", 3, BOB.id, "text after it"));
-    await tick();
     await c.run({ kind: "save", media: null, path: null }, { channel: "d1" });
     expect(readFileSync(join(cwd, "cat.png"), "utf8")).toBe("meow");
     expect(c.getState().notice?.text).toBe(`saved ${join(cwd, "cat.png")} (4 B)`);
@@ -155,8 +151,7 @@ describe("/save", () => {
   });
 
   test("nothing to save, unknown media, cancel", async () => {
-    const { media, c, cwd } = setup();
-    await tick();
+    const { media, c, cwd } = await setup();
     await c.run({ kind: "save", media: null, path: null }, { channel: "d1" });
     expect(c.getState().notice?.text).toContain("no file in this chat yet");
     await c.run({ kind: "save", media: "m_missing", path: null }, null);
