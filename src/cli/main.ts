@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { registerServe } from "./serve.ts";
 import { registerAdmin } from "./admin/index.ts";
 import { registerClientCommands } from "./client/index.ts";
-import { registerChat } from "../tui/command.ts";
+import { registerChat } from "../tui/register-chat.ts";
 import { VERSION } from "../version.ts";
 
 export function buildProgram(): Command {

@@ -4,11 +4,10 @@
 // store and call these methods; they never talk to the client directly.
 import { NatterError, type Message, type ServerEvent } from "../protocol/index.ts";
 import type { ChatClient, SendParams } from "./chat-client.ts";
-import type { ChatCommand } from "./commands.ts";
-import { confirmation, runCommand, type CommandOutcome } from "./command-runner.ts";
 import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
 import type { MediaApi } from "./media-api.ts";
 import { NameFetcher } from "./name-fetcher.ts";
+import { confirmation, runCommand, type ChatCommand, type CommandOutcome } from "./slash-commands/index.ts";
 import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;

@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NatterError } from "../protocol/index.ts";
-import { ChatController } from "./controller.ts";
-import { ALICE, BOB, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
+import { ALICE, BOB, channel, FakeClient, FakeMedia, msg, startController } from "../../test/support/fake-chat-client.ts";
 import { until } from "../../test/support/until.ts";
 import { chooseUpload, freePath, localName, resolvePath, saveTarget, transferText } from "./file-transfer.ts";
 
@@ -72,10 +71,7 @@ async function setup() {
   client.handlers.getAll = () => ({ channels: [direct] });
   const media = new FakeMedia();
   const cwd = dir();
-  const c = new ChatController(client, { media, places: { cwd, home: cwd } });
-  c.start();
-  client.open();
-  await until(() => expect(c.getState().channels.d1).toBeDefined(), "the chat list");
+  const c = await startController(client, { media, places: { cwd, home: cwd } });
   return { client, media, c, cwd };
 }
 

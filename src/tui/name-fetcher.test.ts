@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { NatterError, type User } from "../protocol/index.ts";
 import { ChatController } from "./controller.ts";
-import { ALICE, CAROL, channel, FakeClient, msg } from "./fake-client.ts";
+import { ALICE, CAROL, channel, FakeClient, msg } from "../../test/support/fake-chat-client.ts";
 import { NameFetcher } from "./name-fetcher.ts";
 import { until } from "../../test/support/until.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ALICE, BOB, CAROL, channel, msg } from "./fake-client.ts";
+import { ALICE, BOB, CAROL, channel, msg } from "../../test/support/fake-chat-client.ts";
 import { channelTitle, displayName, initialState, reduce, sortedChannels, typingIn, type Action, type ChatState } from "./state.ts";
 
 const run = (s: ChatState, ...as: Action[]) => as.reduce(reduce, s);

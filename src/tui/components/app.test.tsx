@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanup, render } from "ink-testing-library";
 import { ChatController } from "../controller.ts";
-import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "../fake-client.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "../../../test/support/fake-chat-client.ts";
 import { until } from "../../../test/support/until.ts";
 import { App } from "./app.tsx";
 import { Setup, validateSetup } from "./setup.tsx";

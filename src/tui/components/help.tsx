@@ -1,6 +1,6 @@
 // /help: commands and keys; scrolls (Up/Down, PgUp/PgDn) when the screen is short.
 import { Box, Text } from "ink";
-import { COMMAND_HELP } from "../commands.ts";
+import { COMMAND_HELP } from "../slash-commands/index.ts";
 import { COLORS, useTheme } from "../theme.ts";
 import { fit } from "../format.ts";
 

@@ -2,11 +2,11 @@
 // state lives outside React (get/set) so the keys of one burst each see the
 // state the previous one left; the screen repaints after each set.
 import type { Key } from "ink";
-import { parseInput, type ChatCommand } from "../commands.ts";
 import { composerInput, emptyComposer, pasteText, setText, type ComposerState } from "../composer-state.ts";
-import { KeyReader, NO_KEY } from "../key-reader.ts";
 import { matchesTarget, tooLong, type ChatController, type Target } from "../controller.ts";
+import { KeyReader, NO_KEY } from "../key-reader.ts";
 import { conversationItems, type Line } from "../layout.ts";
+import { parseInput, type ChatCommand } from "../slash-commands/index.ts";
 import { directWith, type ChannelState, type ChatState } from "../state.ts";
 import { paletteMatches, type PaletteItem } from "./palette.tsx";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseInput, splitPath, tokenize, wholePath } from "./commands.ts";
+import { parseInput, splitPath, tokenize, wholePath } from "./parse.ts";
 
 test("plain text is a message; // escapes a leading slash", () => {
   expect(parseInput("hello  ")).toEqual({ kind: "message", text: "hello" });

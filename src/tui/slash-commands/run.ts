@@ -1,11 +1,11 @@
-// Runs slash commands (parsed in commands.ts) against the server through
-// the controller's client and store. Failures throw; the controller turns
-// them into notices.
-import { NatterError, type Channel, type User } from "../protocol/index.ts";
-import type { ChatClient } from "./chat-client.ts";
-import type { ChatCommand } from "./commands.ts";
-import type { Target } from "./controller.ts";
-import { directWith, type Action, type ChatState } from "./state.ts";
+// Slash commands, second half: runs a command (parsed in parse.ts) against
+// the server through the controller's client and store, and says which
+// commands ask first. Failures throw; the controller turns them into notices.
+import { NatterError, type Channel, type User } from "../../protocol/index.ts";
+import type { ChatClient } from "../chat-client.ts";
+import type { Target } from "../controller.ts";
+import { directWith, type Action, type ChatState } from "../state.ts";
+import type { ChatCommand } from "./parse.ts";
 
 /** What the view should do after a command. */
 export interface CommandOutcome {

@@ -1,5 +1,6 @@
-// Slash commands typed in the composer, parsed apart from running them.
-// Text that does not start with "/" is a message; "//x" sends "/x".
+// Slash commands, first half: what was typed in the composer becomes a
+// message, a command, or a usage error (run.ts runs the command). Text that
+// does not start with "/" is a message; "//x" sends "/x".
 
 export type ChatCommand =
   | { kind: "new"; phone: string }
