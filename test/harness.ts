@@ -99,6 +99,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   return server;
 }
 
+/** Polls `f` (every 20 ms) until it returns something truthy, and returns that; throws after `ms`. */
+export async function until<V>(f: () => V | undefined | null | false | Promise<V | undefined | null | false>, ms = 10_000, what = "condition"): Promise<V> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
 /** Runs the CLI (bin/natter or another binary) and collects its output. */
 export async function runCli(
   args: string[],

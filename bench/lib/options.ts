@@ -63,7 +63,7 @@ Scenarios (default: sqlite relay direct):
   direct     C clients in pairs send 100-byte texts to each other at aggregate rate R
   group      G groups of 100 members; members send at aggregate rate R
   history    getMessages pages on a seeded store (10M messages by default)
-  media      concurrent uploads and downloads of distinct 50 KB files
+  media      concurrent uploads and downloads of distinct 50 KiB files
   connect    N idle websockets: server RSS per connection
   reconnect  N clients reconnect after a server restart
   all        every scenario above

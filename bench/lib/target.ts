@@ -133,9 +133,10 @@ export class Target {
     const out: Identity[] = new Array(n);
     let next = 0;
     let done = 0;
-    const stamp = `${process.pid % 1000}`.padStart(3, "0") + String(Date.now() % 100000).padStart(5, "0");
+    // German numbers may have 13 digits after +49, room for a run stamp and a million users (E.164 allows 15).
+    const stamp = `${process.pid % 100}`.padStart(2, "0") + String(Math.floor(Date.now() / 1000) % 10000).padStart(4, "0");
     const one = async (i: number) => {
-      const phone = `+9${stamp}${String(i).padStart(6, "0")}`;
+      const phone = `+491${stamp}${String(i).padStart(6, "0")}`;
       const r = await this.admin("POST", "/admin/users", { name: `${prefix}${i}`, phone });
       if (r.status !== 201 && r.status !== 200) throw new Error(`create user: ${r.status} ${await r.text()}`);
       const { code } = (await r.json()) as { user: User; code: string };

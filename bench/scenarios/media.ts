@@ -1,6 +1,6 @@
-// media: C clients (one user each) each upload a distinct 50 KB file and
+// media: C clients (one user each) each upload a distinct 50 KiB file and
 // download it again, back to back, over HTTP (POST /api/media, GET
-// /api/media/ID), for the run's duration. 50 KB is the planned average
+// /api/media/ID), for the run's duration. 50 KiB is the planned average
 // attachment; the files are random bytes, so nothing deduplicates.
 
 import { Histogram, type LatencySummary } from "../lib/histogram.ts";

@@ -1,8 +1,9 @@
 // reconnect: N clients connected; the server restarts (SIGTERM: graceful
 // drain, then a new process on the same port and data dir) and every client
 // reconnects with exponential backoff and full jitter (the client library's
-// defaults, src/client/backoff.ts: base 500 ms, cap 5 s). Reports how long until all are back, how many
-// attempts were refused, and the server's peak RSS; fails if it crashed.
+// defaults, src/client/backoff.ts: base 500 ms, cap 5 s). Reports how long
+// until all are back, how many attempts were refused, and the server's peak
+// RSS; fails if it crashed.
 
 import { DEFAULT_BACKOFF } from "../../src/client/backoff.ts";
 import { place } from "../lib/load.ts";

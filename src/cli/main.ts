@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { registerServe } from "./serve.ts";
 import { registerAdmin } from "./admin/index.ts";
 import { registerClientCommands } from "./client/index.ts";
+import { registerDevices } from "./client/devices.ts";
 import { registerChat } from "../tui/register-chat.ts";
 import { VERSION } from "../version.ts";
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerAdmin(program);
   registerClientCommands(program);
+  registerDevices(program);
   registerChat(program);
   return program;
 }

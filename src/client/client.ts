@@ -17,6 +17,7 @@ import {
 } from "../protocol/index.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import { Connection, ConnectionLost } from "./connection.ts";
+import { deviceOps, type DeviceOps } from "./devices.ts";
 import { Emitter } from "./emitter.ts";
 import { isRetryable, Outbox, type OutgoingEntry } from "./outbox.ts";
 import { MessageFeed } from "./feed.ts";
@@ -66,6 +67,8 @@ export class NatterClient {
   private generation = 0;
   private pumping = false;
   private openWaiters = new Set<{ resolve(): void; reject(e: NatterError): void }>();
+  /** This user's devices: link another, list, revoke (over this connection). */
+  readonly devices: DeviceOps = deviceOps((op, params) => this.request(op, params));
 
   constructor(opts: ClientOptions) {
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;

@@ -1,5 +1,5 @@
 // Saved device credentials, one JSON file per profile, readable only by the user.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Device, User } from "../protocol/index.ts";
@@ -48,5 +48,12 @@ export function saveCredentials(c: Credentials, profile: string = DEFAULT_PROFIL
   writeFileSync(tmp, JSON.stringify(c, null, 2) + "\n", { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
+  return path;
+}
+
+/** Deletes a profile's saved credentials (after its device was revoked); returns the path. */
+export function removeCredentials(profile: string = DEFAULT_PROFILE): string {
+  const path = credentialsPath(profile);
+  rmSync(path, { force: true });
   return path;
 }

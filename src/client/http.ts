@@ -2,6 +2,7 @@
 // one-shot commands that need no live connection. Errors are NatterErrors;
 // a server that cannot be reached throws fetch's own error.
 import { NatterError, type LoginResult, type OpName, type OpParams, type OpResults, type WireError } from "../protocol/index.ts";
+import { deviceOps, type DeviceOps } from "./devices.ts";
 
 /** Normalises a server base URL (no trailing slash); throws bad_request if it is not http(s). */
 export function baseUrl(server: string): string {
@@ -62,6 +63,8 @@ export async function login(server: string, code: string, device: string): Promi
 /** Calls ops over HTTP with a device token. */
 export class HttpApi {
   readonly server: string;
+  /** This user's devices: link another, list, revoke. */
+  readonly devices: DeviceOps = deviceOps((op, params) => this.call(op, params));
   constructor(
     server: string,
     private readonly token: string,

@@ -3,7 +3,9 @@
 export { NatterClient, type ClientOptions, type ConnState, type SendParams } from "./client.ts";
 export type { OutgoingEntry } from "./outbox.ts";
 export { login, HttpApi, baseUrl } from "./http.ts";
-export { configDir, loadCredentials, saveCredentials, credentialsPath, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
+export { deviceOps, type DeviceOps, type OpRunner } from "./devices.ts";
+export { loginCommand, terminalQr } from "./link.ts";
+export { configDir, loadCredentials, saveCredentials, removeCredentials, credentialsPath, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
 export { fullJitterDelay, backoffCeiling } from "./backoff.ts";
 export {
   uploadMedia,

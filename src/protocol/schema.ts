@@ -4,13 +4,15 @@
 
 import { MESSAGE_TYPES, type JoinPolicy, type MessageType } from "./types.ts";
 
-type FieldSpec =
+/** One field of a schema: its type and bounds. Config options use the same kinds. */
+export type FieldSpec =
   | { kind: "string"; optional?: boolean; min?: number; max?: number }
   | { kind: "int"; optional?: boolean; min?: number; max?: number }
   | { kind: "enum"; optional?: boolean; values: readonly string[] }
   | { kind: "ids"; optional?: boolean; max?: number };
 
-type Schema = Record<string, FieldSpec>;
+/** A request's fields by name: one per op (OP_SCHEMAS) and per HTTP route that is not an op. */
+export type Schema = Record<string, FieldSpec>;
 
 const ID = { kind: "string", min: 1, max: 200 } as const;
 const OPT_ID = { kind: "string", min: 1, max: 200, optional: true } as const;
@@ -53,6 +55,10 @@ export const OP_SCHEMAS = {
   findUser: { phone: { kind: "string", min: 1, max: 40 } },
   getUsers: { ids: { kind: "ids", max: 200 } },
   ping: {},
+  // Self-service devices (additions): link a new device, list and revoke the caller's own.
+  linkDevice: {},
+  listDevices: {},
+  revokeDevice: { device: ID },
 } as const satisfies Record<string, Schema>;
 
 export type OpName = keyof typeof OP_SCHEMAS;
@@ -68,7 +74,8 @@ type FieldType<F> = F extends { kind: "string" }
         ? string[]
         : never;
 type IsOptional<F> = F extends { optional: true } ? true : false;
-type ParamsOf<S> = {
+/** The typed params a schema lets through. */
+export type ParamsOf<S> = {
   [K in keyof S as IsOptional<S[K]> extends true ? never : K]: FieldType<S[K]>;
 } & {
   [K in keyof S as IsOptional<S[K]> extends true ? K : never]?: FieldType<S[K]>;
@@ -81,6 +88,13 @@ export type OpParams = { [K in OpName]: ParamsOf<(typeof OP_SCHEMAS)[K]> };
 export type SendMessageParams = OpParams["sendMessage"] & { type: MessageType };
 export type CreateGroupParams = OpParams["createGroup"] & { join?: JoinPolicy };
 
+/** POST /api/login: not an op, it is how a device gets its token. */
+export const LOGIN_SCHEMA = {
+  code: { kind: "string", min: 1, max: 100 },
+  device: { kind: "string", optional: true },
+} as const satisfies Schema;
+export type LoginParams = ParamsOf<typeof LOGIN_SCHEMA>;
+
 export function isOpName(op: unknown): op is OpName {
   return typeof op === "string" && Object.hasOwn(OP_SCHEMAS, op);
 }
@@ -89,14 +103,18 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; message: strin
 
 /** Validates `input` against the op's schema; unknown fields are dropped. */
 export function validateParams<K extends OpName>(op: K, input: unknown): Validation<OpParams[K]> {
+  return validate(OP_SCHEMAS[op], input) as Validation<OpParams[K]>;
+}
+
+/** Validates `input` against a schema: types, bounds, required fields; unknown fields are dropped. */
+export function validate<S extends Schema>(schema: S, input: unknown): Validation<ParamsOf<S>> {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     return { ok: false, message: "params must be a JSON object" };
   }
-  const schema: Schema = OP_SCHEMAS[op];
   const src = input as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const name in schema) {
-    const spec = schema[name]!;
+    const spec: FieldSpec = schema[name]!;
     const v = src[name];
     if (v === undefined || v === null) {
       if (!spec.optional) return { ok: false, message: `${name} is required` };
@@ -106,10 +124,11 @@ export function validateParams<K extends OpName>(op: K, input: unknown): Validat
     if (err) return { ok: false, message: err };
     out[name] = v;
   }
-  return { ok: true, value: out as OpParams[K] };
+  return { ok: true, value: out as ParamsOf<S> };
 }
 
-function checkField(name: string, spec: FieldSpec, v: unknown): string | null {
+/** Why `v` does not fit `spec` (a sentence naming `name`), or null if it fits. */
+export function checkField(name: string, spec: FieldSpec, v: unknown): string | null {
   switch (spec.kind) {
     case "string":
       if (typeof v !== "string") return `${name} must be a string`;

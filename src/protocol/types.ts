@@ -22,6 +22,11 @@ export interface Device {
   created_at: number;
 }
 
+/** A device as its own user sees it (listDevices): `current` marks the calling device. Addition. */
+export interface OwnDevice extends Device {
+  current: boolean;
+}
+
 export interface Message {
   /** `${channel}:${seq}`: stable, and routable to the channel's shard. */
   id: string;
@@ -115,13 +120,24 @@ export interface PresenceEvent {
   last_seen: number | null;
 }
 
+/** Addition: a device of the user was linked (logged in with a code) or revoked; sent to the user's other devices. */
+export type DeviceAction = "linked" | "revoked";
+export interface DeviceEvent {
+  ev: "device";
+  /** The user whose device it is (always the receiver's own). */
+  user: string;
+  action: DeviceAction;
+  device: Device;
+}
+
 export type ServerEvent =
   | HelloEvent
   | MessageEvent
   | ReceiptEvent
   | TypingEvent
   | MemberEvent
-  | PresenceEvent;
+  | PresenceEvent
+  | DeviceEvent;
 
 // ---- requests and replies ----
 
@@ -178,6 +194,12 @@ export interface OpResults {
   /** Addition: profiles of users who share a channel with the caller (others are left out). */
   getUsers: { users: User[] };
   ping: { at: number };
+  /** Addition: a single-use login code for the caller's own user, valid until `expires_at`. */
+  linkDevice: { code: string; expires_at: number };
+  /** Addition: the caller's own devices, oldest first. */
+  listDevices: { devices: OwnDevice[] };
+  /** Addition: revokes one of the caller's own devices (the caller's included). */
+  revokeDevice: Record<string, never>;
 }
 
 /** Login over HTTP: POST /api/login. */

@@ -33,3 +33,26 @@ test("bad values are refused with the source named", () => {
 test("env names follow the flags", () => {
   expect(envName("max-message-bytes")).toBe("NATTER_MAX_MESSAGE_BYTES");
 });
+
+test("a flag option (--reuse-port) takes true/false from the flag, env and file, and refuses anything else", () => {
+  expect(loadConfig({}, {}).reusePort).toBe(false);
+  expect(loadConfig({ reusePort: true }, {}).reusePort).toBe(true);
+  expect(loadConfig({}, { NATTER_REUSE_PORT: "1" }).reusePort).toBe(true);
+  expect(loadConfig({}, { NATTER_REUSE_PORT: "false" }).reusePort).toBe(false);
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "natter.json");
+  writeFileSync(f, JSON.stringify({ reusePort: true }));
+  expect(loadConfig({}, {}, f).reusePort).toBe(true);
+  expect(() => loadConfig({}, { NATTER_REUSE_PORT: "maybe" })).toThrow(/NATTER_REUSE_PORT: reuse-port must be true or false/);
+});
+
+test("phone-region: a country code, upper-cased, from flag, env or file; unknown codes are refused with the source", () => {
+  expect(DEFAULTS.phoneRegion).toBe("");
+  expect(loadConfig({ phoneRegion: "gb" }, {}).phoneRegion).toBe("GB");
+  expect(loadConfig({}, { NATTER_PHONE_REGION: "us" }).phoneRegion).toBe("US");
+  const f = join(mkdtempSync(join(tmpdir(), "natter-cfg-")), "natter.json");
+  writeFileSync(f, JSON.stringify({ phoneRegion: "DE" }));
+  expect(loadConfig({}, {}, f).phoneRegion).toBe("DE");
+  expect(() => loadConfig({ phoneRegion: "UK" }, {})).toThrow(/--phone-region: phone-region must be a two-letter country code/);
+  expect(() => loadConfig({}, { NATTER_PHONE_REGION: "XX" })).toThrow(/NATTER_PHONE_REGION/);
+  expect(() => loadConfig({ phoneRegion: "" }, {})).toThrow(/must not be empty/);
+});

@@ -3,6 +3,8 @@
 // The rest of the server receives a plain, validated ServerConfig.
 
 import { readFileSync } from "node:fs";
+import { checkField, type FieldSpec } from "../protocol/index.ts";
+import { checkPhoneRegion } from "../protocol/phone.ts";
 import type { LogLevel } from "./log.ts";
 import { parseReplica } from "./replication/target.ts";
 import { checkStoreUrl } from "./store/libsql/index.ts";
@@ -10,6 +12,8 @@ import { checkStoreUrl } from "./store/libsql/index.ts";
 export interface ServerConfig {
   host: string;
   port: number;
+  /** Share the port with other processes (SO_REUSEPORT); off, a second server on the port fails to start. */
+  reusePort: boolean;
   data: string;
   /** Shard files for a new data dir (fixed afterwards). */
   shards: number;
@@ -24,6 +28,10 @@ export interface ServerConfig {
   maxConnections: number;
   sendBufferBytes: number;
   loginCodeTtlMs: number;
+  /** Lifetime of a device-link code from linkDevice (ms). */
+  linkCodeTtlMs: number;
+  /** Device-link codes one user may have outstanding (neither used nor expired). */
+  maxLinkCodes: number;
   /** Event-loop lag above which new connections are refused (ms). */
   overloadLagMs: number;
   logLevel: LogLevel;
@@ -45,21 +53,26 @@ export interface ServerConfig {
   replicaSyncMs: number;
   /** Storage backend: "" = bun:sqlite shards in the data dir; libsql://, https:// or file:PATH = libSQL. */
   store: string;
+  /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
+  phoneRegion: string;
 }
 
-type Kind = "string" | "int" | "enum";
+type Kind = "string" | "int" | "enum" | "bool";
 interface OptionSpec {
   key: keyof ServerConfig;
   flag: string;
   kind: Kind;
   values?: readonly string[];
   min?: number;
+  /** For strings: returns the value in its normal form, or throws naming what is wrong. */
+  check?: (s: string) => string;
   help: string;
 }
 
 export const DEFAULTS: ServerConfig = {
   host: "0.0.0.0",
   port: 8080,
+  reusePort: false,
   data: "./data",
   shards: 16,
   sync: "full",
@@ -72,6 +85,8 @@ export const DEFAULTS: ServerConfig = {
   maxConnections: 18_000,
   sendBufferBytes: 4 * 1024 * 1024,
   loginCodeTtlMs: 60 * 60 * 1000,
+  linkCodeTtlMs: 5 * 60 * 1000,
+  maxLinkCodes: 5,
   overloadLagMs: 500,
   logLevel: "info",
   maxUploadBytes: 100 * 1024 * 1024,
@@ -82,12 +97,14 @@ export const DEFAULTS: ServerConfig = {
   replicaMonitorMs: 100,
   replicaSyncMs: 100,
   store: "",
+  phoneRegion: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: "host", flag: "host", kind: "string", help: "address to listen on" },
   { key: "port", flag: "port", kind: "int", min: 0, help: "port to listen on (0 picks a free one)" },
+  { key: "reusePort", flag: "reuse-port", kind: "bool", help: "let other processes listen on the same port (SO_REUSEPORT)" },
   { key: "data", flag: "data", kind: "string", help: "data directory (shards, media, admin.token)" },
   { key: "shards", flag: "shards", kind: "int", min: 1, help: "shard files for a new data directory" },
   { key: "sync", flag: "sync", kind: "enum", values: ["full", "normal"], help: "SQLite synchronous mode of each commit" },
@@ -100,6 +117,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
   { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer before a slow consumer is closed" },
   { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
+  { key: "linkCodeTtlMs", flag: "link-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a device-link code (natter devices link)" },
+  { key: "maxLinkCodes", flag: "max-link-codes", kind: "int", min: 1, help: "device-link codes a user may have outstanding at once" },
   { key: "overloadLagMs", flag: "overload-lag-ms", kind: "int", min: 1, help: "event-loop lag that makes the server refuse new connections" },
   { key: "logLevel", flag: "log-level", kind: "enum", values: ["debug", "info", "warn", "error"], help: "log level" },
   { key: "replica", flag: "replica", kind: "string", help: "replicate every shard with Litestream to this URL (directory, file://, s3://, sftp://)" },
@@ -110,24 +129,34 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
+  { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");
 
 export class ConfigError extends Error {}
 
+/** Converts a raw value (env and flags are text) to the option's type; all but flags (true/false words) are checked by the protocol's field checker. */
 function coerce(spec: OptionSpec, raw: unknown, source: string): unknown {
-  if (spec.kind === "int") {
-    const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-    if (!Number.isSafeInteger(n) || (spec.min !== undefined && n < spec.min))
-      throw new ConfigError(`${source}: ${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""} (got ${JSON.stringify(raw)})`);
-    return n;
+  if (spec.kind === "bool") {
+    const v = typeof raw === "boolean" ? raw : String(raw).trim().toLowerCase();
+    if (v === true || v === "true" || v === "1" || v === "yes" || v === "on") return true;
+    if (v === false || v === "false" || v === "0" || v === "no" || v === "off") return false;
+    throw new ConfigError(`${source}: ${spec.flag} must be true or false (got ${JSON.stringify(raw)})`);
   }
-  const s = String(raw);
-  if (spec.kind === "enum" && !spec.values!.includes(s))
-    throw new ConfigError(`${source}: ${spec.flag} must be one of ${spec.values!.join(", ")} (got ${JSON.stringify(raw)})`);
-  if (s.length === 0) throw new ConfigError(`${source}: ${spec.flag} must not be empty`);
-  return s;
+  const v = spec.kind === "int" ? (typeof raw === "number" ? raw : Number(String(raw).trim())) : String(raw);
+  const field: FieldSpec =
+    spec.kind === "int" ? { kind: "int", min: spec.min } : spec.kind === "enum" ? { kind: "enum", values: spec.values! } : { kind: "string", min: 1 };
+  const why = checkField(spec.flag, field, v);
+  if (why !== null) {
+    const said = spec.kind === "int" ? `${spec.flag} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}` : why;
+    throw new ConfigError(`${source}: ${said} (got ${JSON.stringify(raw)})`);
+  }
+  try {
+    return spec.check ? spec.check(String(v)) : v;
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -28,6 +28,9 @@ export const newInviteCode = () => randomBase32(20);
 /** Normalises a login code as typed by a person (case, spaces, dashes). */
 export const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, "");
 
+/** What the store keeps of a login code: the SHA-256 of its normalised form. */
+export const loginCodeHash = (code: string) => sha256(normaliseCode(code));
+
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** The one direct channel of a pair, whoever writes first. */

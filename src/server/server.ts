@@ -7,12 +7,17 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
+import { lockDataDir, type DataDirLock } from "./data-lock.ts";
 import { Accounts } from "./domain/accounts.ts";
+import { Admin } from "./domain/admin.ts";
 import { Chat } from "./domain/chat.ts";
+import { createDispatch } from "./domain/ops.ts";
+import { Devices } from "./domain/devices.ts";
 import type { MediaAccess } from "./domain/ports.ts";
 import { Presence } from "./domain/presence.ts";
 import { RateLimiter } from "./domain/rate-limit.ts";
 import { newToken } from "./ids.ts";
+import { warnLegacyPhones } from "./legacy-phones.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { createMedia, mediaRoutes, refuseOversizeBody, requestBodyLimit } from "./media/index.ts";
@@ -20,9 +25,8 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
 import { ReplicationSupervisor } from "./replication/supervisor.ts";
 import { parseReplica } from "./replication/target.ts";
 import { openLibsqlStore } from "./store/libsql/index.ts";
-import type { Store } from "./store/types.ts";
-import { ServerContext } from "./transport/context.ts";
-import { errorResponse, toNatterError } from "./transport/errors.ts";
+import type { CommitStat, Store } from "./store/types.ts";
+import { Edge } from "./transport/edge.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
@@ -38,7 +42,6 @@ export interface NatterServer {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
-  readonly context: ServerContext;
   /** Graceful stop: refuse new work, finish in-flight ops, close sockets, flush and close the store. */
   stop(): Promise<void>;
 }
@@ -55,17 +58,29 @@ export function ensureDataDir(dir: string): { token: string; created: boolean } 
   return { token, created: true };
 }
 
+/** Starts a node on config.data; throws DataDirInUse at once if another server holds that data dir. */
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<NatterServer> {
-  const log = deps.log ?? createLogger(config.logLevel);
   const dataDir = resolve(config.data);
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  try {
+    return await start(config, deps, dataDir, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lock: DataDirLock): Promise<NatterServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
   const { token: adminToken, created } = ensureDataDir(dataDir);
   const metrics = new Metrics();
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
   const replicaTarget = config.replica ? parseReplica(config.replica) : null;
   let replication: ReplicationSupervisor | null = null;
-  const onCommit = (n: number, ms: number) => {
-    metrics.commitBatch.observe({}, n);
-    metrics.commitDuration.observe({}, ms / 1000);
+  const onCommit = (c: CommitStat) => {
+    metrics.commitBatch.observe({}, c.writes);
+    metrics.commitDuration.observe({}, c.ms / 1000);
   };
   const store =
     deps.store ??
@@ -74,11 +89,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       dir: dataDir,
       shards: config.shards,
       synchronous: config.sync,
-      onCommit,
+      onCommit: (c) => {
+        onCommit(c);
+        replication?.noteCommit(c.shard); // replication tracks lag per shard
+      },
       walAutoCheckpoint: replicaTarget ? 0 : undefined,
       checkpointWorker: !replicaTarget, // Litestream checkpoints when it replicates
       onCheckpointerDeath: (reason) => log.error("checkpointer stopped; SQLite checkpoints itself again", { reason }),
-      onShardCommit: replicaTarget ? (i) => replication?.noteCommit(i) : undefined,
       // Without its writer the node can take no write: exit, and let the supervisor restart it.
       // Nothing acknowledged is lost (acks follow durable commits); clients resend the rest.
       onWriterDeath: (reason) => {
@@ -105,54 +122,64 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     const rep = replication;
     metrics.extra.push(() => rep.renderMetrics());
   }
-  const routeExtras = {
-    health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
-    backupStatus: () => (replication ? replication.status() : { enabled: false }),
-  };
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics);
-  const accounts = new Accounts(store, hub, config.loginCodeTtlMs);
-  const chat = new Chat(store, hub, { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers }, metrics, deps.media ?? media);
+  const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
+  const limits = { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers, phoneRegion: config.phoneRegion };
+  const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
-  const ctx = new ServerContext(config, store, hub, accounts, chat, presence, limiter, metrics, log);
+  const devices = new Devices(store, hub, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
+  accounts.onLogin = (device, code) => devices.loggedIn(device, code);
+  const dispatch = createDispatch(chat, devices);
+  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
+  const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
+  const admin = new Admin(store, accounts, chat, hub, node);
+  const ws = { edge, hub, accounts, presence, metrics, log, limits: config };
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
   // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
-  const upgrade = websocketUpgrade(ctx);
+  const upgrade = websocketUpgrade(ws);
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
     isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
-      if (error instanceof NatterError) {
-        metrics.errors.inc({ code: error.code });
-        return errorResponse(error);
-      }
-      if (code === "NOT_FOUND") return errorResponse(new NatterError("not_found", "no such route"));
-      if (code === "PARSE" || code === "VALIDATION") return errorResponse(new NatterError("bad_request", "malformed request"));
-      return errorResponse(toNatterError(error, log, "http"));
+      if (code === "NOT_FOUND") return edge.response(new NatterError("not_found", "no such route"), "http");
+      if (code === "PARSE" || code === "VALIDATION") return edge.response(new NatterError("bad_request", "malformed request"), "http");
+      return edge.response(error, "http");
     })
-    .use(media ? mediaRoutes(ctx, media) : new Elysia())
-    .use(apiRoutes(ctx, routeExtras))
-    .use(adminRoutes(ctx, adminToken, routeExtras));
+    .use(media ? mediaRoutes(edge, media, metrics) : new Elysia())
+    .use(
+      apiRoutes({
+        edge,
+        login: (code, device) => accounts.login(code, device),
+        metrics,
+        connections: () => hub.size,
+        health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
+      }),
+    )
+    .use(adminRoutes({ edge, admin, adminToken, backupStatus: () => (replication ? replication.status() : { enabled: false }) }));
 
   app.listen({
     hostname: config.host,
     port: config.port,
+    reusePort: config.reusePort, // Elysia's default is to share the port
     maxRequestBodySize: requestBodyLimit(config),
     development: false,
     // listen() spreads these over its own handlers, which would look for an Elysia context in ws.data.
-    websocket: websocketHandlers(ctx),
+    websocket: websocketHandlers(ws),
   });
   const bun = app.server!;
   hub.server = bun;
-  ctx.startLagMonitor();
+  edge.startLagMonitor();
   media?.start();
+  // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
+  void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
-  const sweep = setInterval(() => limiter.sweep(), 60_000);
+  const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
     url,
@@ -167,17 +194,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     url,
     port: bun.port!,
     dataDir,
-    context: ctx,
     stop() {
       stopping ??= (async () => {
         log.info("draining");
-        ctx.draining = true;
+        edge.draining = true;
         clearInterval(heartbeat);
         clearInterval(sweep);
-        ctx.stopLagMonitor();
+        edge.stopLagMonitor();
         bun.stop(false); // stop accepting; in-flight HTTP requests finish
         const deadline = Date.now() + 10_000;
-        while (ctx.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
+        while (edge.inFlight > 0 && Date.now() < deadline) await Bun.sleep(5);
         hub.closeAll(1001, "server shutting down");
         // Close handlers queue each user's last_seen write; wait for them so the final flush carries them.
         const closeDeadline = Date.now() + 2_000;
@@ -192,7 +218,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           await replication.stop();
           if (!caughtUp) log.warn("replication: stopped before the replica caught up", replication.status() as unknown as Record<string, unknown>);
         }
-        log.info("stopped", { in_flight_left: ctx.inFlight });
+        lock.release();
+        log.info("stopped", { in_flight_left: edge.inFlight });
       })();
       return stopping;
     },

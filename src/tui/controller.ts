@@ -7,7 +7,7 @@ import type { ChatClient, SendParams } from "./chat-client.ts";
 import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
 import type { MediaApi } from "./media-api.ts";
 import { NameFetcher } from "./name-fetcher.ts";
-import { confirmation, runCommand, type ChatCommand, type CommandOutcome } from "./slash-commands/index.ts";
+import { confirmation, deviceNotice, runCommand, type ChatCommand, type CommandOutcome } from "./slash-commands/index.ts";
 import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;
@@ -170,6 +170,9 @@ export class ChatController {
         this.dispatch({ type: "member", ev: e, now });
         return;
       }
+      case "device":
+        this.notify(deviceNotice(e));
+        return;
       default:
         return;
     }

@@ -46,4 +46,16 @@ test("the binary serves, administers and chats", async () => {
   expect(hist.stdout).toContain("hello from the binary");
   // The checkpoint worker thread is embedded and starts (else the server logs that it fell back).
   expect(server.output()).not.toContain("checkpointer stopped");
-});
+}, 60_000);
+
+test("the binary links a second device: code, login line and QR code (qrcode embedded)", async () => {
+  const cara = await addUser(server, "Cara", "+15551230003");
+  const env = { NATTER_CONFIG_DIR: join(dir, "cfg-c") };
+  expect((await runCli(["login", "--server", server.url, "--code", cara.code], { bin, env })).code).toBe(0);
+  const r = await runCli(["devices", "link"], { bin, env });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\u001b\[47m.*[▀▄█]/);
+  const code = /Link code: (\S+)/.exec(r.stdout)?.[1] ?? "";
+  expect(r.stdout).toContain(`natter login --server ${server.url} --code ${code}`);
+  expect((await runCli(["login", "--server", server.url, "--code", code], { bin, env: { NATTER_CONFIG_DIR: join(dir, "cfg-d") } })).code).toBe(0);
+}, 60_000);

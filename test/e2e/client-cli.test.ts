@@ -6,19 +6,9 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { NatterClient, type OutgoingEntry } from "../../src/client/index.ts";
 import type { Message, ServerEvent, User } from "../../src/protocol/index.ts";
-import { addDevice, adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { addDevice, adminFetch, api, makeUser, NATTER, runCli, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
 
 const T = 60_000;
-
-async function until<V>(f: () => V | undefined | null | false, ms = 10_000, what = "condition"): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** A user created by the admin API, with a fresh login code not yet used. */
 async function userWithCode(server: TestServer, name: string, phone: string): Promise<{ user: User; code: string }> {
@@ -129,6 +119,88 @@ describe("client commands", () => {
   test("--server overrides the saved server (unreachable: exit 3)", async () => {
     const r = await cli(["chats", "--server", "http://127.0.0.1:1"]);
     expect(r.code).toBe(3);
+  }, T);
+
+  test("--server host:port (no scheme) means http://, as in natter chat; another scheme is a usage error (exit 2)", async () => {
+    const hostPort = `127.0.0.1:${server.port}`;
+    const r = await cli(["chats", "--server", hostPort, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).channels).toHaveLength(1);
+    for (const bad of ["ftp://127.0.0.1:21", "http://", "127.0.0.1:8080?x=1"]) {
+      const b = await cli(["chats", "--server", bad]);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toContain("must look like http://127.0.0.1:8080");
+    }
+    const badLogin = await cli(["login", "--server", "ws://127.0.0.1:1", "--code", "x"]);
+    expect(badLogin.code).toBe(2);
+  }, T);
+
+  test("refused, an unknown host and a failed TLS handshake or certificate are unreachable (exit 3), not failures (exit 1)", async () => {
+    for (const [url, says] of [
+      ["http://127.0.0.1:1", "cannot reach the server at http://127.0.0.1:1: connection refused"],
+      ["http://nonexistent.invalid:8080", "unknown host nonexistent.invalid"],
+      // natter speaks plain HTTP: https:// to it fails in the TLS handshake.
+      [`https://127.0.0.1:${server.port}`, "TLS failed"],
+    ]) {
+      const r = await cli(["chats", "--server", url!]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(says!);
+    }
+    // A TLS terminator with a certificate nobody signed.
+    const dir = tempDir("natter-tls-");
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"], { stderr: "pipe" });
+    expect(made.exitCode).toBe(0);
+    const tls = Bun.serve({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(join(dir, "cert.pem")), key: Bun.file(join(dir, "key.pem")) }, fetch: () => new Response("{}") });
+    try {
+      for (const args of [["chats"], ["login", "--code", "x"]]) {
+        const r = await cli([...args, "--server", `https://127.0.0.1:${tls.port}`]);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("TLS failed: self signed certificate");
+      }
+    } finally {
+      tls.stop(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, T);
+
+  test("watch that never connects says it cannot reach the server and exits 3 (no 'connection lost')", async () => {
+    const proc = Bun.spawn([NATTER, "watch", "--server", "http://127.0.0.1:1"], { env: { ...process.env, ...env() }, stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const stderr = new Response(proc.stderr as ReadableStream).text();
+    try {
+      expect(await proc.exited).toBe(3);
+    } finally {
+      clearTimeout(timer);
+    }
+    const err = await stderr;
+    expect(err).toContain("cannot reach the server at http://127.0.0.1:1");
+    expect(err).not.toContain("connection lost");
+  }, T);
+
+  test("hints print commands that work for the profile: history's next page, and log in again", async () => {
+    // Only the profile "second" exists in this config dir: a hint without --profile would not work.
+    const cfg2 = tempDir("natter-cfg2-");
+    const env2 = { NATTER_CONFIG_DIR: cfg2, NATTER_SERVER: "", NATTER_PROFILE: "" };
+    try {
+      const { code } = (await (await adminFetch(server, "POST", `/admin/users/${alice.id}/code`)).json()) as { code: string };
+      expect((await runCli(["login", "--server", server.url, "--code", code, "--profile", "second"], { env: env2 })).code).toBe(0);
+      const r = await runCli(["history", direct, "--limit", "1", "--profile", "second"], { env: env2 });
+      expect(r.code).toBe(0);
+      const hint = /^\(more: natter (.*)\)$/m.exec(r.stderr)?.[1];
+      expect(hint).toBe(`history ${direct} --before 3 --limit 1 --profile second`);
+      const next = await runCli(hint!.split(" "), { env: env2 });
+      expect(next.code).toBe(0);
+      expect(next.stdout).toMatch(/^2  .*  Alice  line one/);
+
+      const saved = await Bun.file(join(cfg2, "profiles", "second.json")).json();
+      expect((await adminFetch(server, "DELETE", `/admin/devices/${saved.device.id}`)).status).toBeLessThan(300);
+      const refused = await runCli(["chats", "--profile", "second"], { env: env2 });
+      expect(refused.code).toBe(4);
+      expect(refused.stderr).toContain(`log in again: natter login --server ${server.url} --code CODE --profile second`);
+    } finally {
+      rmSync(cfg2, { recursive: true, force: true });
+    }
   }, T);
 
   test("watch prints each event as a JSON line, receives Bob's message once, and exits 0 on SIGINT", async () => {

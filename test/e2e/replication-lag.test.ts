@@ -6,7 +6,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { shardOf } from "../../src/server/store/sqlite/shard.ts";
+import { shardOf } from "../../src/server/store/layout.ts";
 import { adminFetch, api, makeUser, startServer, tempDir, type TestServer } from "../harness.ts";
 
 const dirs: string[] = [];

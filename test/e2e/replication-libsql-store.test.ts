@@ -4,7 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { startTestHranaServer } from "../../src/server/store/libsql/test-hrana-server.ts";
+import { startTestHranaServer } from "../support/hrana-server.ts";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, WsClient, type TestServer } from "../harness.ts";
 
 const dirs: string[] = [];

@@ -16,20 +16,20 @@ const admin = (...args: string[]) => runCli(["admin", "--server", server.url, "-
 
 describe("the contract forms", () => {
   test("users add --json prints exactly one JSON object {user, code}; the code logs in", async () => {
-    const r = await admin("users", "add", "--name", "Cli Ann", "--phone", "+4470001001", "--json");
+    const r = await admin("users", "add", "--name", "Cli Ann", "--phone", "+447700901001", "--json");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines.length).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out).sort()).toEqual(["code", "user"]);
-    expect(out.user).toMatchObject({ name: "Cli Ann", phone: "+4470001001" });
+    expect(out.user).toMatchObject({ name: "Cli Ann", phone: "+447700901001" });
     expect(typeof out.user.id).toBe("string");
     const l = await login(server, out.code, "cli");
     expect(l.user.id).toBe(out.user.id);
   }, 20_000);
 
   test("users code USER_ID --json prints {code}, a fresh code for another device", async () => {
-    const add = JSON.parse((await admin("users", "add", "--name", "Cli Bob", "--phone", "+4470001002", "--json")).stdout);
+    const add = JSON.parse((await admin("users", "add", "--name", "Cli Bob", "--phone", "+447700901002", "--json")).stdout);
     const r = await admin("users", "code", add.user.id, "--json");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").length).toBe(1);
@@ -43,27 +43,55 @@ describe("the contract forms", () => {
   }, 20_000);
 
   test("users add with a taken phone fails with a non-zero exit and says why", async () => {
-    await admin("users", "add", "--name", "First", "--phone", "+4470001003", "--json");
-    const r = await admin("users", "add", "--name", "Second", "--phone", "+4470001003", "--json");
+    await admin("users", "add", "--name", "First", "--phone", "+447700901003", "--json");
+    const r = await admin("users", "add", "--name", "Second", "--phone", "+447700901003", "--json");
     expect(r.code).not.toBe(0);
     expect(r.stdout.trim()).toBe("");
     expect(r.stderr).toContain("conflict");
   }, 20_000);
 
   test("NATTER_SERVER and NATTER_ADMIN_TOKEN replace --server/--data", async () => {
-    const r = await runCli(["admin", "users", "add", "--name", "Env", "--phone", "+4470001004", "--json"], {
+    const r = await runCli(["admin", "users", "add", "--name", "Env", "--phone", "+447700901004", "--json"], {
       env: { NATTER_SERVER: server.url, NATTER_ADMIN_TOKEN: server.adminToken },
     });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).user.name).toBe("Env");
   }, 20_000);
 
-  test("a wrong admin token is refused; an unreachable server is a clear error", async () => {
-    const bad = await runCli(["admin", "--server", server.url, "users", "list"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
-    expect(bad.code).not.toBe(0);
+  test("an unreachable server is a clear error, exit 3", async () => {
     const down = await runCli(["admin", "users", "list"], { env: { NATTER_SERVER: "http://127.0.0.1:1", NATTER_ADMIN_TOKEN: "x" } });
-    expect(down.code).not.toBe(0);
-    expect(down.stderr.length).toBeGreaterThan(0);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain("cannot reach the server at http://127.0.0.1:1");
+  }, 20_000);
+
+  test("a wrong admin token is 'not accepted' (naming where it came from), a missing one 'required'; both exit 4", async () => {
+    const wrongEnv = await runCli(["admin", "--server", server.url, "users", "list"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
+    expect(wrongEnv.code).toBe(4);
+    expect(wrongEnv.stderr).toContain(`the admin token from NATTER_ADMIN_TOKEN was not accepted by ${server.url}`);
+    const wrongFlag = await runCli(["admin", "--server", server.url, "--token", "wrong", "users", "list"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(wrongFlag.code).toBe(4);
+    expect(wrongFlag.stderr).toContain("the admin token from --token was not accepted");
+    const missing = await runCli(["admin", "--server", server.url, "--data", "/nonexistent", "users", "list"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("no admin token");
+    // The server's own words, for any HTTP client.
+    const none = await fetch(`${server.url}/admin/users`);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toBe("admin token required");
+    const wrong = await fetch(`${server.url}/admin/users`, { headers: { authorization: "Bearer wrong" } });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe("admin token not accepted");
+  }, 20_000);
+
+  test("admin --server takes host:port (http:// assumed); an unknown host exits 3; another scheme is a usage error", async () => {
+    const r = await runCli(["admin", "--server", `127.0.0.1:${server.port}`, "--data", server.dataDir, "stats", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const unknown = await runCli(["admin", "--server", "nonexistent.invalid:8080", "--data", server.dataDir, "stats"]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain("unknown host");
+    const bad = await runCli(["admin", "--server", "ftp://127.0.0.1", "--data", server.dataDir, "stats"]);
+    expect(bad.code).toBe(2);
   }, 20_000);
 });
 
@@ -83,21 +111,21 @@ describe("help and human output", () => {
   }, 30_000);
 
   test("users list: a human table with names and phones; --json is the same data", async () => {
-    await admin("users", "add", "--name", "Table Tom", "--phone", "+4470001005", "--json");
+    await admin("users", "add", "--name", "Table Tom", "--phone", "+447700901005", "--json");
     const human = await admin("users", "list");
     expect(human.code).toBe(0);
     expect(human.stdout).toContain("Table Tom");
-    expect(human.stdout).toContain("+4470001005");
+    expect(human.stdout).toContain("+447700901005");
     expect(() => JSON.parse(human.stdout)).toThrow();
     const json = await admin("users", "list", "--json");
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout);
     const users = Array.isArray(parsed) ? parsed : parsed.users;
-    expect(users.find((u: any) => u.phone === "+4470001005").name).toBe("Table Tom");
+    expect(users.find((u: any) => u.phone === "+447700901005").name).toBe("Table Tom");
   }, 20_000);
 
   test("users show, devices list, stats print human text", async () => {
-    const add = JSON.parse((await admin("users", "add", "--name", "Dev Dora", "--phone", "+4470001006", "--json")).stdout);
+    const add = JSON.parse((await admin("users", "add", "--name", "Dev Dora", "--phone", "+447700901006", "--json")).stdout);
     await login(server, add.code, "dora-phone");
     const show = await admin("users", "show", add.user.id);
     expect(show.code).toBe(0);
@@ -111,7 +139,7 @@ describe("help and human output", () => {
   }, 20_000);
 
   test("users remove deletes the user", async () => {
-    const add = JSON.parse((await admin("users", "add", "--name", "Gone Gus", "--phone", "+4470001007", "--json")).stdout);
+    const add = JSON.parse((await admin("users", "add", "--name", "Gone Gus", "--phone", "+447700901007", "--json")).stdout);
     const r = await admin("users", "remove", add.user.id);
     expect(r.code).toBe(0);
     expect((await adminFetch(server, "GET", `/admin/users/${add.user.id}`)).status).toBe(404);

@@ -123,7 +123,7 @@ describe("every error code", () => {
   }, 15_000);
 
   test("conflict: admin create user with an existing phone", async () => {
-    const phone = "+4470000009";
+    const phone = "+447700900009";
     const r1 = await adminFetch(server, "POST", "/admin/users", { name: "One", phone });
     expect([200, 201]).toContain(r1.status);
     const r2 = await adminFetch(server, "POST", "/admin/users", { name: "Two", phone });

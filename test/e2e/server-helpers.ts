@@ -47,6 +47,19 @@ export function expectHttpError(r: { status: number; body: any }, status: number
   expect(r.body?.ok).toBe(false);
 }
 
+/** Asserts a websocket with `token` is refused: 401 at the upgrade, or closed with 4401 before any hello. */
+export async function expectTokenRefused(server: TestServer, token: string): Promise<void> {
+  const again = await RawWs.open(server, `/ws?token=${encodeURIComponent(token)}`);
+  try {
+    if (again.response?.status === 101) {
+      await again.until(() => again.isClosed(), 5000, "close");
+      expect(again.closeCode()).toBe(4401);
+    } else expect(again.response?.status).toBe(401);
+  } finally {
+    again.destroy();
+  }
+}
+
 /** Waits `ms` and asserts that no event matching `pred` arrived at any client since its mark. */
 export async function expectNoEvent(
   clients: Array<{ c: WsClient; mark: number }>,

@@ -168,11 +168,11 @@ describe("operations endpoints", () => {
 
 describe("admin HTTP", () => {
   test("users: create, list, show, code, devices, delete; duplicate phone is conflict", async () => {
-    const created = await adminFetch(server, "POST", "/admin/users", { name: "Adm", phone: "+4470000100" });
+    const created = await adminFetch(server, "POST", "/admin/users", { name: "Adm", phone: "+447700900100" });
     expect([200, 201]).toContain(created.status);
     const { user, code } = (await created.json()) as any;
-    expect(user).toMatchObject({ name: "Adm", phone: "+4470000100" });
-    const dup = await adminFetch(server, "POST", "/admin/users", { name: "Again", phone: "+4470000100" });
+    expect(user).toMatchObject({ name: "Adm", phone: "+447700900100" });
+    const dup = await adminFetch(server, "POST", "/admin/users", { name: "Again", phone: "+447700900100" });
     expect(dup.status).toBe(409);
     expect(((await dup.json()) as any).error.code).toBe("conflict");
     const bad = await adminFetch(server, "POST", "/admin/users", { name: "NoPhone" });
@@ -183,7 +183,7 @@ describe("admin HTTP", () => {
     const show = await adminFetch(server, "GET", `/admin/users/${user.id}`);
     expect(show.status).toBe(200);
     const shown = (await show.json()) as any;
-    expect((shown.user ?? shown).phone).toBe("+4470000100");
+    expect((shown.user ?? shown).phone).toBe("+447700900100");
     expect((await adminFetch(server, "GET", "/admin/users/nobody")).status).toBe(404);
 
     const l1 = await login(server, code, "one");

@@ -1,10 +1,10 @@
 // natter admin backup status: per-shard replica position and lag, from the running server.
 import type { Command } from "commander";
-import type { ReplicationStatus } from "../../server/replication/supervisor.ts";
+import type { BackupStatus } from "../../protocol/index.ts";
 import { table } from "../table.ts";
 import { adminAction } from "./index.ts";
 
-export function formatBackupStatus(s: ReplicationStatus | { enabled: false }): string {
+export function formatBackupStatus(s: BackupStatus): string {
   if (!s.enabled) return "replication is off: start the server with --replica URL (see docs/operations.md)\n";
   const head =
     `replica:   ${s.replica}\n` +
@@ -35,7 +35,7 @@ export function registerBackup(admin: Command): void {
   const backup = admin.command("backup").description("replication (Litestream) state of the running server");
   adminAction(
     backup.command("status").description("per-shard replica position and lag"),
-    (c) => c.call<ReplicationStatus | { enabled: false }>("GET", "/admin/backup"),
+    (c) => c.call<BackupStatus>("GET", "/admin/backup"),
     formatBackupStatus,
   );
 }

@@ -1,12 +1,11 @@
 // natter admin groups create|list|show|add|remove|invite
 import type { Command } from "commander";
-import type { Channel } from "../../protocol/index.ts";
+import type { AdminGroup as Group } from "../../protocol/index.ts";
 import { table, time } from "../table.ts";
 import { adminAction } from "./index.ts";
 
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
 const enc = encodeURIComponent;
-type Group = Channel & { created_by: string };
 
 function showGroup({ group: g }: { group: Group }): string {
   return (

@@ -1,7 +1,7 @@
 // natter admin restore --replica URL --data DIR [--force]
 // Offline: rebuilds a data directory from a replica (no server involved).
 import type { Command } from "commander";
-import { restoreDataDir, RestoreError, type RestoreEvent } from "../../server/replication/restore.ts";
+import { restoreDataDir, RestoreError, type RestoreEvent } from "../../server/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
 import { table } from "../table.ts";
 import { adminOpts } from "./index.ts";
@@ -93,7 +93,7 @@ export function registerRestore(admin: Command): void {
             );
           }
         } catch (e) {
-          if (e instanceof RestoreError) throw new CliError(e.message, e.code === "not_empty" ? EXIT.usage : EXIT.failure);
+          if (e instanceof RestoreError) throw new CliError(e.message, e.code === "not_empty" ? EXIT.usage : e.code === "in_use" ? EXIT.inUse : EXIT.failure);
           throw e;
         }
       });

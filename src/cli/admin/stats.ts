@@ -1,12 +1,13 @@
 // natter admin stats
 import type { Command } from "commander";
+import type { AdminStats } from "../../protocol/index.ts";
 import { table } from "../table.ts";
 import { adminAction } from "./index.ts";
 
 export function registerStats(admin: Command): void {
   adminAction(
     admin.command("stats").description("users, channels, messages, connections"),
-    (c) => c.call<Record<string, number>>("GET", "/admin/stats"),
+    (c) => c.call<AdminStats>("GET", "/admin/stats"),
     (r) => table(["STAT", "VALUE"], Object.entries(r)),
   );
 }

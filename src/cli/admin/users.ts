@@ -1,10 +1,13 @@
 // natter admin users add|list|show|remove|code
 import type { Command } from "commander";
-import type { Device, User } from "../../protocol/index.ts";
+import type { Device, ListedUser, User } from "../../protocol/index.ts";
 import { table, time } from "../table.ts";
 import { adminAction } from "./index.ts";
 
 const enc = encodeURIComponent;
+
+
+const listedPhone = (u: ListedUser) => (u.phone_ok ? u.phone : `${u.phone} (not E.164: ${u.phone_e164 ?? "invalid"})`);
 
 export function registerUsers(admin: Command): void {
   const users = admin.command("users").description("manage users");
@@ -21,9 +24,13 @@ export function registerUsers(admin: Command): void {
   );
 
   adminAction(
-    users.command("list").description("list users"),
-    (c) => c.call<{ users: User[] }>("GET", "/admin/users"),
-    (r) => table(["ID", "NAME", "PHONE", "LAST SEEN"], r.users.map((u) => [u.id, u.name, u.phone, time(u.last_seen)])),
+    users.command("list").description("list users (phones stored before E.164 normalisation are marked)"),
+    (c) => c.call<{ users: ListedUser[] }>("GET", "/admin/users"),
+    (r) => {
+      const legacy = r.users.filter((u) => u.phone_ok === false).length;
+      const note = legacy ? `\n${legacy} phone(s) stored before E.164 normalisation; see docs/operations.md, "Upgrading: phone numbers"\n` : "";
+      return table(["ID", "NAME", "PHONE", "LAST SEEN"], r.users.map((u) => [u.id, u.name, listedPhone(u), time(u.last_seen)])) + note;
+    },
   );
 
   adminAction(

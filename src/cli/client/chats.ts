@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { HttpApi } from "../../client/index.ts";
 import type { Channel } from "../../protocol/index.ts";
-import { parseSession, preview, processIo, runClientCommand, requireSession, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
+import { parseSession, preview, processIo, runClientCommand, requireSession, sessionFlags, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
 
 export type ChatsOptions = SessionOptions;
@@ -33,7 +33,7 @@ export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<voi
   const api = new HttpApi(s.server, s.token);
   const { channels } = await api.call("getAll", {});
   if (o.json) return io.out(JSON.stringify({ channels }) + "\n");
-  if (channels.length === 0) return io.out("No chats yet. Start one with: natter send --to PHONE TEXT\n");
+  if (channels.length === 0) return io.out(`No chats yet. Start one with: natter send --to PHONE TEXT${sessionFlags(o)}\n`);
   const names = new Names(s.user, channels);
   await names.fill((ids) => api.call("getUsers", { ids }), channels.flatMap((c) => (c.last_message ? [c.last_message.sender] : [])));
   io.out(table(chatsTable(channels, names)));
@@ -42,6 +42,6 @@ export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<voi
 export function registerChats(program: Command, run: (o: ChatsOptions) => Promise<void> = runChats): void {
   const cmd = program.command("chats").description("list your chats: id, kind, name, unread count, last message");
   sessionOptions(cmd).action(async (raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseChatsOptions(raw)));
+    await runClientCommand(raw, async () => run(parseChatsOptions(raw)));
   });
 }

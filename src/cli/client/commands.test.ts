@@ -1,6 +1,6 @@
 // Parsing of the client commands, apart from running them: each register
 // function takes the run function, so the test captures the typed options.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Command } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,17 +13,10 @@ import { parseLoginOptions, registerLogin } from "./login.ts";
 import { Names } from "./names.ts";
 import { isPhone, parseSendOptions, registerSend, stdinText } from "./send.ts";
 import { formatEvent, registerWatch } from "./watch.ts";
+import { isolateEnv } from "../../../test/support/cli-env.ts";
 import type { Channel, Message } from "../../protocol/index.ts";
 
-const ENV = ["NATTER_SERVER", "NATTER_PROFILE", "NATTER_CONFIG_DIR"] as const;
-let saved: (string | undefined)[];
-beforeEach(() => {
-  saved = ENV.map((k) => process.env[k]);
-  for (const k of ENV) delete process.env[k];
-});
-afterEach(() => {
-  ENV.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
-});
+isolateEnv(["NATTER_SERVER", "NATTER_PROFILE", "NATTER_CONFIG_DIR"]);
 
 /** Parses argv with one command registered and returns what its run function received. */
 async function parse<T>(register: (p: Command, run: (o: T) => Promise<void>) => void, argv: string[]): Promise<T> {

@@ -4,6 +4,7 @@ import { Option, type Command } from "commander";
 import { DEFAULT_PROFILE, loadCredentials, type Credentials } from "../../client/index.ts";
 import { NatterError } from "../../protocol/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
+import { serverUrl } from "../server-url.ts";
 
 export interface SessionOptions {
   profile: string;
@@ -34,13 +35,27 @@ export function sessionOptions(cmd: Command, { json = true } = {}): Command {
   return cmd;
 }
 
-/** Reads the session options commander parsed. */
+/** Reads the session options commander parsed; a --server that is not a server URL is a usage error. */
 export function parseSession(raw: Record<string, unknown>): SessionOptions {
   return {
     profile: typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE,
-    server: typeof raw.server === "string" && raw.server ? raw.server : undefined,
+    server: typeof raw.server === "string" && raw.server ? serverUrl(raw.server) : undefined,
     json: raw.json === true,
   };
+}
+
+/**
+ * The flags a printed command needs to act on the same session: ` --profile
+ * NAME` unless it is the default, and ` --server URL` when one was given.
+ * Every hint that prints a command ends with these, so it works as printed.
+ */
+export function sessionFlags(s: { profile: string; server?: string }): string {
+  return (s.profile === DEFAULT_PROFILE ? "" : ` --profile ${s.profile}`) + (s.server ? ` --server ${s.server}` : "");
+}
+
+/** `natter login --server URL --code CODE [--profile NAME]`, with the server filled in when known. */
+export function loginHint(profile: string, server?: string): string {
+  return `natter login --server ${server ?? "URL"} --code CODE${sessionFlags({ profile })}`;
 }
 
 /** The saved credentials (with --server applied); throws CliError exit 4 if not logged in. */
@@ -51,24 +66,35 @@ export function requireSession(s: SessionOptions): Credentials {
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.auth);
   }
-  if (!c) {
-    const flag = s.profile === DEFAULT_PROFILE ? "" : ` --profile ${s.profile}`;
-    throw new CliError(`not logged in${flag ? ` (profile ${s.profile})` : ""}; run: natter login --server URL --code CODE${flag}`, EXIT.auth);
-  }
+  if (!c) throw new CliError(`not logged in${s.profile === DEFAULT_PROFILE ? "" : ` (profile ${s.profile})`}; run: ${loginHint(s.profile, s.server)}`, EXIT.auth);
   return s.server ? { ...c, server: s.server } : c;
 }
 
-/** runCommand, plus a hint to log in again when the server refuses the token (exit 4). */
-export async function runClientCommand(json: boolean, body: () => Promise<void>): Promise<void> {
-  await runCommand(json, async () => {
+/**
+ * runCommand, plus a hint to log in again when the server refuses the token
+ * (exit 4). Given the raw options (not just --json), the hint names the
+ * profile and server, so it works as printed.
+ */
+export async function runClientCommand(opts: boolean | Record<string, unknown>, body: () => Promise<void>): Promise<void> {
+  const raw = typeof opts === "boolean" ? { json: opts } : opts;
+  await runCommand(raw.json === true, async () => {
     try {
       await body();
     } catch (e) {
       if (e instanceof NatterError && e.code === "unauthorized" && !/natter login/.test(e.message))
-        throw new NatterError("unauthorized", `${e.message}; log in again: natter login --server URL --code CODE`);
+        throw new NatterError("unauthorized", `${e.message}; log in again: ${reloginHint(raw)}`);
       throw e;
     }
   });
+}
+
+function reloginHint(raw: Record<string, unknown>): string {
+  const profile = typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE;
+  let server: string | undefined;
+  try {
+    server = parseSession(raw).server ?? loadCredentials(profile)?.server;
+  } catch {}
+  return loginHint(profile, server);
 }
 
 /** A positive integer option, or a usage error. */

@@ -74,6 +74,6 @@ export function registerDownload(program: Command, run: (o: DownloadOptions) => 
     .option("-o, --output <path>", "file or directory to write (- for stdout); default: the file's name here")
     .option("--force", "overwrite an existing file", false);
   sessionOptions(cmd).action(async (media: string | undefined, raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseDownloadOptions(raw, media)));
+    await runClientCommand(raw, async () => run(parseDownloadOptions(raw, media)));
   });
 }

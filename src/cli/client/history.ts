@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { HttpApi } from "../../client/index.ts";
 import type { Message, OpParams } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../run.ts";
-import { formatTime, intOption, parseSession, runClientCommand, processIo, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
+import { formatTime, intOption, parseSession, runClientCommand, processIo, requireSession, sessionFlags, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
 
 export interface HistoryOptions extends SessionOptions {
@@ -49,8 +49,9 @@ export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise
   await names.fill((ids) => api.call("getUsers", { ids }), r.messages.map((m) => m.sender));
   io.out(historyLines(r.messages, names));
   if (r.has_more) {
-    const hint = o.after !== undefined ? `--after ${r.messages.at(-1)?.seq ?? o.after}` : `--before ${r.messages[0]?.seq ?? o.before}`;
-    io.err(`(more: natter history ${o.channel} ${hint})\n`);
+    const cursor = o.after !== undefined ? `--after ${r.messages.at(-1)?.seq ?? o.after}` : `--before ${r.messages[0]?.seq ?? o.before}`;
+    const limit = o.limit !== undefined ? ` --limit ${o.limit}` : "";
+    io.err(`(more: natter history ${o.channel} ${cursor}${limit}${sessionFlags(o)})\n`);
   }
 }
 
@@ -63,6 +64,6 @@ export function registerHistory(program: Command, run: (o: HistoryOptions) => Pr
     .option("--before <seq>", "messages before this seq")
     .option("--after <seq>", "messages after this seq");
   sessionOptions(cmd).action(async (channel: string | undefined, raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseHistoryOptions(raw, channel)));
+    await runClientCommand(raw, async () => run(parseHistoryOptions(raw, channel)));
   });
 }

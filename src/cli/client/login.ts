@@ -1,8 +1,9 @@
 // natter login --server URL --code CODE [--device NAME]
 import { Option, type Command } from "commander";
 import { hostname } from "node:os";
-import { baseUrl, DEFAULT_PROFILE, login, saveCredentials } from "../../client/index.ts";
+import { DEFAULT_PROFILE, login, saveCredentials } from "../../client/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
+import { serverUrl } from "../server-url.ts";
 import { processIo, type Io } from "./common.ts";
 
 export interface LoginOptions {
@@ -17,15 +18,15 @@ export function parseLoginOptions(raw: Record<string, unknown>): LoginOptions {
   const server = typeof raw.server === "string" ? raw.server : "";
   const code = typeof raw.code === "string" ? raw.code.trim() : "";
   if (!server) throw new CliError("--server URL is required (or set NATTER_SERVER)", EXIT.usage);
-  if (!code) throw new CliError("--code CODE is required (ask your admin for a login code)", EXIT.usage);
+  if (!code) throw new CliError("--code CODE is required (run `natter devices link` on a device already logged in, or ask your admin for a login code)", EXIT.usage);
   const device = typeof raw.device === "string" && raw.device.trim() ? raw.device.trim() : hostname() || "device";
   const profile = typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE;
-  return { server, code, device, profile, json: raw.json === true };
+  return { server: serverUrl(server), code, device, profile, json: raw.json === true };
 }
 
 /** Exchanges the code for a device token and saves it (mode 0600). */
 export async function runLogin(o: LoginOptions, io: Io = processIo): Promise<void> {
-  const server = baseUrl(o.server);
+  const server = o.server;
   const r = await login(server, o.code, o.device);
   const path = saveCredentials({ server, token: r.token, user: r.user, device: r.device }, o.profile);
   if (o.json) io.out(JSON.stringify({ user: r.user, device: r.device, server, profile: o.profile, path }) + "\n");
@@ -35,7 +36,7 @@ export async function runLogin(o: LoginOptions, io: Io = processIo): Promise<voi
 export function registerLogin(program: Command, run: (o: LoginOptions) => Promise<void> = runLogin): void {
   program
     .command("login")
-    .description("log this device in with a one-time code from your admin, and save its credentials")
+    .description("log this device in with a one-time code (from `natter devices link` on another of your devices, or from your admin) and save its credentials")
     .addOption(new Option("--server <url>", "server URL, e.g. https://chat.example.org").env("NATTER_SERVER"))
     .option("--code <code>", "one-time login code (required)")
     .option("--device <name>", "name of this device (default: the hostname)")

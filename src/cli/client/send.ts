@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { fullJitterDelay, HttpApi, messageTypeFor, uploadMedia } from "../../client/index.ts";
 import { NatterError, type Message, type OpParams } from "../../protocol/index.ts";
+import { looksLikePhone } from "../../protocol/phone.ts";
 import { CliError, EXIT } from "../run.ts";
 import { progressBar } from "./progress.ts";
 import { parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
@@ -37,10 +38,8 @@ export function parseSendOptions(raw: Record<string, unknown>, text: string | un
   return { ...parseSession(raw), to, channel, replyTo, text: text ?? "", timeoutMs: 60_000, ...(file && { file }), ...(type && { type }) };
 }
 
-/** True if `to` names a phone number rather than a user id. */
-export function isPhone(to: string): boolean {
-  return /^\+?[0-9][0-9 ()-]*$/.test(to);
-}
+/** True if `to` names a phone number (sent as typed; the server normalises it) rather than a user id. */
+export const isPhone = looksLikePhone;
 
 /** Strips the one newline that ends piped input. */
 export function stdinText(s: string): string {
@@ -101,6 +100,6 @@ export function registerSend(program: Command, run: (o: SendOptions) => Promise<
     .option("--file <path>", "upload this file and send it (progress bar on a TTY)")
     .option("--type <type>", "with --file: image, video, audio or file (default: from the file's content)");
   sessionOptions(cmd).action(async (text: string | undefined, raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseSendOptions(raw, text)));
+    await runClientCommand(raw, async () => run(parseSendOptions(raw, text)));
   });
 }

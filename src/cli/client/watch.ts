@@ -1,10 +1,12 @@
 // natter watch [--json]: stays connected and prints every event as it
-// happens, one per line. Reconnects and catches up through the client
+// happens, one per line. A server it cannot reach at the start is an error
+// (exit 3); once connected it reconnects and catches up through the client
 // library, so no message is lost or printed twice. SIGINT/SIGTERM exit 0.
 // Media messages name their media id, for `natter download`.
 import type { Command } from "commander";
 import { HttpApi, NatterClient, type ConnState } from "../../client/index.ts";
 import { NatterError, type Message, type ServerEvent } from "../../protocol/index.ts";
+import { unreachable } from "../run.ts";
 import { formatTime, parseSession, processIo, runClientCommand, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names, peopleIn } from "./names.ts";
 
@@ -29,6 +31,8 @@ export function formatEvent(e: ServerEvent, names: Names): string {
       return `${e.channel}: ${names.of(e.user)} ${e.action} (by ${names.of(e.by)})`;
     case "presence":
       return `${names.of(e.user)} is ${e.online ? "online" : `offline${e.last_seen ? `, last seen ${formatTime(e.last_seen)}` : ""}`}`;
+    case "device":
+      return `${e.action === "linked" ? "new device linked" : "device revoked"}: ${e.device.name} (${e.device.id})`;
   }
 }
 
@@ -38,10 +42,11 @@ export function formatMessage(m: Message, names: Names): string {
   return `[${formatTime(m.sent_at)}] ${m.channel}#${m.seq} ${names.of(m.sender)}: ${body}`;
 }
 
-function stateNote(s: ConnState, c: NatterClient): string | null {
+function stateNote(s: ConnState, c: NatterClient, wasOpen: boolean): string | null {
   if (s === "reconnecting") {
     const at = c.nextRetryAt;
-    return `natter: connection lost; reconnecting${at ? ` in ${Math.max(0, (at - Date.now()) / 1000).toFixed(1)}s` : ""}`;
+    const retry = at ? ` in ${Math.max(0, (at - Date.now()) / 1000).toFixed(1)}s` : "";
+    return wasOpen ? `natter: connection lost; reconnecting${retry}` : `natter: could not connect yet; retrying${retry}`;
   }
   if (s === "open") return "natter: connected";
   return null;
@@ -54,14 +59,15 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
   const names = new Names(s.user);
   const api = new HttpApi(s.server, s.token);
   const getUsers = (ids: string[]) => api.call("getUsers", { ids });
-  // Names for the first events; a refused token fails here at once. A server
-  // that is down is fine: the client below keeps trying.
+  // Names for the first events. A refused token or a server that cannot be
+  // reached at all (refused, unknown host, TLS) fails here at once; a server
+  // that answers with an error (overloaded) is retried by the client below.
   try {
     const { channels } = await api.call("getAll", {});
     names.learn(channels, s.user.id);
     if (!o.json) await names.fill(getUsers, peopleIn(channels));
   } catch (e) {
-    if (e instanceof NatterError && e.code === "unauthorized") throw e;
+    if ((e instanceof NatterError && e.code === "unauthorized") || unreachable(e)) throw e;
   }
   const line = (v: string) => io.out(v + "\n");
   // Text lines wait for the names they print (someone new to us), in arrival order.
@@ -76,8 +82,10 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
     print(who, () => formatEvent(e, names));
   });
   client.on("message", (m) => (o.json ? line(JSON.stringify({ ev: "message", message: m })) : print([m.sender], () => formatMessage(m, names))));
+  let wasOpen = false;
   client.on("state", (st) => {
-    const note = stateNote(st, client);
+    const note = stateNote(st, client, wasOpen);
+    if (st === "open") wasOpen = true;
     if (note) io.err(note + "\n");
     if (st === "open" && !o.json)
       client.request("getAll", {}).then(
@@ -114,6 +122,6 @@ function exitSignal(): AbortSignal {
 export function registerWatch(program: Command, run: (o: WatchOptions) => Promise<void> = runWatch): void {
   const cmd = program.command("watch").description("stay connected and print every event as it arrives (one JSON object per line with --json)");
   sessionOptions(cmd).action(async (raw: Record<string, unknown>) => {
-    await runClientCommand(raw.json === true, async () => run(parseWatchOptions(raw)));
+    await runClientCommand(raw, async () => run(parseWatchOptions(raw)));
   });
 }

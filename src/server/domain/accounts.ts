@@ -1,33 +1,32 @@
 // Accounts: users, one-time login codes, device tokens (stored hashed).
 
-import { NatterError, type Device, type LoginResult, type User } from "../../protocol/index.ts";
+import { NatterError, type Device, type ListedUser, type LoginResult, type User } from "../../protocol/index.ts";
+import { lookupPhone, normalisePhone, storedPhoneStatus } from "../../protocol/phone.ts";
 import { newDeviceId, newLoginCode, newToken, newUserId, normaliseCode, sha256 } from "../ids.ts";
-import type { DeviceRow, Store } from "../store/types.ts";
+import type { AccountStore, DeviceRow } from "../store/types.ts";
 import type { Caller, Delivery } from "./ports.ts";
 import { toUser } from "./views.ts";
 
-/** Phone numbers are kept as `+` and digits; spaces, dashes, dots and parentheses are dropped. */
-export function normalisePhone(raw: string): string {
-  const p = raw.replace(/[\s\-().]/g, "");
-  if (!/^\+?[0-9]{3,20}$/.test(p)) throw new NatterError("bad_request", `not a phone number: ${JSON.stringify(raw)}`);
-  return p;
-}
-
-const toDevice = (d: DeviceRow): Device => ({ id: d.id, name: d.name, created_at: d.created_at });
+export const toDevice = (d: DeviceRow): Device => ({ id: d.id, name: d.name, created_at: d.created_at });
 
 export class Accounts {
+  /** Told of every successful login, with the code used (devices.ts announces the new device). */
+  onLogin: ((device: DeviceRow, code: string) => void) | null = null;
+
   constructor(
-    private readonly store: Store,
+    private readonly store: AccountStore,
     private readonly delivery: Delivery,
     private readonly codeTtlMs: number,
+    /** Country of phone numbers given without a country code ("" = none: they are refused). */
+    private readonly phoneRegion = "",
   ) {}
 
-  /** Creates a user and a first login code. Throws conflict if the phone is taken. */
+  /** Creates a user (phone stored in E.164) and a first login code. Throws conflict if the phone is taken, in any spelling. */
   async createUser(name: string, phoneRaw: string): Promise<{ user: User; code: string }> {
     const trimmed = name.trim();
     if (!trimmed || trimmed.length > 100) throw new NatterError("bad_request", "name must be 1-100 characters");
-    const phone = normalisePhone(phoneRaw);
-    if (await this.store.userByPhone(phone)) throw new NatterError("conflict", `phone ${phone} is already registered`);
+    const phone = normalisePhone(phoneRaw, this.phoneRegion);
+    if (await lookupPhone(phone, this.phoneRegion, (p) => this.store.userByPhone(p))) throw new NatterError("conflict", `phone ${phone} is already registered`);
     const row = { id: newUserId(), name: trimmed, phone, created_at: Date.now(), last_seen: null };
     await this.store.createUser(row);
     const code = await this.newCode(row.id);
@@ -58,6 +57,7 @@ export class Accounts {
     const token = newToken();
     const device: DeviceRow = { id: newDeviceId(), user_id: userId, name, created_at: Date.now() };
     await this.store.createDevice(device, sha256(token));
+    this.onLogin?.(device, code);
     return { token, user: toUser(user), device: toDevice(device) };
   }
 
@@ -88,7 +88,8 @@ export class Accounts {
     this.delivery.closeDevice(device, 4401, "device revoked");
   }
 
-  async listUsers(): Promise<User[]> {
-    return (await this.store.listUsers()).map(toUser);
+  /** Every user, each marked with whether their stored phone is in E.164 (rows from before the rule may not be). */
+  async listUsers(): Promise<ListedUser[]> {
+    return (await this.store.listUsers()).map((r) => ({ ...toUser(r), ...storedPhoneStatus(r.phone, this.phoneRegion) }));
   }
 }

@@ -11,9 +11,10 @@ import {
   type SendMessageParams,
   type User,
 } from "../../protocol/index.ts";
+import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ChannelState, MemberRow, Store } from "../store/types.ts";
+import type { ChannelState, ChannelStore, MemberRow, MessageStore, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
@@ -21,6 +22,8 @@ import { toMessage, toUser } from "./views.ts";
 export interface ChatLimits {
   maxMessageBytes: number;
   maxGroupMembers: number;
+  /** Country of phone numbers given without a country code ("" = none). */
+  phoneRegion?: string;
 }
 
 /** The acting party of a membership op: a user, or the operator through /admin. */
@@ -36,7 +39,7 @@ export class Chat {
   private readonly linkedDirect = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ChannelStore & MessageStore & UserLookup,
     private readonly delivery: Delivery,
     private readonly limits: ChatLimits,
     private readonly metrics: Metrics,
@@ -220,7 +223,7 @@ export class Chat {
   }
 
   async findUser(phone: string): Promise<User> {
-    const u = await this.store.userByPhone(phone.replace(/[\s\-().]/g, ""));
+    const u = await lookupPhone(phone, this.limits.phoneRegion ?? "", (p) => this.store.userByPhone(p));
     if (!u) throw new NatterError("not_found", "no user with that phone number");
     return toUser(u);
   }

@@ -1,5 +1,6 @@
 // The op dispatcher shared by the websocket and the HTTP mirror: validates
-// params against the op's schema, then runs it as the caller.
+// params against the op's schema, then runs it as the caller. Each handler
+// returns its op's result type (OpResults in src/protocol).
 
 import {
   NatterError,
@@ -8,14 +9,16 @@ import {
   type CreateGroupParams,
   type OpName,
   type OpParams,
+  type OpResults,
   type SendMessageParams,
 } from "../../protocol/index.ts";
 import type { Chat } from "./chat.ts";
+import { DEVICE_OPS, isDeviceOp, type DeviceOp, type Devices } from "./devices.ts";
 import type { Caller } from "./ports.ts";
 
-type Handler<K extends OpName> = (chat: Chat, caller: Caller, p: OpParams[K]) => Promise<Record<string, unknown>>;
+type Handler<K extends OpName> = (chat: Chat, caller: Caller, p: OpParams[K]) => Promise<OpResults[K]>;
 
-const HANDLERS: { [K in OpName]: Handler<K> } = {
+const HANDLERS: { [K in Exclude<OpName, DeviceOp>]: Handler<K> } = {
   getAll: async (chat, c) => ({ channels: await chat.getAll(c) }),
   getMessages: (chat, c, p) => chat.getMessages(c, p),
   sendMessage: async (chat, c, p) => ({ message: await chat.sendMessage(c, p as SendMessageParams) }),
@@ -33,10 +36,24 @@ const HANDLERS: { [K in OpName]: Handler<K> } = {
   ping: async () => ({ at: Date.now() }),
 };
 
-/** Runs `op` with raw params; throws NatterError for unknown ops and bad params. */
-export async function dispatch(chat: Chat, caller: Caller, op: unknown, params: unknown): Promise<Record<string, unknown>> {
-  if (!isOpName(op)) throw new NatterError("bad_request", `unknown op: ${String(op).slice(0, 64)}`);
-  const v = validateParams(op, params);
-  if (!v.ok) throw new NatterError("bad_request", `${op}: ${v.message}`);
-  return (HANDLERS[op] as Handler<typeof op>)(chat, caller, v.value);
+/**
+ * An op on the domain as one function call: the seam between transport and
+ * domain, where a cluster would run the op here or on the channel's owner
+ * node. Validates the raw params against the op's schema and runs the op as
+ * the caller; throws NatterError (bad_request for an unknown op or bad params).
+ */
+export interface Dispatch {
+  <K extends OpName>(op: K, caller: Caller, params: OpParams[K]): Promise<OpResults[K]>;
+  (op: string, caller: Caller, params: unknown): Promise<OpResults[OpName]>;
+}
+
+/** The dispatcher of this node: every op runs locally, on `chat` or (the caller's own devices) `devices`. */
+export function createDispatch(chat: Chat, devices: Devices): Dispatch {
+  return async (op: string, caller: Caller, params: unknown) => {
+    if (!isOpName(op)) throw new NatterError("bad_request", `unknown op: ${String(op).slice(0, 64)}`);
+    const v = validateParams(op, params);
+    if (!v.ok) throw new NatterError("bad_request", `${op}: ${v.message}`);
+    if (isDeviceOp(op)) return (DEVICE_OPS[op] as (typeof DEVICE_OPS)[DeviceOp])(devices, caller, v.value as never);
+    return (HANDLERS[op] as Handler<typeof op>)(chat, caller, v.value);
+  };
 }

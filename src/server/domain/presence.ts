@@ -2,18 +2,18 @@
 // last_seen persisted) when the last one goes; told to users who share a channel.
 
 import type { PresenceEvent } from "../../protocol/index.ts";
-import type { Store } from "../store/types.ts";
+import type { AccountStore, ChannelStore, UserLookup } from "../store/types.ts";
 import type { Delivery } from "./ports.ts";
 
 /** A user's presence as the protocol tells it: online now, or offline since last_seen. */
-export async function presenceOf(store: Store, delivery: Delivery, user: string): Promise<PresenceEvent> {
+export async function presenceOf(store: UserLookup, delivery: Delivery, user: string): Promise<PresenceEvent> {
   const online = delivery.isOnline(user);
   const last_seen = online ? null : ((await store.getUser(user))?.last_seen ?? null);
   return { ev: "presence", user, online, last_seen };
 }
 
 export class Presence {
-  constructor(private readonly store: Store, private readonly delivery: Delivery) {}
+  constructor(private readonly store: AccountStore & ChannelStore, private readonly delivery: Delivery) {}
 
   /** Users who share a current channel with `user`. */
   async contacts(user: string): Promise<Set<string>> {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ServerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Store } from "../store/types.ts";
+import type { MediaStore } from "../store/types.ts";
 import { LocalBlobStore } from "./blob-store.ts";
 import { MediaService } from "./media-service.ts";
 
@@ -14,7 +14,7 @@ export { mediaRoutes } from "./routes.ts";
 export type { UploadedMedia } from "./types.ts";
 
 /** The media service for a data directory: blobs under DATA/media, limits from the config. */
-export function createMedia(config: ServerConfig, dataDir: string, store: Store, metrics: Metrics, log: Logger): MediaService {
+export function createMedia(config: ServerConfig, dataDir: string, store: MediaStore, metrics: Metrics, log: Logger): MediaService {
   return new MediaService(store, new LocalBlobStore(join(dataDir, "media")), metrics, log, {
     maxUploadBytes: config.maxUploadBytes,
     quotaBytes: config.mediaQuotaBytes,

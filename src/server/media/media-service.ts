@@ -8,7 +8,7 @@ import { NatterError } from "../../protocol/index.ts";
 import type { MediaAccess } from "../domain/ports.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { MediaRow, Store } from "../store/types.ts";
+import type { MediaRow, MediaStore } from "../store/types.ts";
 import type { BlobStore, TempBlob } from "./blob-store.ts";
 import { sanitizeFilename } from "./filename.ts";
 import { sniffFile } from "./sniff.ts";
@@ -67,7 +67,7 @@ export class MediaService implements MediaAccess {
   private sweeping: Promise<unknown> | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: MediaStore,
     readonly blobs: BlobStore,
     private readonly metrics: Metrics,
     private readonly log: Logger,

@@ -7,57 +7,51 @@
 import { Elysia } from "elysia";
 import { NatterError } from "../../protocol/index.ts";
 import type { Caller } from "../domain/ports.ts";
-import type { ServerContext } from "../transport/context.ts";
-import { bearer, errorResponse, json, toNatterError } from "../transport/errors.ts";
+import type { Metrics } from "../metrics.ts";
 import { contentDisposition, decodeFilenameHeader } from "./filename.ts";
 import { toUploaded, type MediaService } from "./media-service.ts";
 import { parseRange } from "./range.ts";
 
 const NOT_FOUND = () => new NatterError("not_found", "no such media");
 
-export function mediaRoutes(ctx: ServerContext, media: MediaService) {
-  const { metrics } = ctx;
+/** What the media routes need from the HTTP edge (the server passes transport's Edge). */
+export interface MediaEdge {
+  /** The request's caller, authenticated and admitted (draining, rate limit); throws NatterError. */
+  caller(req: Request): Promise<Caller>;
+  /** Runs `fn` counted as in flight: shutdown waits for it. */
+  track<T>(fn: () => Promise<T>): Promise<T>;
+  /** The protocol error response for anything thrown (logged if unexpected, counted). */
+  response(e: unknown, where: string): Response;
+}
 
-  /** Authenticates, refuses while draining, applies the device's rate limit. */
-  const admit = async (req: Request): Promise<Caller> => {
-    const caller = await ctx.accounts.authenticate(bearer(req));
-    if (ctx.draining) throw new NatterError("unavailable", "server is shutting down", ctx.retryAfterMs());
-    const wait = ctx.limiter.take(caller.device);
-    if (wait > 0) throw new NatterError("rate_limited", `too many requests; retry in ${wait} ms`, wait);
-    return caller;
-  };
-
+export function mediaRoutes(edge: MediaEdge, media: MediaService, metrics: Metrics) {
   const fail = (e: unknown, where: string, closeConnection: boolean): Response => {
-    const err = toNatterError(e, ctx.log, where);
-    metrics.errors.inc({ code: err.code });
-    const res = errorResponse(err);
+    const res = edge.response(e, where);
     // The body may be unread: close instead of leaving the client sending into a dead request.
     if (closeConnection) res.headers.set("connection", "close");
     return res;
   };
 
-  const upload = async ({ request }: { request: Request }): Promise<Response> => {
-    ctx.inFlight++;
-    try {
-      const caller = await admit(request);
-      const cl = request.headers.get("content-length");
-      const length = cl !== null && /^\d+$/.test(cl.trim()) ? Number(cl) : null;
-      const info = await media.upload(caller.user, {
-        body: request.body,
-        length,
-        filename: decodeFilenameHeader(request.headers.get("x-filename")),
-      });
-      return json({ media: info }, 201);
-    } catch (e) {
-      return fail(e, "media.upload", true);
-    } finally {
-      ctx.inFlight--;
-    }
-  };
+  const upload = ({ request }: { request: Request }): Promise<Response> =>
+    edge.track(async () => {
+      try {
+        const caller = await edge.caller(request);
+        const cl = request.headers.get("content-length");
+        const length = cl !== null && /^\d+$/.test(cl.trim()) ? Number(cl) : null;
+        const info = await media.upload(caller.user, {
+          body: request.body,
+          length,
+          filename: decodeFilenameHeader(request.headers.get("x-filename")),
+        });
+        return Response.json({ media: info }, { status: 201 });
+      } catch (e) {
+        return fail(e, "media.upload", true);
+      }
+    });
 
   const download = async (request: Request, id: string, head: boolean): Promise<Response> => {
     try {
-      const caller = await admit(request);
+      const caller = await edge.caller(request);
       const row = await media.readable(caller.user, id);
       const blob = row && media.blob(row);
       if (!row || !blob) throw NOT_FOUND();
@@ -108,10 +102,10 @@ export function mediaRoutes(ctx: ServerContext, media: MediaService) {
 
   const info = async (request: Request, id: string): Promise<Response> => {
     try {
-      const caller = await admit(request);
+      const caller = await edge.caller(request);
       const row = await media.readable(caller.user, id);
       if (!row) throw NOT_FOUND();
-      return json({ media: toUploaded(row) });
+      return Response.json({ media: toUploaded(row) });
     } catch (e) {
       return fail(e, "media.info", false);
     }

@@ -8,17 +8,11 @@
 
 import { existsSync, mkdirSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
+import type { BlobMirrorStatus } from "../../protocol/index.ts";
 import type { Logger } from "../log.ts";
 import type { BlobReplica } from "./objects.ts";
 
 const SHA = /^[0-9a-f]{64}$/;
-
-export interface BlobMirrorStatus {
-  replicated: number;
-  pending: number;
-  failures: number;
-  last_error: string | null;
-}
 
 export class BlobMirror {
   private readonly queue = new Set<string>();

@@ -9,6 +9,7 @@
 // `force` is set.
 
 import { Database } from "bun:sqlite";
+import { DataDirInUse, lockDataDir, type DataDirLock } from "../data-lock.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { litestreamBinary, litestreamConfig } from "./litestream.ts";
@@ -55,7 +56,7 @@ export interface RestoreReport {
 export class RestoreError extends Error {
   constructor(
     message: string,
-    readonly code: "not_empty" | "no_backup" | "integrity" | "litestream" | "bad_replica",
+    readonly code: "not_empty" | "in_use" | "no_backup" | "integrity" | "litestream" | "bad_replica",
   ) {
     super(message);
   }
@@ -64,10 +65,14 @@ export class RestoreError extends Error {
 /** The media module's layout (src/server/media/blob-store.ts): DATA/media/blobs/ab/<sha256>. */
 export const defaultBlobPath = (dataDir: string, sha256: string) => join(dataDir, "media", "blobs", sha256.slice(0, 2), sha256);
 
+/** The data dir's lock (data-lock.ts): neither content nor replaced by a restore. */
+const LOCK_FILES = new Set(["natter.lock", "natter.pid"]);
+
+/** True if `dir` is missing or holds nothing but the lock. */
 export function isEmptyDir(dir: string): boolean {
   if (!existsSync(dir)) return true;
   if (!statSync(dir).isDirectory()) return false;
-  return readdirSync(dir).length === 0;
+  return readdirSync(dir).every((name) => LOCK_FILES.has(name));
 }
 
 /** SHA-256 of every media row in the restored shards; null if there are no shards or no media table. */
@@ -134,6 +139,23 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
   if (!isEmptyDir(data) && !o.force)
     throw new RestoreError(`${data} is not empty; restore into an empty directory, or pass --force to replace its contents`, "not_empty");
   if (target.kind === "dir" && !existsSync(target.dir)) throw new RestoreError(`replica ${target.dir} does not exist`, "no_backup");
+  // Hold the data dir like a server does: no server may start on it mid-restore, nor run on it now.
+  mkdirSync(data, { recursive: true });
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(data);
+  } catch (e) {
+    if (e instanceof DataDirInUse) throw new RestoreError(`${e.message} (a restore replaces the directory)`, "in_use");
+    throw e;
+  }
+  try {
+    return await restoreLocked(o, data, target, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLocked(o: RestoreOptions, data: string, target: ReplicaTarget, t0: number): Promise<RestoreReport> {
 
   const binary = o.binary ?? (await litestreamBinary());
   const objects = openObjects(target);
@@ -267,8 +289,7 @@ export async function restoreDataDir(o: RestoreOptions): Promise<RestoreReport> 
 
     // Swap in: the old contents go only now that the restore is complete.
     // Entry by entry, so a target that is a mount point works too.
-    mkdirSync(data, { recursive: true });
-    for (const name of readdirSync(data)) rmSync(join(data, name), { recursive: true, force: true });
+    for (const name of readdirSync(data)) if (!LOCK_FILES.has(name)) rmSync(join(data, name), { recursive: true, force: true });
     for (const name of readdirSync(staging)) renameSync(join(staging, name), join(data, name));
     rmSync(staging, { recursive: true, force: true });
     report.ms = Math.round(performance.now() - t0);

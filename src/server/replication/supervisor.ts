@@ -13,9 +13,10 @@
 import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import type { ReplicationStatus, ShardReplicationStatus } from "../../protocol/index.ts";
 import type { Logger } from "../log.ts";
 import { litestreamBinary, litestreamConfig, parseLitestreamMetrics, type ShardMetrics } from "./litestream.ts";
-import { BlobMirror, type BlobMirrorStatus } from "./blob-mirror.ts";
+import { BlobMirror } from "./blob-mirror.ts";
 import { openObjects, ObjectBlobReplica, type BlobReplica, type ObjectReplica } from "./objects.ts";
 import { redactUrl, type ReplicaTarget } from "./target.ts";
 import { readShadow, readShm, type ShmHandle } from "./wal-position.ts";
@@ -70,42 +71,6 @@ interface ShardState extends ShmHandle {
   stuckSince: number | null;
   stuckAt: string;
   lastNudge: number;
-}
-
-export interface ShardReplicationStatus {
-  shard: number;
-  generation: string | null;
-  /** Replica WAL position "index/offset" (Litestream's numbering). */
-  replica_position: string | null;
-  /** Local (shadow WAL) position Litestream has read from the shard. */
-  local_position: string | null;
-  /** Age of the oldest commit not yet in the replica; 0 when caught up. */
-  lag_ms: number;
-  /** Commit -> replica time of the last commit seen replicated. */
-  last_lag_ms: number | null;
-  last_replicated_at: string | null;
-  sync_errors: number;
-}
-
-export interface ReplicationStatus {
-  enabled: true;
-  replica: string;
-  /** Litestream running (or, media only, the blob mirror). */
-  running: boolean;
-  /** Litestream down long enough that SQLite checkpoints itself again. */
-  degraded: boolean;
-  /** True with a libSQL store: only media blobs are replicated. */
-  media_only: boolean;
-  pid: number | null;
-  restarts: number;
-  last_exit: string | null;
-  monitor_interval_ms: number;
-  sync_interval_ms: number;
-  /** Largest lag over all shards. */
-  lag_ms: number;
-  /** Media blob copies (null when the replica type holds no files: sftp, gcs, abs). */
-  blobs: BlobMirrorStatus | null;
-  shards: ShardReplicationStatus[];
 }
 
 export class ReplicationSupervisor {

@@ -4,7 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LibsqlStore } from "./libsql/libsql-store.ts";
-import { startTestHranaServer, type TestHranaServer } from "./libsql/test-hrana-server.ts";
+import { startTestHranaServer, type TestHranaServer } from "../../../test/support/hrana-server.ts";
 import { storeSuite } from "./store-suite.ts";
 
 const TOKEN = "suite-token";

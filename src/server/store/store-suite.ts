@@ -89,6 +89,22 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect((await store.getUser("u1"))?.last_seen).toBe(4242);
     });
 
+    test("two registrations of one phone at once: the first wins, the second gets conflict", async () => {
+      const { store } = await fresh();
+      // With 4 shards, "+1" lives apart from u1 and u2 (the claim commits before the user row)
+      // and "+3" with u5 and u9 (one commit); with one shard, every pair shares it.
+      for (const [phone, a, b] of [
+        ["+1", "u1", "u2"],
+        ["+3", "u5", "u9"],
+      ] as const) {
+        const both = await Promise.all([code(store.createUser(user(a, phone))), code(store.createUser(user(b, phone)))]);
+        expect(both).toEqual(["no error", "conflict"]);
+        expect((await store.userByPhone(phone))?.id).toBe(a);
+        expect(await store.getUser(b)).toBeNull();
+      }
+      expect((await store.listUsers()).map((u) => u.id)).toEqual(["u1", "u5"]);
+    });
+
     test("login codes: consumed once; an expired code yields nothing", async () => {
       const { store } = await fresh();
       await store.createUser(user("u1", "+1"));
@@ -98,6 +114,9 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(await store.consumeLoginCode("h1", 9_000)).toBeNull();
       expect(await store.consumeLoginCode("h2", 10_001)).toBeNull();
       expect(await store.consumeLoginCode("h2", 1)).toBeNull();
+      // Valid up to and including its expiry time.
+      await store.createLoginCode("h3", "u1", 10_000);
+      expect(await store.consumeLoginCode("h3", 10_000)).toBe("u1");
     });
 
     test("devices and tokens: create, find, list, revoke; a revoked token is dead; deleting a user frees the phone", async () => {
@@ -119,6 +138,7 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect((await store.listDevices("u1")).map((d) => d.id)).toEqual(["d2"]);
 
       await store.addUserChannels("u1", ["c1"]);
+      await store.deleteUser("nobody"); // nothing to do
       await store.deleteUser("u1");
       expect(await store.getUser("u1")).toBeNull();
       expect(await store.deviceByToken("t2")).toBeNull();
@@ -156,6 +176,11 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect((await store.getChannel("c1"))!.members.length).toBe(3);
       expect(await code(store.changeMembers("c1", { kind: "remove", user: "u9", at: 1 }))).toBe("not_found");
       expect(await code(store.changeMembers("nope", { kind: "remove", user: "u1", at: 1 }))).toBe("not_found");
+
+      // Removing a member while an admin remains promotes no one.
+      const kept = await store.changeMembers("c1", { kind: "remove", user: "u3", at: 2 });
+      expect(kept.members.filter((m) => m.role === "admin").map((m) => m.user_id)).toEqual(["u1"]);
+      await store.changeMembers("c1", { kind: "add", users: ["u3"], role: "member", at: 2, max: 3 });
 
       const removed = await store.changeMembers("c1", { kind: "remove", user: "u1", at: 2 });
       const u1 = removed.members.find((m) => m.user_id === "u1")!;
@@ -211,9 +236,12 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(await store.countUnread("c1", "u2", 5, 10)).toBe(2);
       expect(await store.countUnread("c1", "u2", 10, 10)).toBe(0);
 
-      // A member who left cannot send.
+      // A member who left cannot send; a resend of what they sent while a member is answered with the original.
       await store.changeMembers("c1", { kind: "remove", user: "u2", at: 1 });
       expect(await code(store.appendMessage(msg("c1", "u2", "late")))).toBe("forbidden");
+      const resent = await store.appendMessage(msg("c1", "u2", "m4"));
+      expect([resent.duplicate, resent.message.seq, resent.message.sender]).toEqual([true, 4, "u2"]);
+      expect((await store.getChannel("c1"))!.channel.last_seq).toBe(10);
     });
 
     test("cursors: monotonic, seen implies delivered, messages stamped once every other member reached them", async () => {
@@ -239,6 +267,8 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect((await store.getMessage("c1", 2))?.seen_at).toBe(400);
       expect((await store.getMessage("c1", 3))?.seen_at).toBeNull();
       expect(await code(store.advanceCursor({ channel: "c1", user: "u9", seen_seq: 1, at: 1 }))).toBe("forbidden");
+      await store.changeMembers("c1", { kind: "remove", user: "u3", at: 500 });
+      expect(await code(store.advanceCursor({ channel: "c1", user: "u3", seen_seq: 4, at: 500 }))).toBe("forbidden");
     });
 
     test("group commit: concurrent appends get dense seqs; a failing write does not undo its batch", async () => {
@@ -255,6 +285,40 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(results.filter((r) => r instanceof NatterError).length).toBe(4);
       const all = await store.messages("c1", { after_seq: 0, limit: 500, newest: false });
       expect(all.rows.length).toBe(200);
+    });
+
+    test("a client_id repeated within one commit is answered with the original", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("g1"), [{ user: "u1", role: "admin" }]);
+      const send = (cid: string) => store.appendMessage(msg("g1", "u1", cid));
+      const r = await Promise.all([send("a"), send("b"), send("a"), send("c")]);
+      expect(r.map((x) => [x.message.seq, x.duplicate, x.message.client_id])).toEqual([
+        [1, false, "a"],
+        [2, false, "b"],
+        [1, true, "a"],
+        [3, false, "c"],
+      ]);
+      expect((await store.getChannel("g1"))!.channel.last_seq).toBe(3);
+    });
+
+    test("a member added in the same commit as sends joins at the seq those sends reached; the seq survives a reopen", async () => {
+      const { store, dir } = await fresh();
+      await store.createChannel(channel("g1"), [{ user: "u1", role: "admin" }]);
+      // One loop turn: two sends, an add, a third send; the writer holds last_seq in memory between them.
+      const [, , added, third] = await Promise.all([
+        store.appendMessage(msg("g1", "u1", "a")),
+        store.appendMessage(msg("g1", "u1", "b")),
+        store.changeMembers("g1", { kind: "add", users: ["u2"], role: "member", at: 2, max: 100 }),
+        store.appendMessage(msg("g1", "u1", "c")),
+      ]);
+      expect(added.members.find((m) => m.user_id === "u2")!.joined_seq).toBe(2);
+      expect(third.message.seq).toBe(3);
+      expect((await store.getChannel("g1"))!.channel.last_seq).toBe(3);
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect((await again.getChannel("g1"))!.channel.last_seq).toBe(3);
+      expect((await again.appendMessage(msg("g1", "u2", "d"))).message.seq).toBe(4);
     });
 
     test("media: rows, links, visibility by membership window, sweep guards, usage", async () => {
@@ -278,6 +342,12 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(false);
       await store.appendMessage(msg("c1", "u1", "pic2", { type: "image", media: "m1" }));
       expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
+      // After leaving, media sent later is not visible; media sent while a member stays visible.
+      await store.changeMembers("c1", { kind: "remove", user: "u2", at: 2 });
+      await store.appendMessage(msg("c1", "u1", "pic3", { type: "image", media: "m3" }));
+      expect(await store.mediaVisibleTo("c1", "m3", "u2")).toBe(false);
+      expect(await store.mediaVisibleTo("c1", "m3", "u1")).toBe(true);
+      expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
 
       await store.markMediaSent("m1");
       expect((await store.getMedia("m1"))?.sent).toBe(1);
@@ -287,6 +357,7 @@ export function storeSuite(name: string, open: OpenStore): void {
       await store.linkMedia("m2", "c1", 9000);
       expect(await store.deleteMedia("m2", 8000)).toBe(false);
       expect(await store.deleteMedia("m2", 9001)).toBe(true);
+      expect(await store.deleteMedia("m2", 9001)).toBe(false); // gone already
       expect(await store.getMedia("m2")).toBeNull();
       expect(await store.mediaLinks("m2")).toEqual([]);
       expect(await store.blobInUse("b".repeat(64))).toBe(false);

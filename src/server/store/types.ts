@@ -1,6 +1,8 @@
-// The storage interface: everything the domain needs from persistence, and
-// nothing about SQL. Every write resolves only after it is committed.
-// Implementations: sqlite/ (bun:sqlite shards with group commit).
+// The storage interfaces: everything the domain needs from persistence, and
+// nothing about SQL, in four parts (accounts, channels, messages, media) so a
+// consumer takes only the part it uses; `Store` is all of them. Every write
+// resolves only after it is committed. Implementations: sqlite/ (bun:sqlite
+// shards), libsql/ (@libsql/client), both on sharded-store.ts.
 
 import type { Channel, Message } from "../../protocol/index.ts";
 
@@ -95,12 +97,23 @@ export type MemberChange =
   | { kind: "add"; users: string[]; role: "admin" | "member"; at: number; max: number }
   | { kind: "remove"; user: string; at: number };
 
-export interface Store {
-  // ---- accounts (user-keyed, phone-keyed, token-keyed rows) ----
-  /** Claims the phone and creates the user; throws conflict if the phone is taken. */
-  createUser(u: UserRow): Promise<void>;
+/** One group commit: its shard, how many writes it carried, how long it took. */
+export interface CommitStat {
+  shard: number;
+  writes: number;
+  ms: number;
+}
+
+/** Looking users up: what channel logic needs of accounts. */
+export interface UserLookup {
   getUser(id: string): Promise<UserRow | null>;
   userByPhone(phone: string): Promise<UserRow | null>;
+}
+
+/** Users (user-keyed), the phone index, devices and their tokens, login codes. */
+export interface AccountStore extends UserLookup {
+  /** Claims the phone and creates the user; throws conflict if the phone is taken. */
+  createUser(u: UserRow): Promise<void>;
   listUsers(): Promise<UserRow[]>;
   /** Removes the user, the phone claim, devices, tokens and codes. Channel rows stay (history). */
   deleteUser(id: string): Promise<void>;
@@ -118,8 +131,10 @@ export interface Store {
   findDevice(device: string): Promise<DeviceRow | null>;
   /** Deletes the device and its token. Returns false if it did not exist. */
   revokeDevice(device: string): Promise<boolean>;
+}
 
-  // ---- channels (channel-keyed rows) ----
+/** Channels and their members (channel-keyed), invites, and each user's channel list. */
+export interface ChannelStore {
   /** Creates the channel with its first members unless it exists; returns the state either way. */
   createChannel(c: ChannelRow, members: { user: string; role: "admin" | "member" }[]): Promise<ChannelState>;
   getChannel(id: string): Promise<ChannelState | null>;
@@ -132,8 +147,10 @@ export interface Store {
 
   createInvite(code: string, channel: string, by: string, at: number): Promise<void>;
   inviteChannel(code: string): Promise<string | null>;
+}
 
-  // ---- messages ----
+/** Messages and receipt cursors (channel-keyed). */
+export interface MessageStore {
   /** Assigns the next seq and commits; a repeated (channel, sender, client_id) returns the original.
    *  Throws forbidden if the sender is not a current member (checked inside the commit). */
   appendMessage(m: NewMessage): Promise<AppendResult>;
@@ -144,8 +161,10 @@ export interface Store {
   countUnread(channel: string, user: string, after_seq: number, up_to: number): Promise<number>;
   /** Advances the member's cursors monotonically and stamps messages every other member has reached. */
   advanceCursor(u: CursorUpdate): Promise<{ delivered_seq: number; seen_seq: number; changed: boolean }>;
+}
 
-  // ---- media (rows in shard(media id); message checks in shard(channel)) ----
+/** Media metadata: rows in shard(media id); message checks in shard(channel). */
+export interface MediaStore {
   createMedia(m: MediaRow): Promise<void>;
   getMedia(id: string): Promise<MediaRow | null>;
   /** Records that `media` may be sent in `channel` (idempotent; written before the message).
@@ -167,7 +186,10 @@ export interface Store {
   blobInUse(sha256: string): Promise<boolean>;
   /** Sum of the sizes of the user's uploads (all shards). */
   mediaUsage(user: string): Promise<number>;
+}
 
+/** The whole store: every part, row counts, and close. */
+export interface Store extends AccountStore, ChannelStore, MessageStore, MediaStore {
   stats(): Promise<StoreStats>;
   /** Flushes pending commits and closes every shard. */
   close(): Promise<void>;

@@ -1,6 +1,7 @@
-// Errors mapped once: anything thrown becomes a protocol error with a stable code.
+// HTTP helpers of the edge: errors as protocol error bodies and responses,
+// bearer tokens, JSON bodies read and validated against a schema.
 
-import { NatterError, type WireError } from "../../protocol/index.ts";
+import { NatterError, validate, type ParamsOf, type Schema, type WireError } from "../../protocol/index.ts";
 import type { Logger } from "../log.ts";
 
 /** Converts any thrown value to a NatterError; unexpected ones are logged and become `internal`. */
@@ -45,4 +46,11 @@ export async function readJson(req: Request): Promise<Record<string, unknown>> {
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new NatterError("bad_request", "body must be a JSON object");
   return v as Record<string, unknown>;
+}
+
+/** Reads a JSON object body and validates it against the route's schema; bad_request otherwise. */
+export async function readBody<S extends Schema>(req: Request, schema: S): Promise<ParamsOf<S>> {
+  const v = validate(schema, await readJson(req));
+  if (!v.ok) throw new NatterError("bad_request", v.message);
+  return v.value;
 }

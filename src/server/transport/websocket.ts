@@ -5,9 +5,25 @@
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { NatterError, PROTOCOL_VERSION, type HelloEvent } from "../../protocol/index.ts";
-import type { Conn } from "./hub.ts";
-import type { ServerContext } from "./context.ts";
-import { bearer, errorResponse, toNatterError } from "./errors.ts";
+import type { ServerConfig } from "../config.ts";
+import type { Accounts } from "../domain/accounts.ts";
+import type { Presence } from "../domain/presence.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Edge } from "./edge.ts";
+import type { Conn, Hub } from "./hub.ts";
+import { bearer, toNatterError } from "./errors.ts";
+
+/** What the /ws endpoint uses. */
+export interface WsDeps {
+  edge: Edge;
+  hub: Hub;
+  accounts: Pick<Accounts, "authenticate" | "getUser" | "device">;
+  presence: Pick<Presence, "online" | "offline" | "snapshot">;
+  metrics: Metrics;
+  log: Logger;
+  limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes">;
+}
 
 /** Per-socket data: who authenticated at the upgrade, then the hub's Conn once open. */
 export interface WsData {
@@ -34,18 +50,9 @@ export function isWsUpgrade(req: Request): boolean {
  * (503 with Retry-After) and without a valid token (401), as JSON errors;
  * otherwise upgrades with the caller as the socket's data.
  */
-export function websocketUpgrade(ctx: ServerContext) {
-  const { hub, accounts, log, metrics, config } = ctx;
+export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDeps) {
   const admit = async (req: Request): Promise<WsData> => {
-    if (ctx.draining) throw new NatterError("unavailable", "server is shutting down", ctx.retryAfterMs());
-    if (hub.size >= config.maxConnections) {
-      metrics.refused.inc({ reason: "max_connections" });
-      throw new NatterError("unavailable", "server is at its connection limit", ctx.retryAfterMs());
-    }
-    if (ctx.overloaded()) {
-      metrics.refused.inc({ reason: "overload" });
-      throw new NatterError("unavailable", "server is overloaded", ctx.retryAfterMs());
-    }
+    edge.admitConnection(hub.size, limits.maxConnections);
     // The last ?token wins, as it did under Elysia's query parser.
     const token = new URL(req.url).searchParams.getAll("token").pop() ?? bearer(req);
     try {
@@ -61,9 +68,7 @@ export function websocketUpgrade(ctx: ServerContext) {
     try {
       data = await admit(req);
     } catch (e) {
-      if (!(e instanceof NatterError)) return errorResponse(toNatterError(e, log, "http"));
-      metrics.errors.inc({ code: e.code });
-      return errorResponse(e);
+      return edge.response(e, "http");
     }
     if (server.upgrade(req, { data })) return undefined;
     return new Response("Expected a websocket connection", { status: 400 });
@@ -71,11 +76,11 @@ export function websocketUpgrade(ctx: ServerContext) {
 }
 
 /** Bun websocket handlers and options for /ws. */
-export function websocketHandlers(ctx: ServerContext): WebSocketHandler<WsData> {
-  const { hub, accounts, presence, log, metrics, config } = ctx;
+export function websocketHandlers({ edge, hub, accounts, presence, log, metrics, limits }: WsDeps): WebSocketHandler<WsData> {
+  const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
   return {
-    maxPayloadLength: config.maxFrameBytes,
-    backpressureLimit: config.sendBufferBytes,
+    maxPayloadLength: limits.maxFrameBytes,
+    backpressureLimit: limits.sendBufferBytes,
     closeOnBackpressureLimit: true,
     idleTimeout: 0,
     sendPings: false,
@@ -87,7 +92,7 @@ export function websocketHandlers(ctx: ServerContext): WebSocketHandler<WsData> 
       ws.data.conn = conn;
       try {
         const [user, device] = await Promise.all([accounts.getUser(userId), accounts.device(userId, deviceId)]);
-        const hello: HelloEvent = { ev: "hello", user, device, heartbeat_ms: config.heartbeatMs, protocol: PROTOCOL_VERSION };
+        const hello: HelloEvent = { ev: "hello", user, device, heartbeat_ms: limits.heartbeatMs, protocol: PROTOCOL_VERSION };
         ws.send(JSON.stringify(hello));
         for (const p of await presence.snapshot(userId)) ws.send(JSON.stringify(p));
         if (first) await presence.online(userId);
@@ -103,17 +108,11 @@ export function websocketHandlers(ctx: ServerContext): WebSocketHandler<WsData> 
       if (!conn) return;
       conn.alive = true;
       const msg = parseFrame(raw);
-      if (msg === null) {
-        metrics.errors.inc({ code: "bad_request" });
-        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame must be a JSON object with an op" } });
-      }
+      if (msg === null) return badFrame(ws, "frame must be a JSON object with an op");
       const { id, op, ...params } = msg;
       const re = typeof id === "number" || typeof id === "string" ? id : null;
-      if (typeof op !== "string") {
-        metrics.errors.inc({ code: "bad_request" });
-        return reply(ws, { re: null, ok: false, error: { code: "bad_request", message: "frame has no op" } });
-      }
-      const result = await ctx.run(conn.caller, op, params);
+      if (typeof op !== "string") return badFrame(ws, "frame has no op");
+      const result = await edge.op(conn.caller, op, params);
       if (ws.readyState === 1) reply(ws, { re, ...result });
     },
 
@@ -126,7 +125,7 @@ export function websocketHandlers(ctx: ServerContext): WebSocketHandler<WsData> 
       const conn = ws.data.conn;
       if (!conn) return;
       ws.data.conn = null;
-      if (ws.getBufferedAmount() >= config.sendBufferBytes) metrics.slowConsumers.inc();
+      if (ws.getBufferedAmount() >= limits.sendBufferBytes) metrics.slowConsumers.inc();
       if (hub.remove(conn)) {
         try {
           await presence.offline(conn.user);

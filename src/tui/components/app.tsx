@@ -15,6 +15,8 @@ import { Header } from "./header.tsx";
 import { Help, helpMaxScroll } from "./help.tsx";
 import { Palette, paletteMatches } from "./palette.tsx";
 import { StatusBar } from "./status-bar.tsx";
+import { isDevicePanel } from "../slash-commands/index.ts";
+import { DevicePanelView } from "./device-panel.tsx";
 import { initialUi, pendingFor, resolveTarget, selectedIndex, selectedMedia, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
 
 export interface AppProps {
@@ -136,6 +138,8 @@ export function App(p: AppProps) {
       u.overlay.query,
     );
     convBody = <Palette query={u.overlay.query} matches={items} index={u.overlay.index} width={convW} height={mainH} />;
+  } else if (isDevicePanel(u.overlay)) {
+    convBody = <DevicePanelView panel={u.overlay} server={p.server} width={convW} height={mainH} now={now} />;
   } else if (u.overlay?.kind === "help") {
     convBody = <Help width={cols} height={mainH} scroll={u.overlay.scroll} />;
   } else {

@@ -6,8 +6,9 @@ import { composerInput, emptyComposer, pasteText, setText, type ComposerState } 
 import { matchesTarget, tooLong, type ChatController, type Target } from "../controller.ts";
 import { KeyReader, NO_KEY } from "../key-reader.ts";
 import { conversationItems, type Line } from "../layout.ts";
-import { parseInput, type ChatCommand } from "../slash-commands/index.ts";
+import { isDevicePanel, parseInput, type ChatCommand, type DevicePanel } from "../slash-commands/index.ts";
 import { directWith, type ChannelState, type ChatState } from "../state.ts";
+import { devicePanelKey } from "./device-panel.tsx";
 import { paletteMatches, type PaletteItem } from "./palette.tsx";
 
 export type Focus = "list" | "composer" | "messages";
@@ -17,7 +18,8 @@ export type Overlay =
   | { kind: "help"; scroll: number }
   | { kind: "palette"; query: string; index: number }
   /** A command that asks first (/leave): y runs it, n or Esc drops it. */
-  | { kind: "confirm"; question: string; command: ChatCommand };
+  | { kind: "confirm"; question: string; command: ChatCommand }
+  | DevicePanel;
 
 export interface Ui {
   open: Target | null;
@@ -116,6 +118,18 @@ export class UiActions {
     private readonly onQuit: () => void,
   ) {}
 
+  /** The device panel's view of the screen (components/device-panel.tsx). */
+  private get panelHost() {
+    return {
+      current: () => {
+        const o = this.get().overlay;
+        return isDevicePanel(o) ? o : null;
+      },
+      show: (p: DevicePanel | null) => this.set({ overlay: p }),
+      ctx: this.c,
+    };
+  }
+
   /** Opens a conversation (null closes it), keeping each conversation's draft. */
   open = (t: Target | null) => {
     const cur = this.get();
@@ -182,6 +196,7 @@ export class UiActions {
     void this.c.run(cmd, this.get().open).then((out) => {
       if (out.quit) return this.onQuit();
       if (out.help) this.set({ overlay: { kind: "help", scroll: 0 } });
+      if (out.panel) this.set({ overlay: out.panel });
       if (out.open !== undefined) this.open(out.open);
     });
   }
@@ -279,6 +294,7 @@ export class UiActions {
     const cur = this.get();
     if (key.ctrl && input === "c") return this.onQuit();
     const ov = cur.overlay;
+    if (isDevicePanel(ov)) return devicePanelKey(ov, input, key, this.panelHost);
     if (ov?.kind === "help") {
       if (key.escape || key.return || input === "q") return this.set({ overlay: null });
       const step = key.upArrow ? -1 : key.downArrow ? 1 : key.pageUp ? -10 : key.pageDown ? 10 : 0;

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseInput, splitPath, tokenize, wholePath } from "./parse.ts";
+import { parseInput, splitPath, tokenize, wholePath, type Parsed } from "./parse.ts";
 
 test("plain text is a message; // escapes a leading slash", () => {
   expect(parseInput("hello  ")).toEqual({ kind: "message", text: "hello" });
@@ -7,8 +7,7 @@ test("plain text is a message; // escapes a leading slash", () => {
 });
 
 test("commands with their arguments", () => {
-  expect(parseInput("/new +1 555 0001")).toMatchObject({ kind: "error" });
-  expect(parseInput("/new +1-555-0001")).toEqual({ kind: "command", command: { kind: "new", phone: "+15550001" } });
+  expect(parseInput("/new +1-555-0001")).toEqual({ kind: "command", command: { kind: "new", phone: "+1-555-0001" } });
   expect(parseInput("/group Book club +15550001 +15550002")).toEqual({
     kind: "command",
     command: { kind: "group", name: "Book club", phones: ["+15550001", "+15550002"] },
@@ -21,6 +20,23 @@ test("commands with their arguments", () => {
   expect(parseInput("/join g_1 CODE")).toMatchObject({ command: { kind: "join", channel: "g_1", invite: "CODE" } });
   expect(parseInput("/help")).toMatchObject({ command: { kind: "help" } });
   expect(parseInput("/quit")).toMatchObject({ command: { kind: "quit" } });
+});
+
+test("phones go to the server as typed; spaced numbers need no quotes", () => {
+  const one = (kind: "new" | "kick", phone: string): Parsed => ({ kind: "command", command: { kind, phone } });
+  expect(parseInput("/new +1 555 0002")).toEqual(one("new", "+1 555 0002"));
+  expect(parseInput("/new '+1 555 0002'")).toEqual(one("new", "+1 555 0002"));
+  expect(parseInput('/new "+1 (202) 555-0102"')).toEqual(one("new", "+1 (202) 555-0102"));
+  expect(parseInput("/chat 020 7946 0958")).toEqual(one("new", "020 7946 0958"));
+  expect(parseInput("/kick '+44 20 7946 0958'")).toEqual(one("kick", "+44 20 7946 0958"));
+  expect(parseInput("/new +1 555 bob")).toMatchObject({ kind: "error", message: "usage: /new PHONE" });
+  expect(parseInput("/group Book club +1 202 555 0101 +44 20 7946 0958")).toEqual({
+    kind: "command",
+    command: { kind: "group", name: "Book club", phones: ["+1 202 555 0101", "+44 20 7946 0958"] },
+  });
+  expect(parseInput('/group Team "020 7946 0958" 0044 20 7946 0959')).toMatchObject({ command: { phones: ["020 7946 0958", "0044 20 7946 0959"] } });
+  expect(parseInput("/add 020 7946 0958, 020 7946 0959")).toMatchObject({ command: { kind: "add", phones: ["020 7946 0958", "020 7946 0959"] } });
+  expect(parseInput("/add +1 202 555 0101 bob")).toMatchObject({ kind: "error", message: "usage: /add PHONE..." });
 });
 
 test("usage errors and unknown commands", () => {

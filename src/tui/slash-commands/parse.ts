@@ -1,6 +1,8 @@
 // Slash commands, first half: what was typed in the composer becomes a
 // message, a command, or a usage error (run.ts runs the command). Text that
 // does not start with "/" is a message; "//x" sends "/x".
+import { groupPhoneWords, looksLikePhone } from "../../protocol/phone.ts";
+import { DEVICE_COMMAND_HELP, parseDeviceCommand, type DeviceCommand } from "./devices.ts";
 
 export type ChatCommand =
   | { kind: "new"; phone: string }
@@ -16,7 +18,8 @@ export type ChatCommand =
   /** media null: the newest file in the open chat; path null: the current directory. */
   | { kind: "save"; media: string | null; path: string | null }
   | { kind: "help" }
-  | { kind: "quit" };
+  | { kind: "quit" }
+  | DeviceCommand;
 
 export type Parsed =
   | { kind: "message"; text: string }
@@ -35,16 +38,10 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/file PATH [CAPTION]", "send a file (photo, video, audio, any file)"],
   ["/save [MEDIA] [PATH]", "save a file from this chat (default: the newest)"],
   ["/retry", "reconnect now; resend failed messages (Ctrl-R)"],
+  ...DEVICE_COMMAND_HELP,
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
 ];
-
-const PHONE = /^\+?[0-9][0-9 ()./-]*$/;
-
-/** A phone number as typed, with separators removed. */
-export function normalizePhone(p: string): string {
-  return p.replace(/[ ()./-]/g, "");
-}
 
 /** Splits on spaces, honouring "double quoted words". */
 export function tokenize(s: string): string[] {
@@ -92,26 +89,30 @@ export function parseInput(raw: string): Parsed {
   const name = (head ?? "").toLowerCase();
   const err = (message: string): Parsed => ({ kind: "error", message });
   const cmd = (command: ChatCommand): Parsed => ({ kind: "command", command });
-  const phones = (xs: string[]) => xs.every((x) => PHONE.test(x));
+  // Phones go to the server as typed (it normalises them); a single one is the whole rest of the line.
+  const phones = (xs: string[]) => xs.every(looksLikePhone);
+  const onePhone = text.slice(1 + (head ?? "").length).trim().replace(/^(["'])(.*)\1$/, "$2");
   switch (name) {
     case "new":
     case "chat":
-      if (args.length !== 1 || !phones(args)) return err("usage: /new PHONE");
-      return cmd({ kind: "new", phone: normalizePhone(args[0]!) });
+      if (!looksLikePhone(onePhone)) return err("usage: /new PHONE");
+      return cmd({ kind: "new", phone: onePhone });
     case "group": {
-      const i = args.findIndex((a) => PHONE.test(a));
+      const i = args.findIndex(looksLikePhone);
       const nameParts = i === -1 ? args : args.slice(0, i);
-      const ps = i === -1 ? [] : args.slice(i);
+      const ps = i === -1 ? [] : groupPhoneWords(args.slice(i));
       if (nameParts.length === 0 || ps.length === 0 || !phones(ps)) return err("usage: /group NAME PHONE...");
-      return cmd({ kind: "group", name: nameParts.join(" "), phones: ps.map(normalizePhone) });
+      return cmd({ kind: "group", name: nameParts.join(" "), phones: ps });
     }
-    case "add":
-      if (args.length === 0 || !phones(args)) return err("usage: /add PHONE...");
-      return cmd({ kind: "add", phones: args.map(normalizePhone) });
+    case "add": {
+      const ps = groupPhoneWords(args);
+      if (ps.length === 0 || !phones(ps)) return err("usage: /add PHONE...");
+      return cmd({ kind: "add", phones: ps });
+    }
     case "kick":
     case "remove":
-      if (args.length !== 1 || !phones(args)) return err("usage: /kick PHONE");
-      return cmd({ kind: "kick", phone: normalizePhone(args[0]!) });
+      if (!looksLikePhone(onePhone)) return err("usage: /kick PHONE");
+      return cmd({ kind: "kick", phone: onePhone });
     case "leave":
       if (args.length > 0) return err("usage: /leave (leaves the open group; it asks first)");
       return cmd({ kind: "leave" });
@@ -149,6 +150,6 @@ export function parseInput(raw: string): Parsed {
       return cmd({ kind: "save", media: null, path: wholePath(argText) });
     }
     default:
-      return err(`unknown command /${head ?? ""}; /help lists them`);
+      return parseDeviceCommand(name, args) ?? err(`unknown command /${head ?? ""}; /help lists them`);
   }
 }

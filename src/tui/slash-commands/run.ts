@@ -5,6 +5,7 @@ import { NatterError, type Channel, type User } from "../../protocol/index.ts";
 import type { ChatClient } from "../chat-client.ts";
 import type { Target } from "../controller.ts";
 import { directWith, type Action, type ChatState } from "../state.ts";
+import { runDeviceCommand, type DevicePanel } from "./devices.ts";
 import type { ChatCommand } from "./parse.ts";
 
 /** What the view should do after a command. */
@@ -12,6 +13,8 @@ export interface CommandOutcome {
   open?: Target | null;
   help?: boolean;
   quit?: boolean;
+  /** /link, /devices: the device panel to open. */
+  panel?: DevicePanel;
 }
 
 /** The parts of the controller a command uses. */
@@ -54,6 +57,9 @@ export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: 
       return { help: true };
     case "quit":
       return { quit: true };
+    case "link":
+    case "devices":
+      return runDeviceCommand(ctx, cmd);
     case "retry":
       await ctx.retry(target);
       return {};

@@ -3,6 +3,7 @@
 // so the WAL cannot grow without bound.
 
 import type { CheckpointReport, CheckpointRequest } from "./checkpoint-worker.ts";
+import { workerUrl } from "./worker-url.ts";
 
 export interface CheckpointerOptions {
   intervalMs?: number;
@@ -12,22 +13,12 @@ export interface CheckpointerOptions {
   onDeath: (reason: string) => void;
 }
 
-/**
- * From source, the worker sits beside this file. In the compiled binary
- * (scripts/build.ts adds it as an entrypoint) every module lives under
- * /$bunfs/root/ by its path below src/, with a .js extension.
- */
-function workerUrl(): string {
-  if (import.meta.path.startsWith("/$bunfs/")) return "/$bunfs/root/server/store/sqlite/checkpoint-worker.js";
-  return new URL("./checkpoint-worker.ts", import.meta.url).href;
-}
-
 export class Checkpointer {
   private readonly worker: Worker;
   private stopping = false;
 
   constructor(paths: string[], private readonly opts: CheckpointerOptions) {
-    this.worker = new Worker(workerUrl());
+    this.worker = new Worker(workerUrl("checkpoint-worker"));
     this.worker.onmessage = (e: MessageEvent<CheckpointReport>) => opts.onReport?.(e.data);
     this.worker.onerror = (e) => this.died(`checkpoint worker failed: ${e.message}`);
     this.worker.addEventListener("close", () => this.died("checkpoint worker exited"));

@@ -1,7 +1,8 @@
-// One shard file: a bun:sqlite database in WAL mode with versioned migrations
-// and group commit. Writes queued in the same event-loop turn share one
-// transaction (each in its own savepoint, so one failing write does not undo
-// the others) and their promises settle only after the commit is durable.
+// Group commit on one shard file (opened by connection.ts: WAL mode,
+// migrations). Writes queued in the same event-loop turn share one
+// transaction (each in its own savepoint unless it needs none, so one failing
+// write does not undo the others) and their promises settle only after the
+// commit is durable.
 //
 // Durability ("full"): SQLite commits with synchronous=NORMAL (no fsync on the
 // event loop), then the WAL file is fsynced on Bun's thread pool; writes are
@@ -12,15 +13,14 @@
 // loop never waits on the disk.
 
 import { fsync, fsyncSync, openSync, closeSync } from "node:fs";
-import { Database, type Statement } from "bun:sqlite";
-import { MIGRATIONS } from "./migrations.ts";
+import type { Database, Statement } from "bun:sqlite";
+import type { Awaitable } from "../exec.ts";
+import { openShardDb } from "./connection.ts";
 
 export type Synchronous = "full" | "normal";
 
 interface Job {
   fn: (db: Database) => unknown;
-  /** Runs after COMMIT, before any waiting caller resumes (keeps in-memory caches exact). */
-  committed?: (v: any) => void;
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
   /** False for a write of at most one statement: it needs no savepoint of its own. */
@@ -44,7 +44,7 @@ export interface ShardOptions {
   /** Called when a whole group commit failed and was rolled back. */
   onRollback?: () => void;
   /** Runs after the batch's writes, inside the transaction, right before COMMIT; throwing fails the batch. */
-  beforeCommit?: (db: Database) => void;
+  beforeCommit?: () => Awaitable<void>;
   /** Runs right after a successful COMMIT. */
   afterCommit?: () => void;
   /** PRAGMA wal_autocheckpoint (pages); 0 turns SQLite's own checkpoints off, as when Litestream checkpoints. */
@@ -55,6 +55,8 @@ export class Shard {
   readonly db: Database;
   private queue: Job[] = [];
   private scheduled = false;
+  /** The batch between BEGIN and COMMIT (its writes await), if any. */
+  private flushing: Promise<void> | null = null;
   private closed = false;
   private readonly tx: Tx;
   /** fd of the -wal file when acks wait for an off-loop fsync ("full"); null for "normal". */
@@ -65,13 +67,10 @@ export class Shard {
   private failed: Error | null = null;
 
   constructor(readonly path: string, private readonly opts: ShardOptions) {
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.run("PRAGMA journal_mode = WAL");
-    this.db.run("PRAGMA busy_timeout = 5000");
+    this.db = openShardDb(path);
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA foreign_keys = OFF");
-    if (opts.walAutoCheckpoint !== undefined) this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutoCheckpoint))}`);
-    migrate(this.db);
+    if (opts.walAutoCheckpoint !== undefined) this.setAutoCheckpoint(opts.walAutoCheckpoint);
     // The WAL exists once the connection has written (migrations do, or reading user_version set it up);
     // opening it with "a" creates an empty one otherwise, which SQLite accepts as an empty WAL.
     if (opts.synchronous === "full") this.walFd = openSync(path + "-wal", "a");
@@ -86,32 +85,46 @@ export class Shard {
     };
   }
 
+  /** PRAGMA wal_autocheckpoint (pages); 0 leaves checkpoints to the checkpointer or Litestream. */
+  setAutoCheckpoint(pages: number): void {
+    this.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+  }
+
   /**
-   * Runs `fn` inside the next group commit; resolves with its result after COMMIT.
-   * `committed` (optional) runs right after COMMIT succeeds, before any caller resumes.
+   * Runs `fn` inside the next group commit; resolves with its result once the
+   * commit is durable. `savepoint: false` for a write of at most one statement.
    */
-  write<T>(fn: (db: Database) => T, committed?: (v: T) => void, opts: { savepoint?: boolean } = {}): Promise<T> {
+  write<T>(fn: (db: Database) => Awaitable<T>, opts: { savepoint?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error("shard is closed"));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, committed, resolve, reject, savepoint: opts.savepoint ?? true });
+      this.queue.push({ fn, resolve, reject, savepoint: opts.savepoint ?? true });
       this.schedule();
     });
   }
 
   private schedule(): void {
     // While the WAL is being fsynced, the queue waits for it (syncWal flushes when it returns).
-    if (this.scheduled || this.syncing || this.queue.length === 0) return;
+    if (this.scheduled || this.flushing || this.syncing || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
   /** Commits everything queued now (also used on shutdown). */
-  flush(): void {
+  flush(): Promise<void> {
     this.scheduled = false;
+    if (this.flushing) return this.flushing;
     const jobs = this.queue;
-    if (jobs.length === 0) return;
+    if (jobs.length === 0) return Promise.resolve();
     this.queue = [];
+    this.flushing = this.commit(jobs).finally(() => {
+      this.flushing = null;
+      this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async commit(jobs: Job[]): Promise<void> {
     const t0 = performance.now();
     const results: Array<{ ok: boolean; v: unknown }> = new Array(jobs.length);
     const db = this.db;
@@ -127,7 +140,7 @@ export class Shard {
       const job = jobs[i]!;
       if (job.savepoint) tx.savepoint.run();
       try {
-        results[i] = { ok: true, v: job.fn(db) };
+        results[i] = { ok: true, v: await job.fn(db) };
         if (job.savepoint) tx.release.run();
       } catch (e) {
         results[i] = { ok: false, v: e };
@@ -141,7 +154,7 @@ export class Shard {
     }
     try {
       if (failure !== null) throw failure;
-      this.opts.beforeCommit?.(db);
+      await this.opts.beforeCommit?.();
       tx.commit.run();
     } catch (e) {
       try {
@@ -153,10 +166,6 @@ export class Shard {
     }
     this.opts.afterCommit?.();
     this.opts.onCommit?.(jobs.length, performance.now() - t0);
-    for (let i = 0; i < jobs.length; i++) {
-      const r = results[i]!;
-      if (r.ok) jobs[i]!.committed?.(r.v);
-    }
     const settle = (err: Error | null) => {
       for (let i = 0; i < jobs.length; i++) {
         const r = results[i]!;
@@ -190,9 +199,11 @@ export class Shard {
     });
   }
 
-  close(): void {
+  /** Commits what is queued, makes it durable, and closes the file. */
+  async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    await this.flushing;
+    await this.flush();
     this.closed = true;
     if (this.walFd !== null) {
       // Make the last commits durable now and settle them (an fsync in flight settles its own).
@@ -203,28 +214,4 @@ export class Shard {
     for (const st of Object.values(this.tx)) st.finalize();
     this.db.close();
   }
-}
-
-export function migrate(db: Database): void {
-  const row = db.query("PRAGMA user_version").get() as { user_version: number };
-  const current = row.user_version;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`shard schema version ${current} is newer than this natter (${MIGRATIONS.length}); upgrade natter`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.run(MIGRATIONS[v]!);
-      db.run(`PRAGMA user_version = ${v + 1}`);
-    })();
-  }
-}
-
-/** FNV-1a 32-bit: the stable key -> shard hash. Never change it: it decides where rows live. */
-export function shardOf(key: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % shards;
 }

@@ -1,62 +1,38 @@
 // The writer thread: the one writer of every shard file of a SqliteStore.
 // It owns a Shard (group commit, savepoints, WAL fsync before the answer) per
-// file and runs the named operations of writes.ts that the main thread sends,
-// a batch per message. Answers go back a batch per loop turn, each after its
+// file and runs the named writes of write-ops.ts that the main thread sends,
+// a round per message. Answers go back a batch per loop turn, each after its
 // commit is durable, so the main thread spends no time in SQLite's write path.
 
-import { NatterError } from "../../../protocol/index.ts";
-import { Shard, shardOf, type Synchronous } from "./shard.ts";
-import { SeqCache, SINGLE_STATEMENT, WRITES, type WriteCtx, type WriteOp } from "./writes.ts";
+import type { WriteCtx } from "../exec.ts";
+import { shardOf } from "../layout.ts";
+import { SeqCache } from "../messages.ts";
+import type { CommitStat } from "../types.ts";
+import { isWriteOp, needsSavepoint, runWrite } from "../write-ops.ts";
+import { bunExec } from "./connection.ts";
+import { Shard } from "./shard.ts";
+import { toFailure, type FromWriter, type ToWriter, type WriteAnswer, type WriteCall } from "./writer-protocol.ts";
 
 declare const self: Worker;
-
-/** [call id, shard index, operation, arguments] */
-export type WriterCall = [number, number, WriteOp, unknown];
-/** [call id, 1, result] or [call id, 0, error] */
-export type WriterAnswer = [number, 1, unknown] | [number, 0, WireFailure];
-export interface WireFailure {
-  code?: string;
-  message: string;
-  retryAfterMs?: number;
-}
-
-export type WriterRequest =
-  | { t: "open"; paths: string[]; synchronous: Synchronous; walAutoCheckpoint?: number }
-  | { t: "calls"; calls: WriterCall[] }
-  | { t: "autocheckpoint"; pages: number }
-  | { t: "close" };
-
-export type WriterReport =
-  | { t: "ready" }
-  | {
-      t: "done";
-      answers: WriterAnswer[];
-      /** [shard, writes in the batch, ms] per commit since the last report. */
-      commits: [number, number, number][];
-      /** A group commit was rolled back since the last report. */
-      rollback: boolean;
-    }
-  | { t: "closed" }
-  | { t: "fatal"; message: string };
 
 let shards: Shard[] = [];
 let ctxs: WriteCtx[] = [];
 const pending = new Set<Promise<unknown>>();
 let closing = false;
 
-// Outgoing report, sent once per loop turn.
-let answers: WriterAnswer[] = [];
-let commits: [number, number, number][] = [];
-let rollback = false;
+// The outgoing report, sent once per loop turn.
+let answers: WriteAnswer[] = [];
+let commits: CommitStat[] = [];
+let rolledBack = false;
 let reportScheduled = false;
 
 function report(): void {
   reportScheduled = false;
-  if (answers.length === 0 && commits.length === 0 && !rollback) return;
-  const r: WriterReport = { t: "done", answers, commits, rollback };
+  if (answers.length === 0 && commits.length === 0 && !rolledBack) return;
+  const r: FromWriter = { kind: "answers", answers, commits, rolledBack };
   answers = [];
   commits = [];
-  rollback = false;
+  rolledBack = false;
   post(r);
 }
 function scheduleReport(): void {
@@ -66,64 +42,46 @@ function scheduleReport(): void {
   }
 }
 
-function failure(e: unknown): WireFailure {
-  if (e instanceof NatterError) {
-    const f: WireFailure = { code: e.code, message: e.message };
-    if (e.retryAfterMs !== undefined) f.retryAfterMs = e.retryAfterMs;
-    return f;
-  }
-  return { message: e instanceof Error ? e.message : String(e) };
-}
-
-function open(req: Extract<WriterRequest, { t: "open" }>): void {
-  const dbOf = (key: string) => shards[shardOf(key, shards.length)]!.db;
+function open(req: Extract<ToWriter, { kind: "open" }>): void {
+  shards = [];
   ctxs = [];
-  shards = req.paths.map((path, i) => {
-    const seqs = new SeqCache();
+  for (const [i, path] of req.paths.entries()) {
+    // This thread is the shard's only writer: seqs stay valid across commits.
+    const seqs = new SeqCache(true);
     const shard = new Shard(path, {
       synchronous: req.synchronous,
       walAutoCheckpoint: req.walAutoCheckpoint,
-      beforeCommit: (db) => seqs.persist(db),
+      beforeCommit: () => seqs.persist(ctxs[i]!.db),
       afterCommit: () => seqs.committed(),
       onRollback: () => {
         seqs.reset();
-        rollback = true;
+        rolledBack = true;
         scheduleReport();
       },
-      onCommit: (n, ms) => {
-        commits.push([i, n, ms]);
+      onCommit: (writes, ms) => {
+        commits.push({ shard: i, writes, ms });
         scheduleReport();
       },
     });
-    ctxs.push({ db: shard.db, dbOf, seqs });
-    return shard;
-  });
-  post({ t: "ready" });
+    shards.push(shard);
+    ctxs.push({ db: bunExec(shard.db), dbOf: (key) => ctxs[shardOf(key, ctxs.length)]!.db, seqs });
+  }
+  post({ kind: "ready" });
 }
 
-function run(call: WriterCall): void {
-  const [id, index, op, args] = call;
+function run(call: WriteCall): void {
+  const { id, shard: index, op, args } = call;
   const shard = shards[index];
   const ctx = ctxs[index];
-  if (closing || !shard || !ctx || !Object.hasOwn(WRITES, op)) {
-    answers.push([id, 0, { message: closing ? "store is closed" : `bad writer call ${op} on shard ${index}` }]);
+  if (closing || !shard || !ctx || !isWriteOp(op)) {
+    answers.push({ id, ok: false, error: { message: closing ? "store is closed" : `bad writer call ${op} on shard ${index}` } });
     return scheduleReport();
   }
-  const fn = WRITES[op] as (c: WriteCtx, a: unknown) => unknown;
-  const single = SINGLE_STATEMENT.has(op);
-  const p = shard.write(
-    () => {
-      // Other writes read last_seq from the channel row: bring the rows up to date first.
-      if (!single) ctx.seqs.persist(ctx.db);
-      return fn(ctx, args);
-    },
-    undefined,
-    { savepoint: !single },
-  );
+  const p = shard.write(() => runWrite(ctx, op, args as never), { savepoint: needsSavepoint(op) });
   pending.add(p);
   p.then(
-    (v) => answers.push([id, 1, v ?? null]),
-    (e) => answers.push([id, 0, failure(e)]),
+    (value) => answers.push({ id, ok: true, value: value ?? null }),
+    (e) => answers.push({ id, ok: false, error: toFailure(e) }),
   ).finally(() => {
     pending.delete(p);
     scheduleReport();
@@ -134,33 +92,32 @@ async function close(): Promise<void> {
   closing = true;
   // Everything already queued commits and becomes durable; then the files close.
   while (pending.size > 0) await Promise.allSettled([...pending]);
-  for (const s of shards) s.close();
+  for (const s of shards) await s.close();
   report();
-  post({ t: "closed" });
+  post({ kind: "closed" });
 }
 
-/** Messages cross as JSON text (see writer.ts). */
-function post(r: WriterReport): void {
+function post(r: FromWriter): void {
   self.postMessage(JSON.stringify(r));
 }
 
 self.onmessage = (e: MessageEvent<string>) => {
-  const req = JSON.parse(e.data) as WriterRequest;
+  const req = JSON.parse(e.data) as ToWriter;
   try {
-    switch (req.t) {
+    switch (req.kind) {
       case "open":
         return open(req);
       case "calls":
         for (const c of req.calls) run(c);
         return;
       case "autocheckpoint":
-        for (const s of shards) s.db.run(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(req.pages))}`);
+        for (const s of shards) s.setAutoCheckpoint(req.pages);
         return;
       case "close":
         void close();
         return;
     }
   } catch (err) {
-    post({ t: "fatal", message: err instanceof Error ? err.message : String(err) });
+    post({ kind: "fatal", message: err instanceof Error ? err.message : String(err) });
   }
 };

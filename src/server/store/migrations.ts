@@ -1,5 +1,6 @@
-// Versioned schema migrations, applied in order at open (PRAGMA user_version).
-// Every shard carries the same schema; a row lives in the shard of its key.
+// Versioned schema migrations, applied in order at open and recorded in
+// PRAGMA user_version. Every shard file (and the one libSQL database) carries
+// the same schema; a row lives in the shard of its key (layout.ts).
 // Never edit a released migration: append a new one.
 
 export const MIGRATIONS: readonly string[] = [
@@ -101,3 +102,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_media ON messages(channel_id, media) WHERE media IS NOT NULL;
   `,
 ];
+
+/**
+ * The SQL that brings a database at schema `version` (its user_version) up to
+ * date: each pending migration in its own transaction that also records its
+ * number; "" when there is none. Throws if the database is newer than this natter.
+ */
+export function migrationScript(version: number): string {
+  if (version > MIGRATIONS.length) throw new Error(`schema version ${version} is newer than this natter (${MIGRATIONS.length}); upgrade natter`);
+  return MIGRATIONS.slice(version)
+    .map((sql, i) => `BEGIN IMMEDIATE;\n${sql}\nPRAGMA user_version = ${version + i + 1};\nCOMMIT;\n`)
+    .join("");
+}
