@@ -1,9 +1,9 @@
 // Helpers for the terminal tests: users with login codes, credentials saved
 // by the real `natter login`, and `natter chat` panes in tmux.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { User } from "../../src/protocol/index.ts";
-import { adminFetch, NATTER, ROOT, runCli, tempDir, type TestServer } from "../harness.ts";
+import { adminFetch, makeUser, NATTER, ROOT, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
 import type { Pane, Tmux } from "../tmux.ts";
 
 let n = 0;
@@ -25,6 +25,20 @@ export async function loggedInConfig(server: TestServer, code: string): Promise<
   const r = await runCli(["login", "--server", server.url, "--code", code, "--device", "tmux"], { env: { NATTER_CONFIG_DIR: dir } });
   if (r.code !== 0) throw new Error(`natter login failed (${r.code}): ${r.stderr}${r.stdout}`);
   return dir;
+}
+
+/**
+ * A fresh server (data dir named by `prefix`) with alice, logged in by `natter login` into a config
+ * dir for `natter chat`, and bob, who talks through the API with his token. Every temp path goes to `paths`.
+ */
+export async function twoPeople(prefix: string, paths: string[]): Promise<{ server: TestServer; alice: User; aliceCfg: string; aliceToken: string; bob: TestUser }> {
+  const server = await startServer({ dataDir: tempDir(prefix) });
+  paths.push(server.dataDir);
+  const a = await newUser(server, "alice");
+  const bob = await makeUser(server, "bob");
+  const aliceCfg = await loggedInConfig(server, a.code);
+  paths.push(aliceCfg);
+  return { server, alice: a.user, aliceCfg, aliceToken: savedToken(aliceCfg), bob };
 }
 
 /** The device token saved in a config dir (for checking the server's view through the API). */
@@ -62,6 +76,18 @@ export async function send(pane: Pane, text: string): Promise<void> {
 /** How many times `s` occurs in `screen`. */
 export function count(screen: string, s: string): number {
   return screen.split(s).length - 1;
+}
+
+/** Wraps test bodies with withDump: `const step = stepsFor(tmux, () => server); test("...", step(async () => {...}))`. */
+export function stepsFor(tmux: Tmux, server: () => TestServer | null) {
+  return (body: () => Promise<void>) => () => withDump(tmux, server, body);
+}
+
+/** Ends a terminal test file: its tmux server (every pane), the natter server and its data, and the temp paths. */
+export async function tearDown(tmux: Tmux, server: TestServer | null, paths: string[]): Promise<void> {
+  tmux.kill();
+  await server?.cleanup();
+  for (const p of paths) rmSync(p, { recursive: true, force: true });
 }
 
 /**

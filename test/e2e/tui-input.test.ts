@@ -2,12 +2,12 @@
 // arrive in one burst (a slow link, a busy program) act one by one, a
 // bracketed paste never sends, and nothing typed is dropped without a word.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Channel, Message } from "../../src/protocol/index.ts";
-import { api, makeUser, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { api, tempDir, type TestServer, type TestUser } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, loggedInConfig, newUser, savedToken, withDump } from "./tui-helpers.ts";
+import { chatPane, savedToken, stepsFor, tearDown, twoPeople } from "./tui-helpers.ts";
 
 const T = 60_000;
 
@@ -22,22 +22,19 @@ describe.skipIf(!haveTmux())("natter chat input in tmux", () => {
   let team = "";
   let direct = "";
   let png = "";
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
   const contents = async (channel: string) =>
     ((await api(server!, savedToken(aliceCfg), "getMessages", { channel })).body.messages as Message[]).map((m) => m.content);
   const channels = async () => (await api(server!, savedToken(aliceCfg), "getAll")).body.channels as Channel[];
 
   beforeAll(async () => {
-    server = await startServer({ dataDir: tempDir("natter-tui-input-") });
-    dirs.push(server.dataDir);
-    const a = await newUser(server, "alice");
-    aliceId = a.user.id;
-    bob = await makeUser(server, "bob");
-    aliceCfg = await loggedInConfig(server, a.code);
-    dirs.push(aliceCfg);
-    const g = await api(server, savedToken(aliceCfg), "createGroup", { name: "team", members: [bob.user.id] });
+    const people = await twoPeople("natter-tui-input-", dirs);
+    ({ aliceCfg, bob } = people);
+    server = people.server;
+    aliceId = people.alice.id;
+    const g = await api(people.server, people.aliceToken, "createGroup", { name: "team", members: [bob.user.id] });
     team = g.body.channel.id;
-    const d = await api(server, bob.token, "sendMessage", { to: a.user.id, client_id: "d1", type: "text", content: "hi alice" });
+    const d = await api(people.server, bob.token, "sendMessage", { to: aliceId, client_id: "d1", type: "text", content: "hi alice" });
     direct = d.body.message.channel;
     const files = tempDir("natter-tui-input-files-");
     dirs.push(files);
@@ -49,11 +46,7 @@ describe.skipIf(!haveTmux())("natter chat input in tmux", () => {
     await alice.waitFor("team");
   }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, dirs));
 
   test(
     "Ctrl-K, a name and Enter in one burst open that chat; the rest of the burst is typed and sent there",

@@ -2,10 +2,9 @@
 // draws a whole frame (header, conversation, composer, status line) with no
 // line wider than the terminal, and a resize round trip leaves no trace.
 import { afterAll, beforeAll, describe, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { api, makeUser, startServer, tempDir, type TestServer } from "../harness.ts";
+import { api, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, frameProblems, loggedInConfig, newUser, withDump } from "./tui-helpers.ts";
+import { chatPane, frameProblems, stepsFor, tearDown, twoPeople } from "./tui-helpers.ts";
 
 const T = 60_000;
 
@@ -15,7 +14,7 @@ describe.skipIf(!haveTmux())("natter chat layout in tmux", () => {
   const dirs: string[] = [];
   let alice: Pane;
   let host = "";
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
 
   /** Resizes and waits until the frame is whole for that size (the open chat with bob, composer focused). */
   const resizeTo = async (w: number, h: number) => {
@@ -27,23 +26,15 @@ describe.skipIf(!haveTmux())("natter chat layout in tmux", () => {
   };
 
   beforeAll(async () => {
-    server = await startServer({ dataDir: tempDir("natter-tui-layout-") });
-    dirs.push(server.dataDir);
-    const a = await newUser(server, "alice");
-    const bob = await makeUser(server, "bob");
-    const cfg = await loggedInConfig(server, a.code);
-    dirs.push(cfg);
-    const sent = await api(server, bob.token, "sendMessage", { to: a.user.id, client_id: "l1", type: "text", content: "are you there?" });
+    const people = await twoPeople("natter-tui-layout-", dirs);
+    server = people.server;
+    const sent = await api(people.server, people.bob.token, "sendMessage", { to: people.alice.id, client_id: "l1", type: "text", content: "are you there?" });
     if (sent.status !== 200) throw new Error(`send failed: ${JSON.stringify(sent.body)}`);
-    host = new URL(server.url).host;
-    alice = chatPane(tmux, "alice", cfg, { width: 100, height: 30 });
+    host = new URL(people.server.url).host;
+    alice = chatPane(tmux, "alice", people.aliceCfg, { width: 100, height: 30 });
   }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, dirs));
 
   test(
     "every size from 40x12 up draws a whole frame, and recovers from a resize round trip",

@@ -2,11 +2,10 @@
 // opened with the other side's message on screen is marked seen, even when
 // our own newer message (sent from another device) is the last one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import type { Channel, Message } from "../../src/protocol/index.ts";
-import { api, makeUser, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
+import { api, runCli, type TestServer, type TestUser } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, loggedInConfig, newUser, savedToken, withDump } from "./tui-helpers.ts";
+import { chatPane, savedToken, stepsFor, tearDown, twoPeople } from "./tui-helpers.ts";
 
 const T = 60_000;
 
@@ -29,25 +28,18 @@ describe.skipIf(!haveTmux())("natter chat receipts in tmux", () => {
   let aliceCfg = "";
   let bob: TestUser;
   let aliceId = "";
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
 
   beforeAll(async () => {
-    server = await startServer({ dataDir: tempDir("natter-tui-receipts-") });
-    dirs.push(server.dataDir);
-    const a = await newUser(server, "alice");
-    aliceId = a.user.id;
-    bob = await makeUser(server, "bob");
-    aliceCfg = await loggedInConfig(server, a.code);
-    dirs.push(aliceCfg);
-    const g = await api(server, savedToken(aliceCfg), "createGroup", { name: "team", members: [bob.user.id] });
+    const people = await twoPeople("natter-tui-receipts-", dirs);
+    ({ aliceCfg, bob } = people);
+    server = people.server;
+    aliceId = people.alice.id;
+    const g = await api(people.server, people.aliceToken, "createGroup", { name: "team", members: [bob.user.id] });
     if (g.status !== 200) throw new Error(`createGroup failed: ${JSON.stringify(g.body)}`);
   }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, dirs));
 
   test(
     "bob asks, alice answers from the CLI, alice opens the chat: both are seen, nothing stays unread",

@@ -2,10 +2,9 @@
 // during an outage the banner counts down to the next attempt, never more
 // than the 5 s cap, and Ctrl-R tries at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { startServer, tempDir, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, loggedInConfig, newUser, withDump } from "./tui-helpers.ts";
+import { chatPane, loggedInConfig, newUser, stepsFor, tearDown } from "./tui-helpers.ts";
 
 const COUNTDOWN = /reconnecting in (\d+) s \(Ctrl-R: now\)/;
 
@@ -15,7 +14,7 @@ describe.skipIf(!haveTmux())("natter chat reconnecting in tmux", () => {
   const dataDir = tempDir("natter-tui-reconnect-");
   const dirs: string[] = [dataDir];
   let alice: Pane;
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
 
   beforeAll(async () => {
     server = await startServer({ dataDir });
@@ -26,11 +25,7 @@ describe.skipIf(!haveTmux())("natter chat reconnecting in tmux", () => {
     await alice.waitFor("alice · 127.0.0.1", 15_000);
   }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, dirs));
 
   test(
     "an outage: the countdown never shows more than 5 s, Ctrl-R tries at once, and the server's return is found within the cap",
