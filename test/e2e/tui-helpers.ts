@@ -64,7 +64,7 @@ export function chatPane(
   });
 }
 
-/** Types text, waits until the composer shows it, then presses Enter (so text and Enter never merge into one paste). */
+/** Types text, waits until the composer shows it, then presses Enter: a message typed at a human pace (bursts are tui-input.test.ts's). */
 export async function send(pane: Pane, text: string): Promise<void> {
   pane.type(text);
   const firstLine = text.split(/\r|\n/)[0]!;
