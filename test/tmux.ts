@@ -2,7 +2,7 @@
 // socket (`tmux -L <unique>`), so tests never see or touch anyone else's
 // sessions; kill() ends that server and everything in it.
 import { spawnSync } from "bun";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface PaneOptions {
@@ -73,9 +73,27 @@ export class Pane {
     readonly name: string,
   ) {}
 
-  /** Types text literally (no key names are interpreted; newlines arrive as one chunk, like a paste). */
+  /**
+   * Types text literally, in one write: control characters are keys ("\x0b" is Ctrl-K, "\r" Enter), so
+   * a string is a burst of keys, as a slow link or a stalled program delivers them.
+   */
   type(text: string): void {
     this.tmux.tmux(["send-keys", "-t", this.name, "-l", text]);
+  }
+
+  /**
+   * Pastes text the way a terminal does: from a tmux buffer, between bracketed-paste markers when
+   * the program asked for them (natter chat does), in as many writes as tmux needs.
+   */
+  paste(text: string): void {
+    const file = join(process.env.TMPDIR ?? "/tmp", `${this.tmux.socket}-paste-${++counter}`);
+    writeFileSync(file, text);
+    try {
+      this.tmux.tmux(["load-buffer", "-b", "natter-paste", file]);
+      this.tmux.tmux(["paste-buffer", "-p", "-d", "-b", "natter-paste", "-t", this.name]);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   /** Sends key names: "Enter", "Tab", "C-k", "PageUp", "Escape", "M-Enter"... one call each. */

@@ -1,9 +1,11 @@
 // reconnect: N clients connected; the server restarts (SIGTERM: graceful
 // drain, then a new process on the same port and data dir) and every client
-// reconnects with exponential backoff and full jitter (base 500 ms, cap 30 s,
-// as src/client/backoff.ts). Reports how long until all are back, how many
-// attempts were refused, and the server's peak RSS; fails if it crashed.
+// reconnects with exponential backoff and full jitter (the client library's
+// defaults, src/client/backoff.ts: base 500 ms, cap 5 s). Reports how long
+// until all are back, how many attempts were refused, and the server's peak
+// RSS; fails if it crashed.
 
+import { DEFAULT_BACKOFF } from "../../src/client/backoff.ts";
 import { place } from "../lib/load.ts";
 import type { BenchOptions } from "../lib/options.ts";
 import { Pool } from "../lib/pool.ts";
@@ -37,7 +39,7 @@ export async function runReconnect(o: BenchOptions, progress: Progress): Promise
     progress(`reconnect: natter pid ${target.pid}; creating ${fmt(n)} users`);
     const ids = await target.identities(n, "r", (d) => d % 5000 === 0 && progress(`  ${fmt(d)} users`));
     const placement = place(ids, 1, pool.size);
-    const policy = { baseMs: 500, capMs: 30_000 };
+    const policy = { baseMs: DEFAULT_BACKOFF.baseMs, capMs: DEFAULT_BACKOFF.maxMs };
     const res = await pool.all(
       (w) => ({ t: "connect", wsUrl: target.wsUrl, clients: placement.local[w]!, concurrency: 100, timeoutMs: 120_000, reconnect: policy }),
       "connected",

@@ -6,7 +6,7 @@ import { registerServe } from "./serve.ts";
 import { registerAdmin } from "./admin/index.ts";
 import { registerClientCommands } from "./client/index.ts";
 import { registerDevices } from "./client/devices.ts";
-import { registerChat } from "../tui/command.ts";
+import { registerChat } from "../tui/register-chat.ts";
 import { VERSION } from "../version.ts";
 
 export function buildProgram(): Command {

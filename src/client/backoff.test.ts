@@ -7,18 +7,17 @@ describe("backoff", () => {
     expect([0, 1, 2, 3, 4, 5, 50, 5000].map((a) => backoffCeiling(a, o))).toEqual([100, 200, 400, 800, 1000, 1000, 1000, 1000]);
   });
 
-  test("defaults are 500 ms base and 30 s cap", () => {
-    expect(backoffCeiling(0)).toBe(500);
-    expect(backoffCeiling(1)).toBe(1000);
-    expect(backoffCeiling(100)).toBe(30_000);
+  test("defaults are 500 ms base and a 5 s cap: a person waits seconds, whatever the outage", () => {
+    expect([0, 1, 2, 3, 4, 100, Infinity].map((a) => backoffCeiling(a))).toEqual([500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    expect(fullJitterDelay(1_000, { random: () => 0.999999 })).toBe(4999);
   });
 
   test("full jitter spans [0, ceiling)", () => {
     const o = { baseMs: 100, maxMs: 1000 };
-    expect(fullJitterDelay(3, o, () => 0)).toBe(0);
-    expect(fullJitterDelay(3, o, () => 0.5)).toBe(400);
-    expect(fullJitterDelay(3, o, () => 0.999999)).toBe(799);
-    expect(fullJitterDelay(20, o, () => 0.999999)).toBe(999);
+    expect(fullJitterDelay(3, { ...o, random: () => 0 })).toBe(0);
+    expect(fullJitterDelay(3, { ...o, random: () => 0.5 })).toBe(400);
+    expect(fullJitterDelay(3, { ...o, random: () => 0.999999 })).toBe(799);
+    expect(fullJitterDelay(20, { ...o, random: () => 0.999999 })).toBe(999);
   });
 
   test("random delays stay inside the bounds and actually vary", () => {

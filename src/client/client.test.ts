@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import type { Channel, Message } from "../protocol/index.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import { until } from "../../test/support/until.ts";
 import { NatterClient } from "./client.ts";
 
 interface Peer {
@@ -18,6 +20,8 @@ interface Peer {
   heartbeatMs: number;
   acceptToken: string;
   closeWith4401: boolean;
+  /** Refuse upgrades as a busy server does: 503 with a Retry-After. */
+  busy: boolean;
   push(m: Message): void;
   add(channel: string, content: string, sender?: string): Message;
   stop(): void;
@@ -37,6 +41,7 @@ function startPeer(): Peer {
     heartbeatMs: 25_000,
     acceptToken: "good",
     closeWith4401: false,
+    busy: false,
     push(m) {
       for (const s of peer.sockets) s.send(JSON.stringify({ ev: "message", message: m }));
     },
@@ -65,6 +70,10 @@ function startPeer(): Peer {
     port: 0,
     fetch(req, srv) {
       const token = new URL(req.url).searchParams.get("token");
+      if (peer.busy) {
+        peer.requests.push({ op: "upgrade refused" });
+        return new Response('{"ok":false,"error":{"code":"unavailable","message":"busy","retry_after_ms":3000}}', { status: 503, headers: { "retry-after": "3" } });
+      }
       if (token === peer.acceptToken && srv.upgrade(req)) return;
       return new Response('{"ok":false,"error":{"code":"unauthorized","message":"bad token"}}', { status: 401 });
     },
@@ -113,22 +122,14 @@ function startPeer(): Peer {
   return peer;
 }
 
-const until = async (pred: () => boolean, ms = 5000, what = "condition") => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-};
-
 describe("NatterClient (protocol peer)", () => {
   const cleanup: Array<() => void> = [];
   afterEach(() => {
     for (const f of cleanup.splice(0)) f();
   });
-  const setup = (token = "good") => {
+  const setup = (token = "good", backoff: BackoffOptions = { baseMs: 20, maxMs: 100 }) => {
     const peer = startPeer();
-    const c = new NatterClient({ server: peer.url, token, backoff: { baseMs: 20, maxMs: 100 }, requestTimeoutMs: 2000 });
+    const c = new NatterClient({ server: peer.url, token, backoff, requestTimeoutMs: 2000 });
     const got: Message[] = [];
     c.on("message", (m) => got.push(m));
     cleanup.push(() => c.close(), () => peer.stop());
@@ -158,10 +159,11 @@ describe("NatterClient (protocol peer)", () => {
     peer.add("g_1", "c");
     const m4 = peer.add("g_1", "d");
     peer.push(m4);
-    await until(() => got.length === 3, 3000, "gap fill");
+    await until(() => got.length === 3, "gap fill", 3000);
     peer.push(m2); // late duplicate
-    await Bun.sleep(50);
-    expect(got.map((m) => m.seq)).toEqual([2, 3, 4]);
+    peer.push(peer.add("g_1", "e")); // behind it on the same socket: once this is out, the duplicate was handled
+    await until(() => got.length === 4, "the next message");
+    expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5]);
     expect(peer.requests.some((r) => r.op === "getMessages" && r.after_seq === 1)).toBe(true);
   });
 
@@ -176,7 +178,7 @@ describe("NatterClient (protocol peer)", () => {
     peer.add("g_1", "missed 1");
     peer.add("g_1", "missed 2");
     peer.add("g_2", "new chat");
-    await until(() => states.includes("open"), 3000, "reopen");
+    await until(() => states.includes("open"), "reopen", 3000);
     expect(states[0]).toBe("reconnecting");
     expect(got.map((m) => m.id)).toEqual(["g_1:2", "g_1:3", "g_2:1"]);
   });
@@ -188,7 +190,7 @@ describe("NatterClient (protocol peer)", () => {
     let swallow = true;
     peer.hook = (f) => (f.op === "sendMessage" && swallow ? "silence" : undefined);
     const p = c.sendMessage({ channel: "g_1", content: "hi" });
-    await until(() => peer.requests.some((r) => r.op === "sendMessage"), 2000, "first attempt");
+    await until(() => peer.requests.some((r) => r.op === "sendMessage"), "first attempt", 2000);
     for (const s of peer.sockets) s.close(1001, "bye");
     swallow = false;
     const m = await p;
@@ -267,22 +269,21 @@ describe("NatterClient (protocol peer)", () => {
     await c.waitOpen();
     const states: string[] = [];
     c.on("state", (s) => states.push(s));
-    await until(() => states.includes("reconnecting"), 2000, "dead connection detected");
+    await until(() => states.includes("reconnecting"), "dead connection detected", 2000);
     expect(peer.requests.some((r) => r.op === "ping")).toBe(true);
     peer.hook = null;
-    await until(() => c.state === "open", 2000, "reopen");
+    await until(() => c.state === "open", "reopen", 2000);
   });
 
   test("a quiet but live connection is kept: the ping op answers", async () => {
     const { peer, c } = setup();
-    peer.heartbeatMs = 80;
+    peer.heartbeatMs = 400; // a ping after 400 ms of quiet; dropped only after 800 ms without an answer
     c.connect();
     await c.waitOpen();
     const states: string[] = [];
     c.on("state", (s) => states.push(s));
-    await Bun.sleep(500);
+    await until(() => peer.requests.filter((r) => r.op === "ping").length >= 2, "two pings answered");
     expect(states).toEqual([]);
-    expect(peer.requests.filter((r) => r.op === "ping").length).toBeGreaterThan(1);
   });
 
   test("backoff: while the server is down the client waits, says when it retries, and comes back", async () => {
@@ -292,7 +293,7 @@ describe("NatterClient (protocol peer)", () => {
     const port = peer.port;
     peer.stop();
     // While waiting between attempts it says when the next one is (null during an attempt).
-    await until(() => c.state === "reconnecting" && c.nextRetryAt !== null, 2000, "reconnecting with a retry time");
+    await until(() => c.state === "reconnecting" && c.nextRetryAt !== null, "reconnecting with a retry time", 2000);
     await Bun.sleep(150);
     const again = Bun.serve({ hostname: "127.0.0.1", port, fetch: (req, s) => (s.upgrade(req) ? undefined : new Response("no", { status: 400 })), websocket: {
       open: (ws) => void ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: 25000, protocol: 1 })),
@@ -308,18 +309,60 @@ describe("NatterClient (protocol peer)", () => {
     const peer = startPeer();
     const port = peer.port;
     peer.stop();
-    const c = new NatterClient({ server: `http://127.0.0.1:${port}`, token: "good", backoff: { baseMs: 20, maxMs: 60 } });
+    // The jitter is pinned (half the ceiling: 10, 20, 30, 30 ms...), so each retry is a later time than the one before.
+    const c = new NatterClient({ server: `http://127.0.0.1:${port}`, token: "good", backoff: { baseMs: 20, maxMs: 60, random: () => 0.5 } });
     cleanup.push(() => c.close());
     const seen: Array<[string, number | null]> = [];
     c.on("state", (s) => seen.push([s, c.nextRetryAt]));
     c.connect();
-    await until(() => seen.filter(([s, at]) => s === "reconnecting" && at !== null).length >= 3, 3000, "three retries");
+    await until(() => seen.filter(([s, at]) => s === "reconnecting" && at !== null).length >= 3, "three retries", 3000);
     expect(seen[0]).toEqual(["connecting", null]);
     expect(seen.every(([s]) => s === "connecting" || s === "reconnecting")).toBe(true);
     expect(seen.filter(([s]) => s === "connecting")).toHaveLength(1);
+    // Each attempt: "reconnecting" without a time while it runs, then with the time of the next one.
+    expect(seen.slice(1).map(([, at]) => at === null)).toEqual(seen.slice(1).map((_, i) => i % 2 === 1));
     const ats = seen.map(([, at]) => at).filter((at): at is number => at !== null);
-    expect(ats).toEqual([...ats].sort((a, b) => a - b));
-    expect(new Set(ats).size).toBe(ats.length);
+    for (let i = 1; i < ats.length; i++) expect(ats[i]!).toBeGreaterThan(ats[i - 1]!);
+  });
+
+  test("reconnectNow connects at once instead of waiting out the backoff; it does nothing while connected", async () => {
+    const { peer, c } = setup("good", { baseMs: 60_000, maxMs: 60_000, random: () => 0.999 });
+    c.connect();
+    await c.waitOpen();
+    expect(c.reconnectNow()).toBe(false);
+    for (const s of peer.sockets) s.close(1001, "going away");
+    await until(() => c.nextRetryAt !== null, "a retry time", 2000);
+    expect(c.nextRetryAt! - Date.now()).toBeGreaterThan(50_000);
+    expect(c.reconnectNow()).toBe(true);
+    await c.waitOpen(3000);
+    expect(c.state).toBe("open");
+  });
+
+  test("retry-after is honoured past the cap: a catch-up refused with one waits at least that long", async () => {
+    const { peer, c } = setup();
+    let refusing = true;
+    peer.hook = (f) => (f.op === "getAll" && refusing ? { ok: false, error: { code: "unavailable", message: "draining", retry_after_ms: 3000 } } : undefined);
+    const waits: number[] = [];
+    c.on("state", () => c.nextRetryAt !== null && waits.push(c.nextRetryAt - Date.now()));
+    c.connect();
+    await until(() => waits.length > 0, "a retry time", 2000);
+    expect(waits[0]!).toBeGreaterThan(2900); // the cap here is 100 ms
+    refusing = false;
+    expect(c.reconnectNow()).toBe(true);
+    await c.waitOpen(2000);
+  });
+
+  test("an upgrade refused with 503 (a busy server) is retried over the whole capped window, not the first short ceiling", async () => {
+    const peer = startPeer();
+    peer.busy = true;
+    const c = new NatterClient({ server: peer.url, token: "good", backoff: { baseMs: 10, maxMs: 8000, random: () => 0.5 } });
+    cleanup.push(() => c.close(), () => peer.stop());
+    const waits: number[] = [];
+    c.on("state", () => c.nextRetryAt !== null && waits.push(c.nextRetryAt - Date.now()));
+    c.connect();
+    await until(() => waits.length > 0, "a retry time", 2000);
+    expect(waits[0]!).toBeGreaterThan(3900); // half of 8 s, where a first failure waits half of 10 ms
+    expect(peer.requests).toEqual([{ op: "upgrade refused" }]);
   });
 
   test("catch-up waits out a rate limit, and recovers from a failure by reconnecting", async () => {

@@ -29,7 +29,7 @@ export interface ClientOptions {
   server: string;
   /** Device token. */
   token: string;
-  /** Reconnect backoff; defaults 500 / 30000 ms, full jitter. */
+  /** Reconnect backoff; defaults 500 / 5000 ms, full jitter. */
   backoff?: BackoffOptions;
   /** Limit for one request (including the wait for a connection); default 15000. */
   requestTimeoutMs?: number;
@@ -130,6 +130,11 @@ export class NatterClient {
     this.rejectOpenWaiters(err);
     this.box.rejectAll(err);
     for (const e of this.box.list()) if (e.status === "sending") this.box.setStatus(e.client_id, "queued");
+  }
+
+  /** While waiting to reconnect: tries now instead (a person asked); false when no retry is waiting. */
+  reconnectNow(): boolean {
+    return this.conn.retryNow();
   }
 
   /** Resolves once connected and caught up; rejects on timeout (unavailable), unauthorized, or close. */
@@ -256,8 +261,8 @@ export class NatterClient {
       },
       (e) => {
         // A dropped connection brings a new hello, which starts over. Any other
-        // failure: reconnect (with backoff) and try again; progress is kept.
-        if (gen === this.generation && !(e instanceof ConnectionLost)) this.conn.reconnect();
+        // failure: reconnect (with backoff, and not before a retry-after) and try again; progress is kept.
+        if (gen === this.generation && !(e instanceof ConnectionLost)) this.conn.reconnect(e instanceof NatterError ? e.retryAfterMs : 0);
       },
     );
   }

@@ -2,6 +2,7 @@
 // full-jitter backoff until stopped, matches replies to requests, and treats
 // a silent connection (no frame for 2x heartbeat_ms) as dead. It knows
 // nothing of messages or channels; the client layers that on top.
+// A server that refuses with a retry-after is waited out, even past the cap.
 import { NatterError, type HelloEvent, type OpName, type OpParams, type OpResults, type Reply, type ServerEvent } from "../protocol/index.ts";
 import { fullJitterDelay, type BackoffOptions } from "./backoff.ts";
 import { wsUrl } from "./http.ts";
@@ -115,10 +116,11 @@ export class Connection {
     this.connectTimer = setTimeout(() => {
       if (this.ws === ws && !this.helloed) this.drop(ws);
     }, this.opts.connectTimeoutMs);
-    let refused401 = false;
+    let refusedStatus = 0;
     ws.onerror = (e) => {
-      // Bun reports a refused upgrade as "Expected 101 status code: 401".
-      if (/\b401\b/.test(String((e as ErrorEvent).message ?? ""))) refused401 = true;
+      // Bun reports a refused upgrade as "Expected 101 status code: 401", and nothing more of the answer.
+      const m = /status code: (\d{3})/.exec(String((e as ErrorEvent).message ?? ""));
+      if (m) refusedStatus = Number(m[1]);
     };
     ws.onmessage = (e) => {
       if (this.ws !== ws) return;
@@ -133,7 +135,7 @@ export class Connection {
     });
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
-      if (refused401 || e.code === 4401) {
+      if (refusedStatus === 401 || e.code === 4401) {
         this.running = false;
         const err = new NatterError("unauthorized", "the server refused this device's token (revoked or invalid)");
         this.teardown(err);
@@ -141,7 +143,9 @@ export class Connection {
         return;
       }
       this.teardown(connectionLost());
-      this.scheduleRetry();
+      // 503: the server is busy or going down. Its Retry-After (1-5 s, jittered) cannot be read
+      // here, so the next attempt is spread over the whole capped window instead.
+      this.scheduleRetry(0, refusedStatus === 503);
     };
   }
 
@@ -198,13 +202,22 @@ export class Connection {
     this.attempt = 0;
   }
 
-  /** Drops the current socket (if any) and reconnects with backoff. */
-  reconnect(): void {
-    if (this.ws) this.drop(this.ws);
+  /** Drops the current socket (if any) and reconnects with backoff, not before `notBeforeMs` (a server's retry-after). */
+  reconnect(notBeforeMs = 0): void {
+    if (this.ws) this.drop(this.ws, notBeforeMs);
+  }
+
+  /** Connects at once instead of waiting out the backoff (a person asked); false when no retry is waiting. The attempt count stays. */
+  retryNow(): boolean {
+    if (!this.running || !this.retryTimer) return false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.open();
+    return true;
   }
 
   /** Abandons a socket that is stuck, and reconnects. */
-  private drop(ws: WebSocket): void {
+  private drop(ws: WebSocket, notBeforeMs = 0): void {
     if (this.ws !== ws) return;
     this.teardown(connectionLost());
     try {
@@ -212,7 +225,7 @@ export class Connection {
     } catch {
       ws.close();
     }
-    this.scheduleRetry();
+    this.scheduleRetry(notBeforeMs);
   }
 
   private teardown(reason: NatterError): void {
@@ -238,9 +251,11 @@ export class Connection {
     }
   }
 
-  private scheduleRetry(): void {
+  /** Waits the next backoff delay (over the whole capped window when `wholeWindow`), at least `notBeforeMs`, then connects. */
+  private scheduleRetry(notBeforeMs = 0, wholeWindow = false): void {
     if (!this.running) return;
-    const delay = fullJitterDelay(this.attempt++, this.opts.backoff);
+    const attempt = this.attempt++;
+    const delay = Math.max(notBeforeMs, fullJitterDelay(wholeWindow ? Infinity : attempt, this.opts.backoff));
     const at = Date.now() + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

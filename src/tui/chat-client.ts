@@ -26,6 +26,8 @@ export interface ChatClient {
   readonly error?: NatterError | null;
   connect(): void;
   close(): void;
+  /** While waiting to reconnect: tries now; false when no retry is waiting. */
+  reconnectNow(): boolean;
   request<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]>;
   sendMessage(p: SendParams): Promise<Message>;
   retry(client_id: string): Promise<Message>;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Key } from "ink";
-import { composerInput, emptyComposer, PASTE_END, PASTE_START, type ComposerState } from "./composer-state.ts";
+import { composerInput, emptyComposer, pasteText, type ComposerState } from "./composer-state.ts";
 
 const K = (over: Partial<Key> = {}): Key => ({
   upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
@@ -28,17 +28,12 @@ describe("composer", () => {
     expect(s.text).toBe("");
   });
 
-  test("a pasted chunk with newlines is inserted and never submits", () => {
-    const { s, sent } = feed(emptyComposer(), "one\rtwo\r\nthree\r");
-    expect(sent).toEqual([]);
-    expect(s.text).toBe("one\ntwo\nthree\n");
-  });
-
-  test("bracketed paste: Enter inside the paste is a newline", () => {
-    const { s, sent } = feed(emptyComposer(), PASTE_START, "a", ENTER, "b", PASTE_END);
-    expect(sent).toEqual([]);
-    expect(s.text).toBe("a\nb");
-    expect(feed(s, ENTER).sent).toEqual(["a\nb"]);
+  test("a paste goes in at the cursor with its line breaks as newlines; Enter then sends it whole", () => {
+    const { s } = feed(emptyComposer(), "<>", ["", { leftArrow: true }]);
+    const pasted = pasteText(s, "one\rtwo\r\nthree\x07\r");
+    expect(pasted.text).toBe("<one\ntwo\nthree\n>");
+    expect(pasted.cursor).toBe("<one\ntwo\nthree\n".length);
+    expect(feed(pasted, ENTER).sent).toEqual(["<one\ntwo\nthree\n>"]);
   });
 
   test("Alt-Enter and Shift-Enter insert a newline", () => {

@@ -1,8 +1,7 @@
 // The composer's editing model, pure: text + cursor + history of sent text.
-// Enter submits; Alt-Enter or Shift-Enter inserts a newline. A chunk of more
-// than one character is a paste (terminals and tmux deliver pastes that way):
-// it is inserted with its newlines and never submits. Bracketed-paste markers
-// switch Enter to "newline" until the paste ends.
+// Enter submits; Alt-Enter or Shift-Enter inserts a newline. Keys come one at
+// a time (key-reader.ts splits bursts); a paste comes whole, through
+// pasteText: its line breaks are newlines and it never submits.
 import type { Key } from "ink";
 
 export interface ComposerState {
@@ -15,8 +14,6 @@ export interface ComposerState {
   histIndex: number | null;
   /** The fresh text put aside while browsing history. */
   saved: string;
-  /** Inside a bracketed paste. */
-  pasting: boolean;
 }
 
 export interface ComposerResult {
@@ -28,11 +25,9 @@ export interface ComposerResult {
 }
 
 export const HISTORY_LIMIT = 200;
-export const PASTE_START = "[200~";
-export const PASTE_END = "[201~";
 
 export function emptyComposer(history: string[] = []): ComposerState {
-  return { text: "", cursor: 0, history, histIndex: null, saved: "", pasting: false };
+  return { text: "", cursor: 0, history, histIndex: null, saved: "" };
 }
 
 export function setText(s: ComposerState, text: string): ComposerState {
@@ -42,10 +37,8 @@ export function setText(s: ComposerState, text: string): ComposerState {
 /** Applies one input event (as ink's useInput reports it). */
 export function composerInput(s: ComposerState, input: string, key: Key): ComposerResult {
   const done = (state: ComposerState, submit?: string): ComposerResult => ({ state, submit, handled: true });
-  if (input === PASTE_START) return done({ ...s, pasting: true });
-  if (input === PASTE_END) return done({ ...s, pasting: false });
   if (key.return) {
-    if (s.pasting || key.meta || key.shift) return done(insert(s, "\n"));
+    if (key.meta || key.shift) return done(insert(s, "\n"));
     const text = s.text;
     if (text.trim() === "") return done(s);
     return done(pushHistory(emptyComposer(s.history), text), text);
@@ -71,6 +64,11 @@ export function composerInput(s: ComposerState, input: string, key: Key): Compos
   if (key.meta && input.length <= 1) return { state: s, handled: false };
   if (input === "") return { state: s, handled: false };
   return done(insert(s, normalizeNewlines(input)));
+}
+
+/** Inserts pasted text at the cursor, line breaks as newlines. */
+export function pasteText(s: ComposerState, text: string): ComposerState {
+  return insert(s, normalizeNewlines(text));
 }
 
 /** Pasted text: CRLF and CR become LF; other control characters (but tab) are dropped. */

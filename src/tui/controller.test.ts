@@ -1,76 +1,77 @@
 import { describe, expect, test } from "bun:test";
 import { NatterError } from "../protocol/index.ts";
-import { ChatController } from "./controller.ts";
-import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
+import { until } from "../../test/support/until.ts";
+import { ChatController, tooLong } from "./controller.ts";
+import { ALICE, BOB, CAROL, channel, FakeClient, FakeMedia, msg, startController } from "../../test/support/fake-chat-client.ts";
 
 const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 2, delivered_seq: 1, seen_seq: 1, unread: 1 });
 const group = channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id], admins: [ALICE.id] });
 const tick = (ms = 60) => Bun.sleep(ms);
 
-function setup() {
+/** A controller over the fake client, once the chat list (d1 and g1) is in. */
+async function setup() {
   const client = new FakeClient(ALICE);
   client.handlers.getAll = () => ({ channels: [direct, group] });
-  client.handlers.findUser = ({ phone }) => {
-    const u = [ALICE, BOB, CAROL].find((x) => x.phone === phone);
-    if (!u) throw new NatterError("not_found", "no user with that phone");
-    return { user: u };
-  };
-  const c = new ChatController(client);
-  c.start();
-  client.open();
-  return { client, c };
+  return { client, c: await startController(client) };
 }
 
 describe("sync and receipts", () => {
   test("hello loads the chat list and marks what arrived while away as delivered", async () => {
-    const { client, c } = setup();
-    await tick();
-    expect(Object.keys(c.getState().channels).sort()).toEqual(["d1", "g1"]);
-    expect(client.ops("markDelivered")).toEqual([{ channel: "d1", seq: 2 }]);
+    const { client } = await setup();
+    await until(() => expect(client.ops("markDelivered")).toEqual([{ channel: "d1", seq: 2 }]));
   });
 
   test("messages from others are marked delivered on receipt, batched per channel", async () => {
-    const { client } = setup();
-    await tick();
+    const { client } = await setup();
+    await until(() => expect(client.ops("markDelivered")).toEqual([{ channel: "d1", seq: 2 }]), "the start-up batch");
     client.requests = [];
     client.push(msg("g1", 1, BOB.id, "a"));
     client.push(msg("g1", 2, BOB.id, "b"));
     client.push(msg("g1", 3, ALICE.id, "mine"));
-    await tick();
-    expect(client.ops("markDelivered")).toEqual([{ channel: "g1", seq: 2 }]);
+    await until(() => expect(client.ops("markDelivered")).toEqual([{ channel: "g1", seq: 2 }]));
   });
 
   test("the shown conversation is marked seen, now and as messages arrive; a hidden one is not", async () => {
-    const { client, c } = setup();
-    await tick();
+    const { client, c } = await setup();
     c.setView("d1", false);
     await tick();
     expect(client.ops("markSeen")).toEqual([]);
     c.setView("d1", true);
-    await tick();
-    expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }]);
+    await until(() => expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }]));
     expect(c.getState().channels.d1!.info.unread).toBe(0);
     client.push(msg("d1", 3, BOB.id, "more"));
-    await tick();
-    expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }, { channel: "d1", seq: 3 }]);
+    await until(() => expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 2 }, { channel: "d1", seq: 3 }]));
     client.push(msg("g1", 1, BOB.id, "elsewhere"));
     await tick();
     expect(client.ops("markSeen")).toHaveLength(2);
   });
 
-  test("a message for an unknown channel refreshes the chat list", async () => {
-    const { client, c } = setup();
+  test("seen covers the other side's message when our own (from another device) is newer; our own alone asks nothing", async () => {
+    const { client, c } = await setup();
+    c.setView("d1", true);
     await tick();
+    client.requests = [];
+    c.setView("g1", true);
+    client.push(msg("d1", 3, BOB.id, "q"));
+    client.push(msg("d1", 4, ALICE.id, "a"));
+    client.push(msg("g1", 1, ALICE.id, "only mine"));
+    await tick();
+    expect(client.ops("markSeen")).toEqual([]);
+    c.setView("d1", true);
+    await until(() => expect(client.ops("markSeen")).toEqual([{ channel: "d1", seq: 4 }]));
+    expect(c.getState().channels.d1!.info.unread).toBe(0);
+  });
+
+  test("a message for an unknown channel refreshes the chat list", async () => {
+    const { client, c } = await setup();
     client.handlers.getAll = () => ({ channels: [direct, group, channel("d2", { name: "carol", members: [ALICE.id, CAROL.id], last_seq: 1 })] });
     client.push(msg("d2", 1, CAROL.id, "hi alice"));
-    await tick(120);
-    expect(c.getState().channels.d2!.stub).toBe(false);
+    await until(() => expect(c.getState().channels.d2!.stub).toBe(false));
     expect(c.getState().users[CAROL.id]!.name).toBe("carol");
   });
 
   test("history: newest page once, then older pages with before_seq", async () => {
-    const { client, c } = setup();
-    await tick();
+    const { client, c } = await setup();
     let calls = 0;
     client.handlers.getMessages = (p) => {
       calls++;
@@ -88,8 +89,7 @@ describe("sync and receipts", () => {
 
 describe("sending and typing", () => {
   test("send to a channel or to a person; a failure becomes a notice", async () => {
-    const { client, c } = setup();
-    await tick();
+    const { client, c } = await setup();
     await c.send({ channel: "d1" }, "hi", "d1:1");
     await c.send({ to: CAROL.id }, "new chat");
     expect(client.sent).toEqual([
@@ -101,19 +101,18 @@ describe("sending and typing", () => {
     expect(c.getState().notice?.text).toContain("not a member");
     expect(c.getState().outbox[0]!.status).toBe("failed");
     client.failSends = null;
-    expect(await c.retryFailed({ channel: "g1" })).toBe(1);
+    expect(await c.retry({ channel: "g1" })).toBe(1);
     expect(c.getState().outbox).toEqual([]);
   });
 
-  test("too long is refused before sending", async () => {
-    const { client, c } = setup();
-    expect(await c.send({ channel: "d1" }, "x".repeat(65 * 1024))).toBeNull();
-    expect(client.sent).toEqual([]);
+  test("tooLong: 64 KiB of UTF-8 is the most a message holds", () => {
+    expect(tooLong("x".repeat(64 * 1024))).toBeNull();
+    expect(tooLong("x".repeat(64 * 1024 + 1))).toBe("not sent: 64.0 KiB is over the 64 KiB limit for a message; shorten it, or save it to a file and /file it");
+    expect(tooLong("é".repeat(32 * 1024 + 1))).toContain("over the 64 KiB limit"); // two bytes each
   });
 
   test("typing start is throttled; stop after sending", async () => {
-    const { client, c } = setup();
-    await tick();
+    const { client, c } = await setup();
     c.typing("d1");
     c.typing("d1");
     c.typing("d1");
@@ -123,42 +122,6 @@ describe("sending and typing", () => {
       { channel: "d1", state: "start" },
       { channel: "d1", state: "stop" },
     ]);
-  });
-});
-
-describe("commands", () => {
-  test("/new opens the existing direct chat, or a draft for a new person", async () => {
-    const { c } = setup();
-    await tick();
-    expect(await c.run({ kind: "new", phone: BOB.phone }, null)).toEqual({ open: { channel: "d1" } });
-    expect(await c.run({ kind: "new", phone: CAROL.phone }, null)).toEqual({ open: { to: CAROL.id } });
-    expect(await c.run({ kind: "new", phone: "+19999" }, null)).toEqual({});
-    expect(c.getState().notice).toMatchObject({ kind: "error", text: expect.stringContaining("no user with that phone") });
-  });
-
-  test("/group creates a group with the people found", async () => {
-    const { client, c } = setup();
-    await tick();
-    client.handlers.createGroup = (p) => ({ channel: channel("g2", { kind: "group", name: p.name, members: [ALICE.id, ...(p.members ?? [])] }) });
-    expect(await c.run({ kind: "group", name: "trio", phones: [BOB.phone, CAROL.phone] }, null)).toEqual({ open: { channel: "g2" } });
-    expect(client.ops("createGroup")).toEqual([{ name: "trio", members: [BOB.id, CAROL.id] }]);
-    expect(c.getState().channels.g2!.info.name).toBe("trio");
-  });
-
-  test("group commands need a group open", async () => {
-    const { client, c } = setup();
-    await tick();
-    await c.run({ kind: "add", phones: [CAROL.phone] }, { channel: "d1" });
-    expect(c.getState().notice?.text).toContain("open a group first");
-    client.handlers.addMembers = (p) => ({ channel: channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id, ...p.members] }) });
-    await c.run({ kind: "add", phones: [CAROL.phone] }, { channel: "g1" });
-    expect(c.getState().channels.g1!.info.members).toContain(CAROL.id);
-    client.handlers.createInvite = () => ({ invite: "INV-1" });
-    await c.run({ kind: "invite" }, { channel: "g1" });
-    expect(c.getState().notice?.text).toContain("/join g1 INV-1");
-    client.handlers.leaveGroup = () => ({});
-    expect(await c.run({ kind: "leave" }, { channel: "g1" })).toEqual({ open: null });
-    expect(c.getState().channels.g1).toBeUndefined();
   });
 });
 
@@ -179,8 +142,7 @@ describe("media", () => {
     client.push(msg("d1", 3, BOB.id, "look", { type: "image", media: "m_cat" }));
     client.push(msg("d1", 4, BOB.id, "again", { type: "image", media: "m_cat" }));
     client.push(msg("d1", 5, BOB.id, "", { type: "file", media: "m_gone" }));
-    await tick();
-    expect(asked).toEqual(["m_cat", "m_gone"]);
-    expect(c.getState().media).toEqual({ m_cat: { id: "m_cat", size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 }, m_gone: null });
+    await until(() => expect(asked).toEqual(["m_cat", "m_gone"]));
+    await until(() => expect(c.getState().media).toEqual({ m_cat: { id: "m_cat", size: 2048, mime: "image/png", sha256: "s", name: "cat.png", width: 1, height: 1, created_at: 1 }, m_gone: null }));
   });
 });

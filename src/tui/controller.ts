@@ -4,12 +4,10 @@
 // store and call these methods; they never talk to the client directly.
 import { NatterError, type Message, type ServerEvent } from "../protocol/index.ts";
 import type { ChatClient, SendParams } from "./chat-client.ts";
-import type { ChatCommand } from "./commands.ts";
-import { runCommand, type CommandOutcome } from "./command-runner.ts";
-import { deviceNotice } from "./device-commands.ts";
 import { defaultPlaces, saveMedia, sendFile, Transfers, type Places } from "./file-transfer.ts";
 import type { MediaApi } from "./media-api.ts";
 import { NameFetcher } from "./name-fetcher.ts";
+import { confirmation, deviceNotice, runCommand, type ChatCommand, type CommandOutcome } from "./slash-commands/index.ts";
 import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 
 export const PAGE_SIZE = 50;
@@ -18,6 +16,14 @@ export const TYPING_REPEAT_MS = 3_000;
 /** Silence after which we send "typing stop". */
 export const TYPING_IDLE_MS = 5_000;
 export const MAX_CONTENT_BYTES = 64 * 1024;
+
+/** Why text cannot be sent as one message (over MAX_CONTENT_BYTES), or null when it can. */
+export function tooLong(text: string): string | null {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes <= MAX_CONTENT_BYTES) return null;
+  const kib = (bytes / 1024).toFixed(1);
+  return `not sent: ${kib} KiB is over the ${MAX_CONTENT_BYTES / 1024} KiB limit for a message; shorten it, or save it to a file and /file it`;
+}
 
 /** What a conversation is about: an existing channel, or a person we have no direct chat with yet. */
 export type Target = { channel: string } | { to: string };
@@ -240,12 +246,12 @@ export class ChatController {
     this.maybeSeen();
   }
 
-  /** Marks the shown conversation seen up to its newest message. */
+  /** Marks the shown conversation seen up to its newest message while others' messages in it are unread. */
   private maybeSeen(): void {
     const { channel, visible } = this.view;
     if (!channel || !visible || this.state.conn !== "open") return;
     const ch = this.state.channels[channel];
-    if (!ch) return;
+    if (!ch || ch.info.unread === 0) return;
     const seq = ch.info.last_seq;
     if (seq <= ch.info.seen_seq || seq <= (this.seenSent.get(channel) ?? 0)) return;
     this.seenSent.set(channel, seq);
@@ -320,12 +326,8 @@ export class ChatController {
 
   // ---- sending ----
 
-  /** Sends a text message; queued while offline. Resolves with the stored message, or null if it failed. */
+  /** Sends a text message (check it with tooLong first); queued while offline. Resolves with the stored message, or null if it failed. */
   async send(target: Target, text: string, replyTo?: string): Promise<Message | null> {
-    if (new TextEncoder().encode(text).length > MAX_CONTENT_BYTES) {
-      this.notify(`message is too long (over ${MAX_CONTENT_BYTES / 1024} KiB); nothing was sent`, "error");
-      return null;
-    }
     const p: SendParams = { type: "text", content: text };
     if ("channel" in target) p.channel = target.channel;
     else p.to = target.to;
@@ -339,11 +341,13 @@ export class ChatController {
     }
   }
 
-  /** Resends every failed message of a conversation. */
-  async retryFailed(target: Target | null): Promise<number> {
+  /** Ctrl-R and /retry: connects at once while waiting to reconnect, and resends the conversation's failed messages; returns how many. */
+  async retry(target: Target | null): Promise<number> {
+    const reconnecting = this.client.reconnectNow();
+    if (reconnecting) this.notify("reconnecting now…");
     const failed = this.state.outbox.filter((e) => e.status === "failed" && (!target || matchesTarget(this.state, e, target)));
     if (failed.length === 0) {
-      this.notify("nothing to retry");
+      if (!reconnecting) this.notify("nothing to retry");
       return 0;
     }
     this.notify(`resending ${failed.length} message${failed.length === 1 ? "" : "s"}…`);
@@ -399,6 +403,11 @@ export class ChatController {
   }
 
   // ---- commands ----
+
+  /** The question to ask before running a command (leaving a group), or null to run it at once. */
+  confirmation(cmd: ChatCommand, target: Target | null): string | null {
+    return confirmation(this, cmd, target);
+  }
 
   /** Runs a slash command against the open conversation; reports failures as notices. */
   async run(cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {

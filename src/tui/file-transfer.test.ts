@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NatterError } from "../protocol/index.ts";
-import { ChatController } from "./controller.ts";
-import { ALICE, BOB, channel, FakeClient, FakeMedia, msg } from "./fake-client.ts";
+import { ALICE, BOB, channel, FakeClient, FakeMedia, msg, startController } from "../../test/support/fake-chat-client.ts";
+import { until } from "../../test/support/until.ts";
 import { chooseUpload, freePath, localName, resolvePath, saveTarget, transferText } from "./file-transfer.ts";
 
 const root = mkdtempSync(join(tmpdir(), "natter-tui-files-"));
@@ -15,7 +15,6 @@ const dir = () => {
   mkdirSync(d);
   return d;
 };
-const tick = (ms = 40) => Bun.sleep(ms);
 
 describe("paths", () => {
   const places = { cwd: "/work/here", home: "/home/me" };
@@ -65,22 +64,20 @@ describe("paths", () => {
   });
 });
 
-function setup() {
+/** A controller with media over the fake client, once the chat list is in. */
+async function setup() {
   const client = new FakeClient(ALICE);
   const direct = channel("d1", { kind: "direct", name: "bob", members: [ALICE.id, BOB.id], last_seq: 0 });
   client.handlers.getAll = () => ({ channels: [direct] });
   const media = new FakeMedia();
   const cwd = dir();
-  const c = new ChatController(client, { media, places: { cwd, home: cwd } });
-  c.start();
-  client.open();
+  const c = await startController(client, { media, places: { cwd, home: cwd } });
   return { client, media, c, cwd };
 }
 
 describe("/file", () => {
   test("uploads, then sends a message of the file's type with the media id and caption", async () => {
-    const { client, c, cwd } = setup();
-    await tick();
+    const { client, c, cwd } = await setup();
     writeFileSync(join(cwd, "cat.png"), "not really a png");
     await c.run({ kind: "file", path: "cat.png", caption: "look", whole: "cat.png look" }, { channel: "d1" });
     expect(client.sent).toHaveLength(1);
@@ -95,13 +92,11 @@ describe("/file", () => {
   });
 
   test("progress shows while uploading; Esc (cancel) sends nothing", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     writeFileSync(join(cwd, "big.bin"), new Uint8Array(1000));
     media.hold = true;
     const done = c.run({ kind: "file", path: "big.bin", caption: "", whole: "big.bin" }, { channel: "d1" });
-    await tick();
-    expect(c.getState().transfers).toEqual([{ id: "upload:1", kind: "upload", name: "big.bin", done: 420, total: 1000 }]);
+    await until(() => expect(c.getState().transfers).toEqual([{ id: "upload:1", kind: "upload", name: "big.bin", done: 420, total: 1000 }]), "the upload's progress");
     expect(c.cancelTransfers()).toBe(1);
     await done;
     expect(client.sent).toEqual([]);
@@ -110,8 +105,7 @@ describe("/file", () => {
   });
 
   test("missing file, a directory, too large, no chat open: clear errors, nothing sent", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     await c.run({ kind: "file", path: "nope.png", caption: "", whole: "nope.png" }, { channel: "d1" });
     expect(c.getState().notice).toMatchObject({ kind: "error", text: `/file: no such file: ${join(cwd, "nope.png")}` });
     await c.run({ kind: "file", path: ".", caption: "", whole: "." }, { channel: "d1" });
@@ -132,14 +126,12 @@ describe("/file", () => {
 
 describe("/save", () => {
   test("no MEDIA: the newest file in the chat, to the current directory under its name, never overwriting", async () => {
-    const { client, media, c, cwd } = setup();
-    await tick();
+    const { client, media, c, cwd } = await setup();
     const old = media.add("old.txt", new TextEncoder().encode("old"));
     const cat = media.add("cat.png", new TextEncoder().encode("meow"));
     client.push(msg("d1", 1, BOB.id, "", { type: "file", media: old.id }));
     client.push(msg("d1", 2, BOB.id, "", { type: "image", media: cat.id }));
     client.push(msg("d1", 3, BOB.id, "text after it"));
-    await tick();
     await c.run({ kind: "save", media: null, path: null }, { channel: "d1" });
     expect(readFileSync(join(cwd, "cat.png"), "utf8")).toBe("meow");
     expect(c.getState().notice?.text).toBe(`saved ${join(cwd, "cat.png")} (4 B)`);
@@ -155,8 +147,7 @@ describe("/save", () => {
   });
 
   test("nothing to save, unknown media, cancel", async () => {
-    const { media, c, cwd } = setup();
-    await tick();
+    const { media, c, cwd } = await setup();
     await c.run({ kind: "save", media: null, path: null }, { channel: "d1" });
     expect(c.getState().notice?.text).toContain("no file in this chat yet");
     await c.run({ kind: "save", media: "m_missing", path: null }, null);
@@ -164,8 +155,7 @@ describe("/save", () => {
     const f = media.add("song.ogg", new Uint8Array(100));
     media.hold = true;
     const done = c.run({ kind: "save", media: f.id, path: null }, null);
-    await tick();
-    expect(c.getState().transfers).toMatchObject([{ kind: "download", name: "song.ogg", done: 42, total: 100 }]);
+    await until(() => expect(c.getState().transfers).toMatchObject([{ kind: "download", name: "song.ogg", done: 42, total: 100 }]), "the download's progress");
     c.cancelTransfers();
     await done;
     expect(existsSync(join(cwd, "song.ogg"))).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ALICE, BOB, CAROL, channel, msg } from "./fake-client.ts";
+import { ALICE, BOB, CAROL, channel, msg } from "../../test/support/fake-chat-client.ts";
 import { chatRows, composerRows, conversationLines, headerInfo, mediaLabel, type Line } from "./layout.ts";
 import { initialState, reduce, type Action, type ChatState } from "./state.ts";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ALICE } from "./fake-client.ts";
+import { ALICE } from "../../test/support/fake-chat-client.ts";
 import { chooseCredentials, sameServer } from "./run-chat.tsx";
 
 const saved = { server: "http://chat.example.org:8080", token: "t", user: ALICE, device: { id: "d", name: "x", created_at: 0 } };

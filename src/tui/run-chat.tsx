@@ -4,7 +4,7 @@ import { render } from "ink";
 import { hostname } from "node:os";
 import { login, NatterClient } from "../client/index.ts";
 import { loadCredentials, saveCredentials, type Credentials } from "../client/credentials.ts";
-import type { ChatCommandOptions } from "./command.ts";
+import type { ChatCommandOptions } from "./register-chat.ts";
 import { Root } from "./components/root.tsx";
 import { mediaApi } from "./media-api.ts";
 import { ThemeContext } from "./theme.ts";

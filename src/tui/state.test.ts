@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ALICE, BOB, CAROL, channel, msg } from "./fake-client.ts";
+import { ALICE, BOB, CAROL, channel, msg } from "../../test/support/fake-chat-client.ts";
 import { channelTitle, displayName, initialState, reduce, sortedChannels, typingIn, type Action, type ChatState } from "./state.ts";
 
 const run = (s: ChatState, ...as: Action[]) => as.reduce(reduce, s);
@@ -27,15 +27,18 @@ describe("messages", () => {
     expect(s.channels.d1!.messages[0]!.seen_at).toBe(5);
   });
 
-  test("others' new messages count as unread; my own clear it", () => {
+  test("others' new messages count as unread; my own neither count nor clear them: only the seen cursor does", () => {
     let s = run(base(), { type: "message", message: msg("d1", 1, BOB.id, "a") }, { type: "message", message: msg("d1", 2, BOB.id, "b") });
     expect(s.channels.d1!.info.unread).toBe(2);
     // Catch-up of something already counted in getAll's unread does not count twice.
     s = run(s, { type: "message", message: msg("d1", 2, BOB.id, "b") });
     expect(s.channels.d1!.info.unread).toBe(2);
+    // Sent from another device of ours: bob's messages were not on this screen.
     s = run(s, { type: "message", message: msg("d1", 3, ALICE.id, "c") });
+    expect(s.channels.d1!.info.unread).toBe(2);
+    expect(s.channels.d1!.info.seen_seq).toBe(0);
+    s = run(s, { type: "seen", channel: "d1", seq: 3 });
     expect(s.channels.d1!.info.unread).toBe(0);
-    expect(s.channels.d1!.info.seen_seq).toBe(3);
   });
 
   test("a message for an unknown channel makes a stub that getAll fills in", () => {

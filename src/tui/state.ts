@@ -256,14 +256,10 @@ function addMessage(s: ChatState, m: Message): ChatState {
     info.last_seq = m.seq;
     info.last_message = m;
   }
+  // Own messages (from any of our devices) never count as unread, nor do they mark the others'
+  // seen: the seen cursor is the server's, moved only by what was on screen (markSeen).
   const mine = s.me !== null && m.sender === s.me.id;
   if (isNew && !mine && m.seq > info.seen_seq) info.unread += 1;
-  if (mine && m.seq > info.seen_seq) {
-    // Sending implies having read everything before it.
-    info.seen_seq = m.seq;
-    info.delivered_seq = Math.max(info.delivered_seq, m.seq);
-    info.unread = 0;
-  }
   const ch: ChannelState = {
     ...old,
     info,

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ALICE, BOB, CAROL, channel, msg } from "./fake-client.ts";
+import { ALICE, BOB, CAROL, channel, msg } from "../../test/support/fake-chat-client.ts";
 import { initialState, reduce, type ChannelState } from "./state.ts";
 import { receiptLevels, tickFor } from "./ticks.ts";
 

@@ -2,12 +2,12 @@
 // tmux (alice, bob, later carol), each with its own config dir. The tests
 // run in order and build on each other, like one conversation.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Channel, Message } from "../../src/protocol/index.ts";
 import { api, startServer, tempDir, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, count, loggedInConfig, newUser, savedToken, send, withDump } from "./tui-helpers.ts";
+import { chatPane, count, loggedInConfig, newUser, savedToken, send, stepsFor, tearDown } from "./tui-helpers.ts";
 
 const T = 60_000;
 const BANNER = /Connection lost|reconnecting|Offline|Connecting/;
@@ -24,7 +24,7 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
   const dataDir = tempDir("natter-tui-data-");
   const srv = () => server;
   const aliceExit = join(dataDir, "..", `${dataDir.split("/").pop()}-alice.exit`);
-  const step = (body: () => Promise<void>) => () => withDump(tmux, srv, body);
+  const step = stepsFor(tmux, srv);
 
   beforeAll(async () => {
     server = await startServer({ dataDir });
@@ -38,14 +38,9 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
     aliceCfg = tempDir("natter-tui-cfg-");
     bobCfg = await loggedInConfig(server, b.code);
     dirs.push(aliceCfg, bobCfg, dataDir);
-  });
+  }, 30_000); // a server and `natter login` processes: slow on a busy machine
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    rmSync(aliceExit, { force: true });
-  });
+  afterAll(() => tearDown(tmux, server, [...dirs, aliceExit]));
 
   test(
     "first run asks for the server and a login code, then opens the chat list",
@@ -91,7 +86,7 @@ describe.skipIf(!haveTmux())("natter chat in tmux", () => {
   test(
     "a multi-line paste arrives as one message",
     step(async () => {
-      bob.type("line one\rline two\rline three");
+      bob.paste("line one\nline two\nline three");
       await bob.waitFor((s) => s.includes("› line one") && s.includes("  line three"), 5_000, "the pasted lines in bob's composer");
       await Bun.sleep(300);
       expect(bob.capture()).toContain("› line one"); // still in the composer: the paste did not send

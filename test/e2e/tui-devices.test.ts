@@ -3,10 +3,9 @@
 // the "new device linked" notice; /devices lists both and revokes the new
 // one after a confirmation. A real server throughout.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { api, runCli, startServer, tempDir, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, loggedInConfig, newUser, savedToken, send, withDump } from "./tui-helpers.ts";
+import { chatPane, loggedInConfig, newUser, savedToken, send, stepsFor, tearDown } from "./tui-helpers.ts";
 
 const T = 60_000;
 
@@ -17,7 +16,7 @@ describe.skipIf(!haveTmux())("device linking in natter chat", () => {
   let pane: Pane;
   let aliceCfg = "";
   const deskCfg = tempDir("natter-tui-desk-");
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
   let code = "";
 
   beforeAll(async () => {
@@ -26,11 +25,7 @@ describe.skipIf(!haveTmux())("device linking in natter chat", () => {
     aliceCfg = await loggedInConfig(server, a.code);
     dirs.push(aliceCfg, deskCfg);
   });
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, dirs));
 
   test(
     "/link shows a code with its QR code; natter login with it links the desk, once; the chat says so",

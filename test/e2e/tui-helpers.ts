@@ -1,9 +1,9 @@
 // Helpers for the terminal tests: users with login codes, credentials saved
 // by the real `natter login`, and `natter chat` panes in tmux.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { User } from "../../src/protocol/index.ts";
-import { adminFetch, NATTER, ROOT, runCli, tempDir, type TestServer } from "../harness.ts";
+import { adminFetch, makeUser, NATTER, ROOT, runCli, startServer, tempDir, type TestServer, type TestUser } from "../harness.ts";
 import type { Pane, Tmux } from "../tmux.ts";
 
 let n = 0;
@@ -25,6 +25,20 @@ export async function loggedInConfig(server: TestServer, code: string): Promise<
   const r = await runCli(["login", "--server", server.url, "--code", code, "--device", "tmux"], { env: { NATTER_CONFIG_DIR: dir } });
   if (r.code !== 0) throw new Error(`natter login failed (${r.code}): ${r.stderr}${r.stdout}`);
   return dir;
+}
+
+/**
+ * A fresh server (data dir named by `prefix`) with alice, logged in by `natter login` into a config
+ * dir for `natter chat`, and bob, who talks through the API with his token. Every temp path goes to `paths`.
+ */
+export async function twoPeople(prefix: string, paths: string[]): Promise<{ server: TestServer; alice: User; aliceCfg: string; aliceToken: string; bob: TestUser }> {
+  const server = await startServer({ dataDir: tempDir(prefix) });
+  paths.push(server.dataDir);
+  const a = await newUser(server, "alice");
+  const bob = await makeUser(server, "bob");
+  const aliceCfg = await loggedInConfig(server, a.code);
+  paths.push(aliceCfg);
+  return { server, alice: a.user, aliceCfg, aliceToken: savedToken(aliceCfg), bob };
 }
 
 /** The device token saved in a config dir (for checking the server's view through the API). */
@@ -50,7 +64,7 @@ export function chatPane(
   });
 }
 
-/** Types text, waits until the composer shows it, then presses Enter (so text and Enter never merge into one paste). */
+/** Types text, waits until the composer shows it, then presses Enter: a message typed at a human pace (bursts are tui-input.test.ts's). */
 export async function send(pane: Pane, text: string): Promise<void> {
   pane.type(text);
   const firstLine = text.split(/\r|\n/)[0]!;
@@ -62,6 +76,18 @@ export async function send(pane: Pane, text: string): Promise<void> {
 /** How many times `s` occurs in `screen`. */
 export function count(screen: string, s: string): number {
   return screen.split(s).length - 1;
+}
+
+/** Wraps test bodies with withDump: `const step = stepsFor(tmux, () => server); test("...", step(async () => {...}))`. */
+export function stepsFor(tmux: Tmux, server: () => TestServer | null) {
+  return (body: () => Promise<void>) => () => withDump(tmux, server, body);
+}
+
+/** Ends a terminal test file: its tmux server (every pane), the natter server and its data, and the temp paths. */
+export async function tearDown(tmux: Tmux, server: TestServer | null, paths: string[]): Promise<void> {
+  tmux.kill();
+  await server?.cleanup();
+  for (const p of paths) rmSync(p, { recursive: true, force: true });
 }
 
 /**
@@ -76,4 +102,36 @@ export async function withDump(tmux: Tmux, server: () => TestServer | null, body
     console.error(`\n${tmux.dumpAll()}\n---------- server log (tail) ----------\n${log}\n`);
     throw e;
   }
+}
+
+/**
+ * What is wrong with a chat screen (an open conversation, composer focused) at `width` x `height`:
+ * the frame takes height-1 rows (header, title first; the composer and its divider; the status
+ * line last), no row is wider than the terminal, dividers span the pane exactly, and with the chat
+ * list beside it (60 columns and more) the pane border runs the full height in one column.
+ * Empty when the frame is whole.
+ */
+export function frameProblems(screen: string, o: { width: number; height: number; title: string; who: string; text: string }): string[] {
+  const rows = screen.split("\n").slice(0, o.height);
+  while (rows.length < o.height) rows.push("");
+  const problems: string[] = [];
+  const wide = o.width >= 60;
+  const w = (s: string) => Bun.stringWidth(s);
+  rows.forEach((r, i) => w(r) > o.width && problems.push(`row ${i} is ${w(r)} wide`));
+  // In the wide layout the conversation pane starts after the border column.
+  const border = wide ? rows[0]!.indexOf("│") : -1;
+  if (wide && border < 1) problems.push("no pane border on the first row");
+  const pane = (r: string) => (wide ? r.slice(border + 1) : r);
+  const main = rows.slice(0, o.height - 2);
+  if (wide) main.forEach((r, i) => r[border] !== "│" && problems.push(`row ${i} has no border at column ${border}`));
+  const paneW = wide ? o.width - w(rows[0]!.slice(0, border)) - 1 : o.width;
+  const divider = "─".repeat(paneW);
+  if (pane(rows[0]!) !== o.title) problems.push(`row 0 is not the title "${o.title}": "${pane(rows[0]!)}"`);
+  if (pane(rows[2]!) !== divider) problems.push(`row 2 is not a ${paneW}-wide divider`);
+  if (pane(rows[o.height - 4]!) !== divider) problems.push(`row ${o.height - 4} is not a ${paneW}-wide divider`);
+  if (!pane(rows[o.height - 3]!).startsWith("› ")) problems.push(`row ${o.height - 3} is not the composer`);
+  if (!rows[o.height - 2]!.includes(o.who)) problems.push(`row ${o.height - 2} is not the status line`);
+  if (rows[o.height - 1]!.trim() !== "") problems.push("the last row is not empty");
+  if (!rows.some((r) => pane(r).includes(o.text))) problems.push(`"${o.text}" is not on screen`);
+  return problems;
 }

@@ -2,11 +2,10 @@
 // the chat, /group takes spaced numbers, and a number the server refuses is
 // reported with its reason.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import type { Channel } from "../../src/protocol/index.ts";
 import { addUser, api, login, startServer, until, type TestServer } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
-import { chatPane, loggedInConfig, newUser, send, withDump } from "./tui-helpers.ts";
+import { chatPane, loggedInConfig, newUser, send, stepsFor, tearDown } from "./tui-helpers.ts";
 
 const T = 60_000;
 
@@ -19,7 +18,7 @@ describe.skipIf(!haveTmux())("phone numbers in natter chat", () => {
   let alice: Pane;
   let aliceCfg = "";
   let bob: { phone: string; token: string }, carol: { phone: string; token: string };
-  const step = (body: () => Promise<void>) => () => withDump(tmux, () => server, body);
+  const step = stepsFor(tmux, () => server);
   const chatsOf = async (token: string) => (await api(server!, token, "getAll")).body.channels as Channel[];
 
   beforeAll(async () => {
@@ -32,11 +31,7 @@ describe.skipIf(!haveTmux())("phone numbers in natter chat", () => {
     await alice.waitFor("alice · 127.0.0.1", 15_000);
   }, T);
 
-  afterAll(async () => {
-    tmux.kill();
-    await server?.cleanup();
-    if (aliceCfg) rmSync(aliceCfg, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(tmux, server, aliceCfg ? [aliceCfg] : []));
 
   test(
     "/new with a quoted, spaced number opens the chat with that person",

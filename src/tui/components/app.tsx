@@ -1,20 +1,21 @@
 // The chat screen: banner, chat list | conversation (header, messages,
-// composer), status bar; overlays for Ctrl-K and /help. Keys go to
+// composer), status bar; overlays for Ctrl-K and /help, and a question in
+// the composer's place for commands that ask first. Keys go to
 // UiActions (ui-actions.ts); this file lays out and paints.
-import { Box, useInput, useStdout } from "ink";
+import { Box, Text, useInput, useStdout } from "ink";
 import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { ChatController } from "../controller.ts";
 import { chatRows, conversationLines, headerInfo, snippet } from "../layout.ts";
 import { displayName, type ChannelState, type ChatState } from "../state.ts";
 import { Banner, bannerText } from "./banner.tsx";
 import { ChatList } from "./chat-list.tsx";
-import { Composer, composerHeight } from "./composer.tsx";
+import { Composer, composerHeight, Question } from "./composer.tsx";
 import { clampScroll, Conversation } from "./conversation.tsx";
 import { Header } from "./header.tsx";
 import { Help, helpMaxScroll } from "./help.tsx";
 import { Palette, paletteMatches } from "./palette.tsx";
 import { StatusBar } from "./status-bar.tsx";
-import { isDevicePanel } from "../device-commands.ts";
+import { isDevicePanel } from "../slash-commands/index.ts";
 import { DevicePanelView } from "./device-panel.tsx";
 import { initialUi, pendingFor, resolveTarget, selectedIndex, selectedMedia, targetKey, UiActions, type Ui, type UiLayout } from "./ui-actions.ts";
 
@@ -79,7 +80,8 @@ export function App(p: AppProps) {
   const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server: p.server }) ? 1 : 0;
   const mainH = height - bannerH - 1;
   const replying = u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
-  const compH = composerHeight(u.composer, convW, !!replying);
+  const question = u.overlay?.kind === "confirm" ? u.overlay.question : null;
+  const compH = question ? 2 : composerHeight(u.composer, convW, !!replying);
   const msgH = Math.max(1, mainH - 3 - compH);
   const pending = pendingFor(state, u.open, ch);
   const selected = u.focus === "messages" ? u.selected : null;
@@ -92,7 +94,7 @@ export function App(p: AppProps) {
   );
   const scroll = clampScroll(lines.length, msgH, u.scroll);
   const chId = ch?.info.id ?? null;
-  const visible = !!ch && u.overlay === null && scroll === 0;
+  const visible = !!ch && (u.overlay === null || question !== null) && scroll === 0;
   const layoutNow: UiLayout = { msgH, lines, rows: rows.map((r) => ({ id: r.id, title: r.title })), helpMax: helpMaxScroll(mainH) };
   const layout = useRef(layoutNow);
   layout.current = layoutNow;
@@ -121,22 +123,12 @@ export function App(p: AppProps) {
   const header = headerInfo(state, ch, ch ? null : peer, now);
   // /help takes the whole width, so its lines fit at 80 columns.
   const helpOpen = u.overlay?.kind === "help";
-  const showList = !helpOpen && (!narrow || u.focus === "list");
-  const showConv = helpOpen || !narrow || u.focus !== "list";
+  // Narrow: one pane at a time; an overlay (jump box, help) takes the conversation's place.
+  const showList = !helpOpen && (!narrow || (u.focus === "list" && u.overlay === null));
+  const showConv = !showList || !narrow;
   const me = state.me;
   const who = me ? `${me.name} · ${hostOf(p.server)}` : hostOf(p.server);
-  const hint =
-    u.overlay !== null
-      ? ""
-      : u.focus === "list"
-        ? "↑↓ Enter: open · Tab · Ctrl-K: jump · /help"
-        : u.focus === "messages"
-          ? selectedMedia(state, u)
-            ? "↑↓ select · r: reply · s: save file here · Esc"
-            : "↑↓ select · r: reply · PgUp/PgDn · Esc"
-          : scroll > 0
-            ? "Scrolled up · PgDn for newer · /help"
-            : "Enter: send · Alt-Enter: newline · Tab · /help";
+  const hint = hintText(u, !!question, !!selectedMedia(state, u), scroll);
   const placeholder = !u.open ? "Type /new PHONE to start a chat, /help for more" : state.conn === "open" ? `Message ${header.title}` : `Message ${header.title} (sent when back online)`;
 
   let convBody: ReactNode;
@@ -170,7 +162,11 @@ export function App(p: AppProps) {
           loadingOlder={(ch?.loading ?? 0) > 0}
           empty={empty}
         />
-        <Composer state={u.composer} width={convW} focused={u.focus === "composer"} placeholder={placeholder} replying={replying} />
+        {question ? (
+          <Question text={question} width={convW} />
+        ) : (
+          <Composer state={u.composer} width={convW} focused={u.focus === "composer"} placeholder={placeholder} replying={replying} />
+        )}
       </Box>
     );
   }
@@ -180,13 +176,28 @@ export function App(p: AppProps) {
       <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} error={state.connError} now={now} queued={queued} server={p.server} width={cols} />
       <Box flexDirection="row" height={mainH}>
         {showList ? <ChatList rows={rows} selected={listIndex} openId={chId} focused={u.focus === "list"} width={listW} height={mainH} /> : null}
-        {showConv ? (
-          <Box key={helpOpen ? "help" : "conv"} borderStyle="single" borderTop={false} borderBottom={false} borderRight={false} borderLeft={!narrow && !helpOpen} borderDimColor>
-            {convBody}
-          </Box>
-        ) : null}
+        {showList && showConv ? <PaneBorder height={mainH} /> : null}
+        {showConv ? convBody : null}
       </Box>
       <StatusBar notice={state.notice} hint={hint} who={who} width={cols} now={now} transfers={state.transfers} />
+    </Box>
+  );
+}
+
+/** Key hints for the status line: what the focused pane or the open question takes. */
+function hintText(u: Ui, asking: boolean, fileSelected: boolean, scroll: number): string {
+  if (asking) return "y: yes · n or Esc: no";
+  if (u.overlay !== null) return "";
+  if (u.focus === "list") return "↑↓ Enter: open · Tab · Ctrl-K: jump · /help";
+  if (u.focus === "messages") return fileSelected ? "↑↓ select · r: reply · s: save file here · Esc" : "↑↓ select · r: reply · PgUp/PgDn · Esc";
+  return scroll > 0 ? "Scrolled up · PgDn for newer · /help" : "Enter: send · Alt-Enter: newline · Tab · /help";
+}
+
+/** The line between the chat list and the conversation (its own column: ink keeps a border's width after the border is turned off). */
+function PaneBorder({ height }: { height: number }) {
+  return (
+    <Box width={1} height={height}>
+      <Text dimColor>{Array.from({ length: height }, () => "│").join("\n")}</Text>
     </Box>
   );
 }

@@ -25,7 +25,7 @@ export function bannerText(p: Omit<BannerProps, "width">): string | null {
       return `Connecting to ${p.server}…${q}`;
     case "reconnecting": {
       const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
-      return secs > 0 ? `Connection lost · reconnecting in ${secs} s${q}` : `Connection lost · reconnecting…${q}`;
+      return secs > 0 ? `Connection lost · reconnecting in ${secs} s (Ctrl-R: now)${q}` : `Connection lost · reconnecting…${q}`;
     }
     case "offline":
       if (p.error) return `Signed out: ${p.error}. Log in again: natter chat --server URL (asks for a new code)${q}`;

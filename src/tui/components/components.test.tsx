@@ -37,7 +37,7 @@ test("chat list: name, time, preview, unread badge, online dot, selection", () =
 
 test("banner: reconnect countdown, queued sends, nothing when open", () => {
   expect(bannerText({ conn: "open", nextRetryAt: null, now: 0, queued: 0, server: "s" })).toBeNull();
-  expect(bannerText({ conn: "reconnecting", nextRetryAt: 4200, now: 1000, queued: 2, server: "s" })).toBe("Connection lost · reconnecting in 4 s · 2 messages queued");
+  expect(bannerText({ conn: "reconnecting", nextRetryAt: 4200, now: 1000, queued: 2, server: "s" })).toBe("Connection lost · reconnecting in 4 s (Ctrl-R: now) · 2 messages queued");
   const { lastFrame } = render(<Banner conn="connecting" nextRetryAt={null} now={0} queued={0} server="http://h:1" width={60} />);
   expect(lastFrame()).toContain("Connecting to http://h:1…");
 });

@@ -82,3 +82,16 @@ export function Composer(p: ComposerProps) {
     </Box>
   );
 }
+
+/** A yes/no question in the composer's place (two rows: the divider and the question). */
+export function Question({ text, width }: { text: string; width: number }) {
+  const { color } = useTheme();
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text dimColor>{"─".repeat(Math.max(0, width))}</Text>
+      <Text bold color={color ? COLORS.warn : undefined} wrap="truncate-end">
+        {truncate(text, width)}
+      </Text>
+    </Box>
+  );
+}

@@ -5,7 +5,7 @@ import { loginCommand } from "../../client/link.ts";
 import { qrLines } from "../../client/qr-lines.ts";
 import { ThemeContext } from "../theme.ts";
 import { DevicePanelView } from "./device-panel.tsx";
-import type { DevicePanel } from "../device-commands.ts";
+import type { DevicePanel } from "../slash-commands/index.ts";
 
 afterEach(cleanup);
 const SERVER = "http://chat.test:8080";

@@ -6,8 +6,7 @@ import { useMemo } from "react";
 import { loginCommand } from "../../client/link.ts";
 import { qrLines } from "../../client/qr-lines.ts";
 import { errText } from "../controller.ts";
-import type { CommandContext } from "../command-runner.ts";
-import { revokeSelected, type DevicePanel } from "../device-commands.ts";
+import { revokeSelected, type CommandContext, type DevicePanel } from "../slash-commands/index.ts";
 import { dayLabel, clock, fit, wrapLine } from "../format.ts";
 import { COLORS, useTheme } from "../theme.ts";
 

@@ -1,6 +1,6 @@
 // /help: commands and keys; scrolls (Up/Down, PgUp/PgDn) when the screen is short.
 import { Box, Text } from "ink";
-import { COMMAND_HELP } from "../commands.ts";
+import { COMMAND_HELP } from "../slash-commands/index.ts";
 import { COLORS, useTheme } from "../theme.ts";
 import { fit } from "../format.ts";
 
@@ -13,7 +13,7 @@ export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
   ["PgUp / PgDn", "scroll; older history loads on demand"],
   ["r (in messages)", "reply to the selected message"],
   ["s (in messages)", "save the selected file here"],
-  ["Ctrl-R", "retry failed sends"],
+  ["Ctrl-R", "retry: reconnect now, resend failed messages"],
   ["Esc", "cancel (reply, selection, this help, a file transfer)"],
   ["Ctrl-C", "quit"],
 ];
@@ -34,7 +34,7 @@ export function Help({ width, height, scroll = 0 }: { width: number; height: num
   const shown = max === 0 ? ROWS : ROWS.slice(top, top + Math.max(1, height - 2));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <Text bold color={color ? COLORS.accent : undefined}>
+      <Text bold color={color ? COLORS.accent : undefined} wrap="truncate-end">
         natter chat: commands and keys (Esc closes)
       </Text>
       {shown.map(([k, v], i) => (

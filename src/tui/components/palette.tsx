@@ -32,7 +32,7 @@ export function Palette(p: PaletteProps) {
   const top = Math.max(0, Math.min(p.index - visible + 1, p.matches.length - visible));
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>
-      <Text bold color={color ? COLORS.accent : undefined}>
+      <Text bold color={color ? COLORS.accent : undefined} wrap="truncate-end">
         Jump to chat (Enter opens, Esc cancels)
       </Text>
       <Text>

@@ -2,7 +2,8 @@
 // hands them to `onLogin` (which logs in and saves the credentials).
 import { Box, Text, useInput, type Key } from "ink";
 import { useCallback, useReducer, useRef } from "react";
-import { composerInput, emptyComposer, setText, type ComposerState } from "../composer-state.ts";
+import { composerInput, emptyComposer, pasteText, setText, type ComposerState } from "../composer-state.ts";
+import { KeyReader } from "../key-reader.ts";
 import { COLORS, useTheme } from "../theme.ts";
 
 export interface SetupProps {
@@ -68,22 +69,29 @@ export function Setup(p: SetupProps) {
     p.onLogin(v.server, v.code, v.device).catch((e: unknown) => update({ busy: false, error: e instanceof Error ? e.message : String(e) }));
   };
 
-  const handle = (input: string, key: Key) => {
+  const setField = (f: ComposerState) => update({ fields: st.current.fields.map((x, i) => (i === st.current.focus ? f : x)) });
+  const onKey = (input: string, key: Key) => {
     const { focus, fields, busy } = st.current;
     if (key.ctrl && input === "c") return p.onQuit();
     if (busy) return;
     if (key.escape) return p.onQuit();
-    if (key.return && input.length <= 1) {
+    if (key.return) {
       if (focus < FIELDS.length - 1) update({ focus: focus + 1 });
       else submit();
       return;
     }
     if (key.tab || key.downArrow) return update({ focus: (focus + (key.shift ? FIELDS.length - 1 : 1)) % FIELDS.length });
     if (key.upArrow) return update({ focus: (focus + FIELDS.length - 1) % FIELDS.length });
-    const clean = input.replace(/[\r\n]/g, "");
-    if (clean === "" && input !== "") return; // a burst of Enters: ignore
-    const r = composerInput(fields[focus]!, clean, key);
-    if (r.handled) update({ fields: fields.map((f, i) => (i === focus ? r.state : f)) });
+    const r = composerInput(fields[focus]!, input.replace(/\n/g, ""), key);
+    if (r.handled) setField(r.state);
+  };
+  // Keys of a burst one by one (a code and Enter typed fast); a paste goes into the field on one line.
+  const reader = useRef(new KeyReader());
+  const handle = (input: string, key: Key) => {
+    for (const ev of reader.current.read(input, key)) {
+      if (ev.kind === "key") onKey(ev.input, ev.key);
+      else if (!st.current.busy) setField(pasteText(st.current.fields[st.current.focus]!, ev.text.replace(/[\r\n]+/g, "")));
+    }
   };
   const handler = useRef(handle);
   handler.current = handle;

@@ -1,20 +1,25 @@
 // Key routing and the actions keys trigger, for the chat screen. The UI
-// state lives outside React (get/set) so several input events arriving in
-// one chunk (a paste, a burst of keys) each see the state the previous one
-// left; the screen repaints after each set.
+// state lives outside React (get/set) so the keys of one burst each see the
+// state the previous one left; the screen repaints after each set.
 import type { Key } from "ink";
-import { parseInput } from "../commands.ts";
-import { composerInput, emptyComposer, setText, type ComposerState } from "../composer-state.ts";
-import { matchesTarget, type ChatController, type Target } from "../controller.ts";
+import { composerInput, emptyComposer, pasteText, setText, type ComposerState } from "../composer-state.ts";
+import { matchesTarget, tooLong, type ChatController, type Target } from "../controller.ts";
+import { KeyReader, NO_KEY } from "../key-reader.ts";
 import { conversationItems, type Line } from "../layout.ts";
+import { isDevicePanel, parseInput, type ChatCommand, type DevicePanel } from "../slash-commands/index.ts";
 import { directWith, type ChannelState, type ChatState } from "../state.ts";
-import { paletteMatches, type PaletteItem } from "./palette.tsx";
-import { isDevicePanel, type DevicePanel } from "../device-commands.ts";
 import { devicePanelKey } from "./device-panel.tsx";
+import { paletteMatches, type PaletteItem } from "./palette.tsx";
 
 export type Focus = "list" | "composer" | "messages";
 
-export type Overlay = null | { kind: "help"; scroll: number } | { kind: "palette"; query: string; index: number } | DevicePanel;
+export type Overlay =
+  | null
+  | { kind: "help"; scroll: number }
+  | { kind: "palette"; query: string; index: number }
+  /** A command that asks first (/leave): y runs it, n or Esc drops it. */
+  | { kind: "confirm"; question: string; command: ChatCommand }
+  | DevicePanel;
 
 export interface Ui {
   open: Target | null;
@@ -103,6 +108,8 @@ export function selectedMedia(s: ChatState, u: Pick<Ui, "open" | "selected">): s
 const isPrintable = (input: string, key: Key) => input !== "" && !key.ctrl && !(key.meta && input.length === 1) && !key.escape;
 
 export class UiActions {
+  private readonly keys = new KeyReader();
+
   constructor(
     private readonly c: ChatController,
     private readonly get: () => Ui,
@@ -165,16 +172,17 @@ export class UiActions {
       return restore();
     }
     if (parsed.kind === "command") {
-      void this.c.run(parsed.command, cur.open).then((out) => {
-        if (out.quit) return this.onQuit();
-        if (out.help) this.set({ overlay: { kind: "help", scroll: 0 } });
-        if (out.panel) this.set({ overlay: out.panel });
-        if (out.open !== undefined) this.open(out.open);
-      });
-      return;
+      const question = this.c.confirmation(parsed.command, cur.open);
+      if (question) return this.set({ overlay: { kind: "confirm", question, command: parsed.command } });
+      return this.runCommand(parsed.command);
     }
     if (!cur.open) {
       this.c.notify("Open a chat first: pick one on the left, or /new PHONE", "error");
+      return restore();
+    }
+    const refused = tooLong(parsed.text);
+    if (refused) {
+      this.c.notify(refused, "error");
       return restore();
     }
     const target = cur.open;
@@ -183,6 +191,15 @@ export class UiActions {
       if (m && "to" in target && this.get().open === target) this.set({ open: { channel: m.channel } });
     });
   };
+
+  private runCommand(cmd: ChatCommand): void {
+    void this.c.run(cmd, this.get().open).then((out) => {
+      if (out.quit) return this.onQuit();
+      if (out.help) this.set({ overlay: { kind: "help", scroll: 0 } });
+      if (out.panel) this.set({ overlay: out.panel });
+      if (out.open !== undefined) this.open(out.open);
+    });
+  }
 
   /** Scrolls the conversation (positive = up, towards older); older history loads at the top. */
   scrollBy = (delta: number) => {
@@ -242,8 +259,38 @@ export class UiActions {
     }
   };
 
-  /** Every key, as ink's useInput reports it: overlays first, then global keys, then the focused pane. */
+  /** Every input event, as ink's useInput reports it: a burst is taken key by key, a paste whole. */
   handle = (input: string, key: Key) => {
+    for (const ev of this.keys.read(input, key)) {
+      if (ev.kind === "paste") this.paste(ev.text);
+      else if ([...ev.input].length > 1) this.text(ev.input);
+      else this.key(ev.input, ev.key);
+    }
+  };
+
+  /** A run of typed characters: into the composer or the jump box at once, else one key at a time until it gets there. */
+  private text(run: string): void {
+    for (const ch of run) {
+      const u = this.get();
+      if (u.overlay?.kind === "palette" || (u.overlay === null && u.focus === "composer")) return this.key(run, NO_KEY);
+      this.key(ch, NO_KEY);
+      run = run.slice(ch.length);
+    }
+  }
+
+  /** A bracketed paste: into the jump box's query (one line), else into the composer; it never sends. */
+  private paste(text: string): void {
+    const cur = this.get();
+    if (cur.overlay?.kind === "palette") return this.set({ overlay: { ...cur.overlay, query: cur.overlay.query + text.replace(/[\r\n]+/g, " "), index: 0 } });
+    if (cur.overlay?.kind === "confirm") return;
+    const composer = pasteText(cur.composer, text);
+    this.set({ overlay: null, focus: "composer", selected: null, composer });
+    const { ch } = resolveTarget(this.c.getState(), cur.open);
+    if (ch && !composer.text.startsWith("/")) this.c.typing(ch.info.id);
+  }
+
+  /** One key: overlays first, then global keys, then the focused pane. */
+  private key(input: string, key: Key): void {
     const cur = this.get();
     if (key.ctrl && input === "c") return this.onQuit();
     const ov = cur.overlay;
@@ -254,14 +301,25 @@ export class UiActions {
       if (step !== 0) this.set({ overlay: { kind: "help", scroll: Math.max(0, Math.min(this.layout().helpMax, ov.scroll + step)) } });
       return;
     }
+    if (ov?.kind === "confirm") {
+      if (input === "y" || input === "Y") {
+        this.set({ overlay: null });
+        return this.runCommand(ov.command);
+      }
+      if (input === "n" || input === "N" || key.escape) {
+        this.set({ overlay: null });
+        return this.c.notify(`/${ov.command.kind}: cancelled`);
+      }
+      return;
+    }
     if (ov?.kind === "palette") {
       const items = paletteMatches(this.layout().rows, ov.query);
       if (key.escape) return this.set({ overlay: null });
       if (key.return) {
         const hit = items[ov.index];
-        if (hit) this.open({ channel: hit.id });
-        else this.set({ overlay: null });
-        return;
+        // No match: stay open, so the keys that follow are not typed into another chat.
+        if (!hit) return this.c.notify(`no chat matches "${ov.query}" (Esc closes)`, "error");
+        return this.open({ channel: hit.id });
       }
       if (key.upArrow) return this.set({ overlay: { ...ov, index: Math.max(0, ov.index - 1) } });
       if (key.downArrow) return this.set({ overlay: { ...ov, index: Math.min(Math.max(0, items.length - 1), ov.index + 1) } });
@@ -272,7 +330,7 @@ export class UiActions {
     if (key.ctrl && input === "k") return this.set({ overlay: { kind: "palette", query: "", index: 0 } });
     if (key.tab) return this.cycleFocus(key.shift);
     if (key.ctrl && input === "r") {
-      void this.c.retryFailed(this.sendTarget());
+      void this.c.retry(this.sendTarget());
       return;
     }
     if (key.pageUp) return this.scrollBy(Math.max(1, this.layout().msgH - 1));
@@ -309,8 +367,11 @@ export class UiActions {
         if (sel && cch?.messages.some((m) => m.id === sel)) return this.set({ replyTo: sel, focus: "composer", selected: null });
         return;
       }
-      const media = input === "s" ? selectedMedia(this.c.getState(), cur) : null;
-      if (media) return this.c.saveQuietly(media);
+      if (input === "s") {
+        const media = selectedMedia(this.c.getState(), cur);
+        if (media) return this.c.saveQuietly(media);
+        return this.c.notify("s saves a file: the selected message has no file to save", "error");
+      }
       if (isPrintable(input, key)) {
         this.set({ focus: "composer", selected: null });
         return this.onComposer(input, key);
@@ -318,5 +379,5 @@ export class UiActions {
       return;
     }
     this.onComposer(input, key);
-  };
+  }
 }

@@ -1,7 +1,8 @@
-// Slash commands typed in the composer, parsed apart from running them.
-// Text that does not start with "/" is a message; "//x" sends "/x".
-import { groupPhoneWords, looksLikePhone } from "../protocol/phone.ts";
-import { DEVICE_COMMAND_HELP, parseDeviceCommand, type DeviceCommand } from "./device-commands.ts";
+// Slash commands, first half: what was typed in the composer becomes a
+// message, a command, or a usage error (run.ts runs the command). Text that
+// does not start with "/" is a message; "//x" sends "/x".
+import { groupPhoneWords, looksLikePhone } from "../../protocol/phone.ts";
+import { DEVICE_COMMAND_HELP, parseDeviceCommand, type DeviceCommand } from "./devices.ts";
 
 export type ChatCommand =
   | { kind: "new"; phone: string }
@@ -36,7 +37,7 @@ export const COMMAND_HELP: ReadonlyArray<readonly [string, string]> = [
   ["/join GROUP_ID [CODE]", "join a group with an invite code"],
   ["/file PATH [CAPTION]", "send a file (photo, video, audio, any file)"],
   ["/save [MEDIA] [PATH]", "save a file from this chat (default: the newest)"],
-  ["/retry", "resend this chat's failed messages (also Ctrl-R)"],
+  ["/retry", "reconnect now; resend failed messages (Ctrl-R)"],
   ...DEVICE_COMMAND_HELP,
   ["/help", "show commands and keys"],
   ["/quit", "leave natter chat (also Ctrl-C)"],
@@ -113,20 +114,25 @@ export function parseInput(raw: string): Parsed {
       if (!looksLikePhone(onePhone)) return err("usage: /kick PHONE");
       return cmd({ kind: "kick", phone: onePhone });
     case "leave":
+      if (args.length > 0) return err("usage: /leave (leaves the open group; it asks first)");
       return cmd({ kind: "leave" });
     case "invite":
+      if (args.length > 0) return err("usage: /invite (for the open group)");
       return cmd({ kind: "invite" });
     case "join":
       if (args.length < 1 || args.length > 2) return err("usage: /join GROUP_ID [CODE]");
       return cmd({ kind: "join", channel: args[0]!, invite: args[1] });
     case "retry":
+      if (args.length > 0) return err("usage: /retry (this chat's failed messages)");
       return cmd({ kind: "retry" });
     case "help":
     case "?":
+      if (args.length > 0) return err("usage: /help");
       return cmd({ kind: "help" });
     case "quit":
     case "exit":
     case "q":
+      if (args.length > 0) return err("usage: /quit");
       return cmd({ kind: "quit" });
     case "file": {
       const argText = text.slice(1 + (head ?? "").length).trim();

@@ -1,4 +1,4 @@
-// `natter chat`: the full-screen terminal client. Parsing lives here; running in run-chat.tsx.
+// `natter chat` on the command line: its options (commander); running it is run-chat.tsx.
 import { Option, type Command } from "commander";
 
 export interface ChatCommandOptions {

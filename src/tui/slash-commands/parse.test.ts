@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseInput, splitPath, tokenize, wholePath, type Parsed } from "./commands.ts";
+import { parseInput, splitPath, tokenize, wholePath, type Parsed } from "./parse.ts";
 
 test("plain text is a message; // escapes a leading slash", () => {
   expect(parseInput("hello  ")).toEqual({ kind: "message", text: "hello" });
@@ -44,6 +44,9 @@ test("usage errors and unknown commands", () => {
   expect(parseInput("/kick")).toMatchObject({ kind: "error" });
   expect(parseInput("/frobnicate")).toMatchObject({ kind: "error", message: expect.stringContaining("unknown command") });
   expect(parseInput("/file")).toMatchObject({ kind: "error", message: "usage: /file PATH [CAPTION]" });
+  // Commands without arguments take none: extra words are a mistake to show, not to ignore.
+  expect(parseInput("/leave now")).toEqual({ kind: "error", message: "usage: /leave (leaves the open group; it asks first)" });
+  for (const c of ["/invite x", "/retry all", "/help me", "/quit now"]) expect(parseInput(c)).toMatchObject({ kind: "error", message: expect.stringContaining("usage: /") });
   expect(parseInput("/save m_NOPE /tmp")).toMatchObject({ kind: "error", message: expect.stringContaining("not a media id") });
 });
 

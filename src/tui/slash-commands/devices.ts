@@ -1,9 +1,9 @@
 // /link and /devices: link a new device of this user, list the user's
 // devices and revoke one (after a confirmation in the panel). Parsed and run
 // here; the panel they open is drawn by components/device-panel.tsx.
-import { NatterError, type DeviceEvent, type OwnDevice } from "../protocol/index.ts";
-import type { CommandContext, CommandOutcome } from "./command-runner.ts";
-import type { Parsed } from "./commands.ts";
+import { NatterError, type DeviceEvent, type OwnDevice } from "../../protocol/index.ts";
+import type { Parsed } from "./parse.ts";
+import type { CommandContext, CommandOutcome } from "./run.ts";
 
 export type DeviceCommand = { kind: "link" } | { kind: "devices"; revoke: string | null };
 

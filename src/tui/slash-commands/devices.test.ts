@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import type { Key } from "ink";
-import { NatterError, type OwnDevice } from "../protocol/index.ts";
-import { parseInput } from "./commands.ts";
-import { devicePanelKey, type PanelHost } from "./components/device-panel.tsx";
-import { ChatController } from "./controller.ts";
-import { deviceNotice, revokeSelected, runDeviceCommand, type DevicePanel } from "./device-commands.ts";
-import { ALICE, FakeClient } from "./fake-client.ts";
+import { NatterError, type OwnDevice } from "../../protocol/index.ts";
+import { ALICE, FakeClient } from "../../../test/support/fake-chat-client.ts";
+import { devicePanelKey, type PanelHost } from "../components/device-panel.tsx";
+import { ChatController } from "../controller.ts";
+import { deviceNotice, revokeSelected, runDeviceCommand, type DevicePanel } from "./devices.ts";
+import { parseInput } from "./parse.ts";
 
 const PHONE: OwnDevice = { id: "dv_phone", name: "phone", created_at: 1, current: false };
 const LAPTOP: OwnDevice = { id: "dv_laptop", name: "laptop", created_at: 2, current: true };
@@ -29,7 +29,7 @@ function setup(devices: OwnDevice[] = [PHONE, LAPTOP, TABLET]) {
       throw new Error("unused");
     },
     dispatch: () => {},
-    retryFailed: async () => 0,
+    retry: async () => 0,
     sendFile: async () => null,
     saveMedia: async () => null,
     now: () => 1000,

@@ -1,10 +1,13 @@
-// An in-memory ChatClient for unit and component tests only (end-to-end
-// tests use the real server and NatterClient). Requests are answered by
-// handlers the test installs; events are pushed with emit*().
-import { NatterError, type Channel, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../protocol/index.ts";
-import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "./chat-client.ts";
-import type { MediaApi, TransferCallbacks } from "./media-api.ts";
-import { stubInfo } from "./state.ts";
+// Test doubles for the TUI's unit and component tests (end-to-end tests use
+// the real server and NatterClient): an in-memory ChatClient whose requests
+// are answered by handlers the test installs and whose events are pushed
+// with emit*(), an in-memory MediaApi, and fixtures (users, channels, messages).
+import { NatterError, type Channel, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../../src/protocol/index.ts";
+import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "../../src/tui/chat-client.ts";
+import { ChatController, type ControllerOptions } from "../../src/tui/controller.ts";
+import type { MediaApi, TransferCallbacks } from "../../src/tui/media-api.ts";
+import { stubInfo } from "../../src/tui/state.ts";
+import { until } from "./until.ts";
 
 type Handlers = { [K in OpName]?: (p: OpParams[K]) => OpResults[K] | Promise<OpResults[K]> };
 
@@ -33,6 +36,14 @@ export class FakeClient implements ChatClient {
   connect(): void {}
   close(): void {
     this.closed = true;
+  }
+  /** How many times reconnectNow found a retry waiting. */
+  reconnects = 0;
+  reconnectNow(): boolean {
+    if (this.state !== "reconnecting" || this.nextRetryAt === null) return false;
+    this.reconnects++;
+    this.setState("reconnecting", null);
+    return true;
   }
 
   async request<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
@@ -211,6 +222,16 @@ export class FakeMedia implements MediaApi {
 function mimeOf(name: string): string {
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   return ({ png: "image/png", jpg: "image/jpeg", mp4: "video/mp4", ogg: "audio/ogg", txt: "text/plain; charset=utf-8" } as Record<string, string>)[ext] ?? "application/octet-stream";
+}
+
+/** A started ChatController over `client` (which then says hello), once the chats its getAll handler answers are in. */
+export async function startController(client: FakeClient, opts: ControllerOptions = {}): Promise<ChatController> {
+  const c = new ChatController(client, opts);
+  c.start();
+  client.open();
+  const { channels } = await client.handlers.getAll!({});
+  await until(() => channels.every((ch) => c.getState().channels[ch.id]), "the chat list");
+  return c;
 }
 
 // ---- fixtures ----

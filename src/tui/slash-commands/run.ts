@@ -1,12 +1,12 @@
-// Runs slash commands (parsed in commands.ts) against the server through
-// the controller's client and store. Failures throw; the controller turns
-// them into notices.
-import { NatterError, type Channel, type User } from "../protocol/index.ts";
-import type { ChatClient } from "./chat-client.ts";
-import type { ChatCommand } from "./commands.ts";
-import type { Target } from "./controller.ts";
-import { runDeviceCommand, type DevicePanel } from "./device-commands.ts";
-import { directWith, type Action, type ChatState } from "./state.ts";
+// Slash commands, second half: runs a command (parsed in parse.ts) against
+// the server through the controller's client and store, and says which
+// commands ask first. Failures throw; the controller turns them into notices.
+import { NatterError, type Channel, type User } from "../../protocol/index.ts";
+import type { ChatClient } from "../chat-client.ts";
+import type { Target } from "../controller.ts";
+import { directWith, type Action, type ChatState } from "../state.ts";
+import { runDeviceCommand, type DevicePanel } from "./devices.ts";
+import type { ChatCommand } from "./parse.ts";
 
 /** What the view should do after a command. */
 export interface CommandOutcome {
@@ -23,7 +23,7 @@ export interface CommandContext {
   getState(): ChatState;
   dispatch(a: Action): void;
   notify(text: string, kind?: "info" | "error"): void;
-  retryFailed(target: Target | null): Promise<number>;
+  retry(target: Target | null): Promise<number>;
   sendFile(target: Target, cmd: { path: string; caption: string; whole: string }): Promise<unknown>;
   saveMedia(media: string | null, path: string | null, target: Target | null): Promise<string | null>;
   now(): number;
@@ -41,6 +41,14 @@ function openGroup(ctx: CommandContext, target: Target | null): Channel {
   return ch.info;
 }
 
+/** The question to ask before a command that is hard to undo (leaving the open group), or null. */
+export function confirmation(ctx: CommandContext, cmd: ChatCommand, target: Target | null): string | null {
+  if (cmd.kind !== "leave") return null;
+  const ch = target && "channel" in target ? ctx.getState().channels[target.channel] : undefined;
+  if (!ch || ch.info.kind !== "group") return null; // running it explains what is wrong
+  return `Leave ${ch.info.name}? y: leave · n: stay (coming back needs an invite)`;
+}
+
 /** Runs one command; throws NatterError (or the client's error) when it fails. */
 export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: Target | null): Promise<CommandOutcome> {
   const c = ctx.client;
@@ -53,7 +61,7 @@ export async function runCommand(ctx: CommandContext, cmd: ChatCommand, target: 
     case "devices":
       return runDeviceCommand(ctx, cmd);
     case "retry":
-      await ctx.retryFailed(target);
+      await ctx.retry(target);
       return {};
     case "new": {
       const u = await findByPhone(ctx, cmd.phone);
