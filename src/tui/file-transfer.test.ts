@@ -60,7 +60,7 @@ describe("paths", () => {
 
   test("progress text", () => {
     expect(transferText({ kind: "upload", name: "cat.png", done: 420, total: 1000 })).toBe("uploading cat.png 42% of 1000 B");
-    expect(transferText({ kind: "download", name: "cat.png", done: 2048, total: null })).toBe("saving cat.png 2.0 KB");
+    expect(transferText({ kind: "download", name: "cat.png", done: 2048, total: null })).toBe("saving cat.png 2.0 KiB");
   });
 });
 
@@ -113,7 +113,7 @@ describe("/file", () => {
     writeFileSync(join(cwd, "huge.iso"), "x");
     media.failUpload = new NatterError("too_large", "file is larger than the upload limit of 104857600 bytes");
     await c.run({ kind: "file", path: "huge.iso", caption: "", whole: "huge.iso" }, { channel: "d1" });
-    expect(c.getState().notice).toMatchObject({ kind: "error", text: "/file: huge.iso not sent: file is larger than the upload limit of 100 MB" });
+    expect(c.getState().notice).toMatchObject({ kind: "error", text: "/file: huge.iso not sent: file is larger than the upload limit of 100 MiB" });
     media.failUpload = new NatterError("too_large", "HTTP 413");
     await c.run({ kind: "file", path: "huge.iso", caption: "", whole: "huge.iso" }, { channel: "d1" });
     expect(c.getState().notice?.text).toBe("/file: huge.iso not sent: too large: HTTP 413");

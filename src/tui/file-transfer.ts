@@ -83,7 +83,7 @@ export function lastMedia(ch: ChannelState | null): Message | null {
   return null;
 }
 
-/** "uploading cat.png 42% of 2.1 KB" */
+/** "uploading cat.png 42% of 2.1 KiB" */
 export function transferText(t: { kind: "upload" | "download"; name: string; done: number; total: number | null }): string {
   const verb = t.kind === "upload" ? "uploading" : "saving";
   if (t.total === null || t.total <= 0) return `${verb} ${t.name} ${humanSize(t.done)}`;
@@ -172,7 +172,7 @@ function needMedia(ctx: TransferContext): MediaApi {
 /** A network error as a NatterError the user can read. */
 function transferError(e: unknown, what: string): NatterError {
   if (e instanceof NatterError) {
-    // "larger than the upload limit of 104857600 bytes" reads better as "100 MB".
+    // "larger than the upload limit of 104857600 bytes" reads better as "100 MiB".
     const msg = e.message.replace(/\b(\d{4,}) bytes\b/g, (_, n: string) => humanSize(Number(n)));
     return new NatterError(e.code, `${what}: ${e.code === "too_large" && !/large/i.test(msg) ? `too large: ${msg}` : msg}`);
   }

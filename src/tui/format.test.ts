@@ -25,8 +25,8 @@ test("presence", () => {
 
 test("sizes", () => {
   expect(humanSize(512)).toBe("512 B");
-  expect(humanSize(1536)).toBe("1.5 KB");
-  expect(humanSize(12 * 1024 * 1024)).toBe("12 MB");
+  expect(humanSize(1536)).toBe("1.5 KiB");
+  expect(humanSize(12 * 1024 * 1024)).toBe("12 MiB");
 });
 
 test("fuzzy matching prefers word starts and runs", () => {

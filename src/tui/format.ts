@@ -58,7 +58,7 @@ export function presenceText(online: boolean, lastSeen: number | null, now: numb
 
 /** "512 B", "1.5 KB", "12 MB". */
 export function humanSize(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"]; // binary units, named as such
   let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {

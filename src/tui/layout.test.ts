@@ -72,7 +72,7 @@ describe("conversation lines", () => {
   test("mediaLabel", () => {
     expect(mediaLabel({ type: "file", content: "report", media: "m1" })).toBe("[file: m1] report");
     const info = { id: "m1", size: 1536, mime: "application/pdf", sha256: "x", name: "q3.pdf", width: null, height: null, created_at: 1 };
-    expect(mediaLabel({ type: "file", content: "report", media: "m1" }, info)).toBe("[file: q3.pdf, 1.5 KB] report");
+    expect(mediaLabel({ type: "file", content: "report", media: "m1" }, info)).toBe("[file: q3.pdf, 1.5 KiB] report");
     expect(mediaLabel({ type: "image", content: "", media: "m1" }, null)).toBe("[image: m1, unavailable]");
     expect(mediaLabel({ type: "text", content: "x" })).toBe("x");
   });

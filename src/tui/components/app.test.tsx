@@ -295,13 +295,13 @@ test("/file: progress in the status line, then the labelled message; Esc cancels
   await type(KEY.enter); // open bob
   media.hold = true;
   await type("/file cat.png the cat", KEY.enter);
-  await see("uploading cat.png 41% of 2.0 KB · Esc cancels");
+  await see("uploading cat.png 41% of 2.0 KiB · Esc cancels");
   media.release();
-  await see(/you: \[image: cat\.png, 2\.0 KB\] the cat ✓/);
-  await see("sent cat.png (2.0 KB)");
+  await see(/you: \[image: cat\.png, 2\.0 KiB\] the cat ✓/);
+  await see("sent cat.png (2.0 KiB)");
   expect(client.sent.at(-1)).toMatchObject({ channel: "d1", type: "image", content: "the cat" });
   await type("/file big.iso", KEY.enter);
-  await see(/uploading big.iso \d+% of 4.0 KB/);
+  await see(/uploading big.iso \d+% of 4.0 KiB/);
   await type(KEY.esc);
   await see("upload of big.iso cancelled; nothing was sent");
   expect(client.sent).toHaveLength(1);

@@ -91,13 +91,13 @@ test("help lists commands and keys", () => {
 
 test("status bar: transfers first, then the notice or hint; a long error takes the whole line", () => {
   const t = { id: "upload:1", kind: "upload" as const, name: "cat.png", done: 512, total: 1024 };
-  const info = { text: "sent dog.png (1 KB)", kind: "info" as const, at: 0 };
+  const info = { text: "sent dog.png (1 KiB)", kind: "info" as const, at: 0 };
   const r1 = render(<StatusBar notice={info} hint="hints" who="alice · h" width={80} now={1} transfers={[t]} />);
-  expect(r1.lastFrame()).toMatch(/^uploading cat\.png 50% of 1\.0 KB · Esc cancels · sent dog\.png \(1 KB\) +alice · h$/);
+  expect(r1.lastFrame()).toMatch(/^uploading cat\.png 50% of 1\.0 KiB · Esc cancels · sent dog\.png \(1 KiB\) +alice · h$/);
   const r2 = render(<StatusBar notice={null} hint="hints" who="alice · h" width={80} now={1} transfers={[]} />);
   expect(r2.lastFrame()).toMatch(/^hints +alice · h$/);
-  const long = { text: "/file: big.iso not sent: file is larger than the upload limit of 100 MB", kind: "error" as const, at: 0 };
+  const long = { text: "/file: big.iso not sent: file is larger than the upload limit of 100 MiB", kind: "error" as const, at: 0 };
   const r3 = render(<StatusBar notice={long} hint="hints" who="alice · chat.example.org" width={80} now={1} />);
-  expect(r3.lastFrame()).toContain("limit of 100 MB");
+  expect(r3.lastFrame()).toContain("limit of 100 MiB");
   expect(r3.lastFrame()).not.toContain("alice");
 });

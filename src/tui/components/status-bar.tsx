@@ -17,7 +17,7 @@ export interface StatusBarProps {
   transfers?: Transfer[];
 }
 
-/** "uploading cat.png 42% of 2.1 KB · Esc cancels" for the transfers in progress, or "". */
+/** "uploading cat.png 42% of 2.1 KiB · Esc cancels" for the transfers in progress, or "". */
 export function transfersText(ts: Transfer[]): string {
   if (ts.length === 0) return "";
   return `${ts.map(transferText).join(" · ")} · Esc cancels`;
