@@ -56,7 +56,7 @@ export function presenceText(online: boolean, lastSeen: number | null, now: numb
   return `last seen ${day} at ${clock(lastSeen)}`;
 }
 
-/** "512 B", "1.5 KB", "12 MB". */
+/** "512 B", "1.5 KiB", "12 MiB". */
 export function humanSize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"]; // binary units, named as such
   let v = bytes;

@@ -41,7 +41,7 @@ type Item =
   | { kind: "pending"; e: OutgoingEntry; at: number }
   | { kind: "event"; text: string; at: number; key: string };
 
-/** Message text, with media as a label: "[image: cat.jpg, 1.2 MB] caption" (or the id until its details are known). */
+/** Message text, with media as a label: "[image: cat.jpg, 1.2 MiB] caption" (or the id until its details are known). */
 export function mediaLabel(m: { type: string; content: string; media?: string | null }, info?: MediaInfo | null): string {
   if (m.type === "text") return m.content;
   const what = info ? `${info.name || "unnamed"}, ${humanSize(info.size)}` : m.media ? (info === null ? `${m.media}, unavailable` : m.media) : "";
