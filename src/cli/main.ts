@@ -4,8 +4,8 @@
 import { Command } from "commander";
 import { registerServe } from "./serve.ts";
 import { registerAdmin } from "./admin/index.ts";
-import { registerClientCommands } from "./client/index.ts";
-import { registerDevices } from "./client/devices.ts";
+import { registerClientCommands } from "./user/index.ts";
+import { registerDevices } from "./user/devices.ts";
 import { registerChat } from "../tui/register-chat.ts";
 import { VERSION } from "../version.ts";
 

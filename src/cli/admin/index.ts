@@ -6,7 +6,7 @@ import { registerGroups } from "./groups.ts";
 import { registerStats } from "./stats.ts";
 import { registerRestore } from "./restore.ts";
 import { registerBackup } from "./backup.ts";
-import { adminClient, type AdminClient, type AdminOptions } from "./client.ts";
+import { adminClient, type AdminClient, type AdminOptions } from "./admin-api.ts";
 import { runCommand } from "../run.ts";
 
 export function registerAdmin(program: Command): void {
