@@ -124,7 +124,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   }
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
-  const hub = new Hub(metrics);
+  const hub = new Hub(metrics, config.sendBufferBytes);
   const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
   const limits = { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers, phoneRegion: config.phoneRegion };
   const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
