@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { OP_NAMES, isOpName, validateParams } from "./schema.ts";
+import { ADMIN_SCHEMAS } from "./admin.ts";
+import { LOGIN_SCHEMA, OP_NAMES, isOpName, validate, validateParams } from "./schema.ts";
 
 test("every op of protocol v1 has a schema", () => {
   expect([...OP_NAMES].sort() as string[]).toEqual(
@@ -28,4 +29,20 @@ test("missing, mistyped and out-of-range params are refused with a reason", () =
   expect(validateParams("addMembers", { channel: "c", members: [1] })).toMatchObject({ ok: false });
   expect(validateParams("typing", { channel: "c", state: "maybe" })).toMatchObject({ ok: false });
   expect(validateParams("ping", [])).toMatchObject({ ok: false });
+});
+
+test("a lone surrogate in any string or id is refused (it would collide with another after UTF-8 storage)", () => {
+  for (const bad of ["k\ud800", "k\udc00", "\udc00\ud800", "a\ud83d"]) {
+    expect(validateParams("sendMessage", { to: "u", client_id: bad, type: "text", content: "x" })).toEqual({
+      ok: false,
+      message: "client_id is not valid Unicode (lone surrogate)",
+    });
+    expect(validateParams("sendMessage", { to: "u", client_id: "c", type: "text", content: bad })).toMatchObject({ ok: false });
+    expect(validateParams("getMessages", { channel: bad })).toMatchObject({ ok: false });
+    expect(validateParams("addMembers", { channel: "c", members: ["u_1", bad] })).toMatchObject({ ok: false });
+    expect(validate(LOGIN_SCHEMA, { code: "123", device: bad })).toMatchObject({ ok: false });
+    expect(validate(ADMIN_SCHEMAS.createUser, { name: bad, phone: "+15550000000" })).toMatchObject({ ok: false });
+  }
+  // A surrogate pair (an emoji) is well-formed and passes.
+  expect(validateParams("sendMessage", { to: "u", client_id: "k\ud83d\ude00", type: "text", content: "😀" })).toMatchObject({ ok: true });
 });

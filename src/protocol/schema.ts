@@ -106,7 +106,11 @@ export function validateParams<K extends OpName>(op: K, input: unknown): Validat
   return validate(OP_SCHEMAS[op], input) as Validation<OpParams[K]>;
 }
 
-/** Validates `input` against a schema: types, bounds, required fields; unknown fields are dropped. */
+/**
+ * Validates `input` against a schema: types, bounds, required fields; unknown fields are dropped.
+ * Strings must be well-formed UTF-16 (a lone surrogate is refused: "k\ud800" and "k\udc00" would
+ * both be stored as "k\ufffd" and collide).
+ */
 export function validate<S extends Schema>(schema: S, input: unknown): Validation<ParamsOf<S>> {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     return { ok: false, message: "params must be a JSON object" };
@@ -132,6 +136,7 @@ export function checkField(name: string, spec: FieldSpec, v: unknown): string | 
   switch (spec.kind) {
     case "string":
       if (typeof v !== "string") return `${name} must be a string`;
+      if (!v.isWellFormed()) return `${name} is not valid Unicode (lone surrogate)`;
       if (spec.min !== undefined && v.length < spec.min) return `${name} must not be empty`;
       if (spec.max !== undefined && v.length > spec.max) return `${name} is longer than ${spec.max} characters`;
       return null;
@@ -146,7 +151,7 @@ export function checkField(name: string, spec: FieldSpec, v: unknown): string | 
     case "ids":
       if (!Array.isArray(v)) return `${name} must be an array of ids`;
       if (spec.max !== undefined && v.length > spec.max) return `${name} has more than ${spec.max} entries`;
-      for (const x of v) if (typeof x !== "string" || x.length === 0 || x.length > 200) return `${name} must be an array of ids`;
+      for (const x of v) if (typeof x !== "string" || x.length === 0 || x.length > 200 || !x.isWellFormed()) return `${name} must be an array of ids`;
       return null;
   }
 }

@@ -8,6 +8,7 @@ import { Elysia } from "elysia";
 import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
 import { lockDataDir, type DataDirLock } from "./data-lock.ts";
+import { secureDataDir } from "./data-perms.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Admin } from "./domain/admin.ts";
 import { Chat } from "./domain/chat.ts";
@@ -58,13 +59,17 @@ export function ensureDataDir(dir: string): { token: string; created: boolean } 
   return { token, created: true };
 }
 
-/** Starts a node on config.data; throws DataDirInUse at once if another server holds that data dir. */
+/**
+ * Starts a node on config.data; throws DataDirInUse at once if another server holds that data dir,
+ * DataDirUnsafe if its admin token is world-readable.
+ */
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<NatterServer> {
   const dataDir = resolve(config.data);
-  mkdirSync(dataDir, { recursive: true });
+  const log = deps.log ?? createLogger(config.logLevel);
+  secureDataDir(dataDir, log);
   const lock = lockDataDir(dataDir);
   try {
-    return await start(config, deps, dataDir, lock);
+    return await start(config, { ...deps, log }, dataDir, lock);
   } catch (e) {
     lock.release();
     throw e;
@@ -124,7 +129,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   }
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
-  const hub = new Hub(metrics);
+  const hub = new Hub(metrics, config.sendBufferBytes);
   const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
   const limits = { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers, phoneRegion: config.phoneRegion };
   const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);

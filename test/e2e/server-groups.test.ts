@@ -2,6 +2,7 @@
 // leave, member events, live subscription changes, the 100-member cap.
 import { describe, expect, test } from "bun:test";
 import { adminFetch, makeUser, type TestServer, type TestUser, type WsClient } from "../harness.ts";
+import { bytes, download, uploadOk } from "./media-helpers.ts";
 import { allMessages, expectError, expectNoEvent, isMsg, serverPerFile, sleep } from "./server-helpers.ts";
 
 let server: TestServer;
@@ -180,6 +181,61 @@ describe("adding, removing, leaving", () => {
     const ga = (await ca.call("getAll")).channels.find((c: any) => c.id === ch.id);
     expect(ga.members).toEqual([a.user.id]);
   }, 20_000);
+
+  test("leave and rejoin: history shows each period as a member, never what arrived while out; media and replies follow", async () => {
+    const a = await makeUser(server, "Vic");
+    const l = await makeUser(server, "Wes");
+    const [ca, cl] = await Promise.all([connect(a), connect(l)]);
+    const ch = (await ca.call("createGroup", { name: "g", join: "open", members: [l.user.id] })).channel;
+    const sendPic = async (label: string) => {
+      const m = await uploadOk(server, a.token, bytes(2000, ++seq));
+      const r = await ca.call("sendMessage", { channel: ch.id, client_id: `g-${++seq}`, type: "file", media: m.id, content: label });
+      return r.message;
+    };
+    const p1 = [(await send(ca, ch.id, "p1 a")).message, await sendPic("p1 pic")];
+    await cl.event(isMsg(p1[1].id), 5000, "p1");
+    await cl.call("leaveGroup", { channel: ch.id });
+    const p2 = [(await send(ca, ch.id, "p2 a")).message, await sendPic("p2 pic")];
+    await cl.call("joinGroup", { channel: ch.id });
+    // Back with nothing new yet: the chat list shows the last message they could read.
+    const back = (await cl.call("getAll")).channels.find((c: any) => c.id === ch.id);
+    expect(back.last_message.id).toBe(p1[1].id);
+    const p3 = [(await send(ca, ch.id, "p3 a")).message, await sendPic("p3 pic")];
+    await cl.event(isMsg(p3[1].id), 5000, "p3");
+
+    const ids = (ms: any[]) => ms.map((m: any) => m.id);
+    const visible = ids([...p1, ...p3]);
+    expect(ids((await cl.call("getMessages", { channel: ch.id })).messages)).toEqual(visible);
+    expect(ids(await allMessages(cl, ch.id))).toEqual(visible);
+    // Paging one at a time, both ways, crosses the gap and never lands in it.
+    const fwd: string[] = [];
+    let page: any = { messages: [], has_more: true };
+    for (let after = 0; page.has_more; after = page.messages.at(-1).seq) {
+      page = await cl.call("getMessages", { channel: ch.id, after_seq: after, limit: 1 });
+      fwd.push(...ids(page.messages));
+    }
+    expect(fwd).toEqual(visible);
+    const back1: string[] = [];
+    page = await cl.call("getMessages", { channel: ch.id, limit: 1 });
+    back1.unshift(...ids(page.messages));
+    while (page.has_more) {
+      page = await cl.call("getMessages", { channel: ch.id, before_seq: page.messages[0].seq, limit: 1 });
+      back1.unshift(...ids(page.messages));
+    }
+    expect(back1).toEqual(visible);
+    const mid = await cl.call("getMessages", { channel: ch.id, after_seq: p1[1].seq, before_seq: p3[0].seq });
+    expect(mid.messages).toEqual([]);
+    // The other member sees everything.
+    expect(ids(await allMessages(ca, ch.id))).toEqual(ids([...p1, ...p2, ...p3]));
+
+    // Media: shared in periods 1 and 3 downloads; shared while out is a 404.
+    expect((await download(server, l.token, p1[1].media)).status).toBe(200);
+    expect((await download(server, l.token, p3[1].media)).status).toBe(200);
+    expect((await download(server, l.token, p2[1].media)).status).toBe(404);
+    // A reply may quote period 1, not what arrived while out.
+    expect((await cl.call("sendMessage", { channel: ch.id, client_id: `g-${++seq}`, type: "text", content: "re", reply_to: p1[0].id })).ok).toBe(true);
+    expectError(await cl.request("sendMessage", { channel: ch.id, client_id: `g-${++seq}`, type: "text", content: "re", reply_to: p2[0].id }), "not_found");
+  }, 30_000);
 
   test("non-members can neither read nor write; unknown channels are not_found", async () => {
     const a = await makeUser(server, "Val");

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as netConnect, type Socket } from "node:net";
 import { addDevice, api, makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
+import { metric } from "./media-helpers.ts";
 import { allMessages, expectError, RawWs, sleep } from "./server-helpers.ts";
 
 const servers: TestServer[] = [];
@@ -199,13 +200,14 @@ describe("slow consumer (--send-buffer-bytes 1048576)", () => {
     servers.push(server);
   });
 
-  test("a consumer that stops reading is disconnected; others get everything; the server stays up", async () => {
+  test("a consumer that stops reading is disconnected and counted in natter_slow_consumers_total; others get everything; the server stays up", async () => {
     const fast = await makeUser(server, "Fast");
     const slow = await makeUser(server, "Slow");
     const sender = await makeUser(server, "Sender");
     const cs = await connectTo(server, sender);
     const cf = await connectTo(server, fast);
     const g = (await cs.call("createGroup", { name: "firehose", members: [fast.user.id, slow.user.id] })).channel;
+    expect(await metric(server, "natter_slow_consumers_total")).toBe(0);
 
     // A raw socket for the slow user that completes the handshake and then stops reading.
     const sock: Socket = netConnect({ host: "127.0.0.1", port: server.port });
@@ -266,6 +268,8 @@ describe("slow consumer (--send-buffer-bytes 1048576)", () => {
     expect(ended).toBe(true);
     expect(received).toBeLessThan(n * 60_000);
     sock.destroy();
+    // Counted once, when the server closed it; the fast reader and the sender were not.
+    expect(await metric(server, "natter_slow_consumers_total")).toBe(1);
 
     // The slow user resyncs from history.
     const c2 = await connectTo(server, slow);

@@ -14,7 +14,7 @@ import {
 import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ChannelState, ChannelStore, MemberRow, MessageStore, UserLookup } from "../store/types.ts";
+import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
@@ -33,6 +33,9 @@ const ADMIN_BY = "admin";
 const current = (s: ChannelState) => s.members.filter((m) => m.left_seq === null);
 const memberOf = (s: ChannelState, user: string): MemberRow | undefined => s.members.find((m) => m.user_id === user);
 const isCurrent = (s: ChannelState, user: string) => memberOf(s, user)?.left_seq === null;
+/** The seq ranges (lo, hi] a member reads, oldest first: each period they were a member, never the gaps between. */
+const periods = (me: MemberRow): Array<[number, number]> => [...me.earlier, [me.joined_seq, me.left_seq ?? Number.MAX_SAFE_INTEGER]];
+const reads = (me: MemberRow, seq: number) => periods(me).some(([lo, hi]) => seq > lo && seq <= hi);
 
 export class Chat {
   /** Direct chats whose members' channel lists are known to be written (bounded). */
@@ -82,7 +85,9 @@ export class Chat {
     const members = current(state);
     const visibleLast = me?.left_seq != null ? Math.min(c.last_seq, me.left_seq) : c.last_seq;
     const from = me?.joined_seq ?? 0;
-    const lastRow = visibleLast > from ? await this.store.getMessage(c.id, visibleLast) : null;
+    // Back in a group with nothing new yet: the last message is that of an earlier period.
+    const lastVisible = visibleLast > from ? visibleLast : (me?.earlier.at(-1)?.[1] ?? 0);
+    const lastRow = lastVisible > 0 ? await this.store.getMessage(c.id, lastVisible) : null;
     const seen = me ? Math.max(me.seen_seq, from) : visibleLast;
     let name = c.name;
     if (c.kind === "direct") {
@@ -108,18 +113,30 @@ export class Chat {
   }
 
   async getMessages(caller: Caller, p: OpParams["getMessages"]): Promise<{ messages: Message[]; has_more: boolean }> {
-    const { me } = await this.readable(caller.user, p.channel);
-    // A member reads what arrived while they were a member: (joined_seq, left_seq].
-    const lo = me.joined_seq;
-    const hi = me.left_seq === null ? Number.MAX_SAFE_INTEGER : me.left_seq + 1;
-    const after = Math.max(p.after_seq ?? lo, lo);
-    const before = Math.min(p.before_seq ?? hi, hi);
-    const { rows, has_more } = await this.store.messages(p.channel, {
-      after_seq: after,
-      before_seq: before,
-      limit: p.limit ?? 50,
-      newest: p.after_seq === undefined,
-    });
+    const { state, me } = await this.readable(caller.user, p.channel);
+    // A member reads what arrived during each period they were a member: one page over those
+    // ranges (exclusive bounds), newest first unless after_seq is given.
+    const limit = p.limit ?? 50;
+    const newest = p.after_seq === undefined;
+    const ranges = periods(me)
+      .map(([lo, hi]) => [Math.max(lo, p.after_seq ?? 0), Math.min(hi + 1, p.before_seq ?? Number.MAX_SAFE_INTEGER)] as const)
+      .filter(([after, before]) => before - after > 1);
+    if (newest) ranges.reverse();
+    let rows: MessageRow[] = [];
+    let has_more = false;
+    for (const [after_seq, before_seq] of ranges) {
+      // seq is dense: a further range holds messages if it starts below the channel's last seq.
+      if (rows.length === limit) {
+        has_more = after_seq < state.channel.last_seq;
+        break;
+      }
+      const page = await this.store.messages(p.channel, { after_seq, before_seq, limit: limit - rows.length, newest });
+      rows = newest ? [...page.rows, ...rows] : [...rows, ...page.rows];
+      if (page.has_more) {
+        has_more = true;
+        break;
+      }
+    }
     return { messages: rows.map(toMessage), has_more };
   }
 
@@ -142,7 +159,7 @@ export class Chat {
     if (p.reply_to !== undefined) {
       const ref = parseMessageId(p.reply_to);
       const me = memberOf(state, caller.user)!;
-      if (!ref || ref.channel !== state.channel.id || ref.seq <= me.joined_seq || ref.seq > state.channel.last_seq)
+      if (!ref || ref.channel !== state.channel.id || !reads(me, ref.seq) || ref.seq > state.channel.last_seq)
         throw new NatterError("not_found", "reply_to is not a message of this channel");
       replyTo = p.reply_to;
     }

@@ -8,7 +8,7 @@ import type { Exec, WriteCtx } from "./exec.ts";
 import type { ChannelRow, ChannelState, MemberChange, MemberRow } from "./types.ts";
 
 const CHANNEL = "SELECT id, kind, name, description, avatar_url, join_policy AS [join], created_at, created_by, last_seq FROM channels";
-const MEMBERS = "SELECT user_id, role, joined_seq, left_seq, delivered_seq, seen_seq FROM members WHERE channel_id = ? ORDER BY joined_seq, user_id";
+const MEMBERS = "SELECT user_id, role, joined_seq, left_seq, earlier, delivered_seq, seen_seq FROM members WHERE channel_id = ? ORDER BY joined_seq, user_id";
 
 // ---- reads ----
 
@@ -16,7 +16,8 @@ const MEMBERS = "SELECT user_id, role, joined_seq, left_seq, delivered_seq, seen
 export async function readChannel(db: Exec, id: string): Promise<ChannelState | null> {
   const channel = await db.get<ChannelRow>(`${CHANNEL} WHERE id = ?`, id);
   if (!channel) return null;
-  return { channel, members: await db.all<MemberRow>(MEMBERS, id) };
+  const members = await db.all<MemberRow & { earlier: string }>(MEMBERS, id);
+  return { channel, members: members.map((m) => ({ ...m, earlier: JSON.parse(m.earlier) })) };
 }
 
 export const readChannels = (db: Exec) => db.all<ChannelRow>(CHANNEL);
@@ -62,7 +63,10 @@ export const channelWrites = {
     return (await readChannel(c.db, ch.id))!;
   },
 
-  /** Adds (at the channel's last seq, cursors starting there) or removes members; the new state. */
+  /**
+   * Adds (at the channel's last seq, cursors starting there) or removes members; the new state.
+   * A past member who is added again keeps their last period in `earlier`.
+   */
   async changeMembers(c: WriteCtx, a: { channel: string; change: MemberChange }): Promise<ChannelState> {
     const { db } = c;
     const { channel, change } = a;
@@ -71,7 +75,8 @@ export const channelWrites = {
       for (const u of fresh)
         await db.run(
           `INSERT INTO members (channel_id, user_id, role, joined_seq, left_seq, delivered_seq, seen_seq) VALUES (?1, ?2, ?3, ?4, NULL, ?4, ?4)
-           ON CONFLICT (channel_id, user_id) DO UPDATE SET role = ?3, joined_seq = ?4, left_seq = NULL, delivered_seq = ?4, seen_seq = ?4`,
+           ON CONFLICT (channel_id, user_id) DO UPDATE SET role = ?3, joined_seq = ?4, left_seq = NULL, delivered_seq = ?4, seen_seq = ?4,
+             earlier = CASE WHEN left_seq > joined_seq THEN json_insert(earlier, '$[#]', json_array(joined_seq, left_seq)) ELSE earlier END`,
           channel, u, change.role, last,
         );
     } else {

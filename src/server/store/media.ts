@@ -16,13 +16,15 @@ export const readMedia = (db: Exec, id: string) => db.get<MediaRow>(`${MEDIA} WH
 export const readMediaLinks = (db: Exec, media: string) =>
   db.all<{ channel: string; at: number }>("SELECT channel_id AS channel, created_at AS at FROM media_links WHERE media_id = ? ORDER BY created_at", media);
 
-/** A message in `channel` carries `media` at a seq `user` was a member for (after joining, up to leaving). */
+/** A message in `channel` carries `media` at a seq `user` was a member for (in one of their periods, see MemberRow). */
 export async function sharedWhileMember(db: Exec, channel: string, media: string, user: string): Promise<boolean> {
   return !!(await db.get(
     `SELECT 1 FROM messages m
      JOIN members mb ON mb.channel_id = m.channel_id AND mb.user_id = ?3
      WHERE m.channel_id = ?1 AND m.media = ?2
-       AND m.seq > mb.joined_seq AND (mb.left_seq IS NULL OR m.seq <= mb.left_seq) LIMIT 1`,
+       AND ((m.seq > mb.joined_seq AND (mb.left_seq IS NULL OR m.seq <= mb.left_seq))
+         OR EXISTS (SELECT 1 FROM json_each(mb.earlier) p
+                    WHERE m.seq > json_extract(p.value, '$[0]') AND m.seq <= json_extract(p.value, '$[1]'))) LIMIT 1`,
     channel, media, user,
   ));
 }

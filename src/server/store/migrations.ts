@@ -101,6 +101,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX messages_media ON messages(channel_id, media) WHERE media IS NOT NULL;
   `,
+  // 3: a member's earlier membership periods, kept when they rejoin: a JSON array of
+  // [joined_seq, left_seq] pairs, oldest first (the row's own pair is the latest period).
+  `
+  ALTER TABLE members ADD COLUMN earlier TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 /**

@@ -367,6 +367,37 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(await store.mediaUsage("u3")).toBe(0);
     });
 
+    test("a member who leaves and rejoins keeps each earlier period (not the gap); media visibility follows; survives a reopen", async () => {
+      const { store, dir } = await fresh();
+      await store.createChannel(channel("c1"), [{ user: "u1", role: "admin" }, { user: "u2", role: "member" }]);
+      await store.createMedia(media("m1", "u1", "a".repeat(64)));
+      await store.createMedia(media("m2", "u1", "b".repeat(64)));
+      await store.createMedia(media("m3", "u1", "c".repeat(64)));
+      const u2 = async () => (await store.getChannel("c1"))!.members.find((m) => m.user_id === "u2")!;
+      await store.appendMessage(msg("c1", "u1", "in1", { type: "image", media: "m1" })); // seq 1: period 1
+      await store.changeMembers("c1", { kind: "remove", user: "u2", at: 1 });
+      await store.appendMessage(msg("c1", "u1", "out", { type: "image", media: "m2" })); // seq 2: while out
+      await store.changeMembers("c1", { kind: "add", users: ["u2"], role: "member", at: 2, max: 10 });
+      await store.appendMessage(msg("c1", "u1", "in3", { type: "image", media: "m3" })); // seq 3: period 3
+      expect(await u2()).toMatchObject({ earlier: [[0, 1]], joined_seq: 2, left_seq: null, delivered_seq: 2, seen_seq: 2 });
+      expect(await store.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
+      expect(await store.mediaVisibleTo("c1", "m2", "u2")).toBe(false);
+      expect(await store.mediaVisibleTo("c1", "m3", "u2")).toBe(true);
+      // Leaving and rejoining with nothing sent in between keeps no empty period.
+      await store.changeMembers("c1", { kind: "remove", user: "u2", at: 3 });
+      await store.changeMembers("c1", { kind: "add", users: ["u2"], role: "member", at: 3, max: 10 });
+      await store.changeMembers("c1", { kind: "remove", user: "u2", at: 3 });
+      await store.changeMembers("c1", { kind: "add", users: ["u2"], role: "member", at: 3, max: 10 });
+      expect(await u2()).toMatchObject({ earlier: [[0, 1], [2, 3]], joined_seq: 3, left_seq: null });
+      expect((await store.getChannel("c1"))!.members.find((m) => m.user_id === "u1")!.earlier).toEqual([]);
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect((await again.getChannel("c1"))!.members.find((m) => m.user_id === "u2")!.earlier).toEqual([[0, 1], [2, 3]]);
+      expect(await again.mediaVisibleTo("c1", "m2", "u2")).toBe(false);
+      expect(await again.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
+    });
+
     test("stats count rows; everything survives close and reopen", async () => {
       const { store, dir } = await fresh();
       await store.createUser(user("u1", "+1"));

@@ -24,12 +24,17 @@ export interface DeviceRow {
 /** A channel's own row: the wire Channel's fields that are stored, plus its creator. */
 export type ChannelRow = Pick<Channel, "id" | "kind" | "name" | "description" | "avatar_url" | "join" | "created_at" | "last_seq"> & { created_by: string };
 
-/** A member row; `left_seq` is set once the user left or was removed. */
+/**
+ * A member row; `left_seq` is set once the user left or was removed. The member
+ * reads the seqs of each period (joined_seq, left_seq]: `earlier` ones (kept at
+ * each rejoin, oldest first, empty ones dropped), then the row's own.
+ */
 export interface MemberRow {
   user_id: string;
   role: "admin" | "member";
   joined_seq: number;
   left_seq: number | null;
+  earlier: Array<[joined_seq: number, left_seq: number]>;
   delivered_seq: number;
   seen_seq: number;
 }

@@ -67,3 +67,23 @@ test("closeDevice, closeAll and heartbeat reach every live connection", () => {
   hub.closeAll(1001, "bye");
   expect(log.sort()).toEqual(["a close 1001", "b1 close 1001", "b2 close 1001"]);
 });
+
+test("a publish Bun reports dropped closes and counts, once, each recipient past the send-buffer bound; the others stay", () => {
+  const log: string[] = [];
+  const metrics = new Metrics();
+  const hub = new Hub(metrics, 1000);
+  let result = -1;
+  hub.server = { publish: (topic: string) => (log.push(`server publish ${topic}`), result) } as unknown as Server<unknown>;
+  const sock = (name: string, buffered: number) =>
+    Object.assign(fakeSocket(log, name), { getBufferedAmount: () => buffered }) as unknown as ServerWebSocket<unknown>;
+  hub.add(sock("full", 1001), "a", "d1");
+  hub.add(sock("ok", 1000), "b", "d2");
+  hub.add(sock("c", 0), "c", "d3");
+  hub.toChannel("g", ["a", "b", "c"], "{}"); // backpressured, nothing dropped: nobody closed
+  expect(log.filter((l) => l.includes("terminate"))).toEqual([]);
+  result = 0;
+  hub.toChannel("g", ["a", "b", "c"], "{}");
+  hub.toUsers(["a"], "{}");
+  expect(log.filter((l) => l.includes("terminate"))).toEqual(["full terminate"]);
+  expect(metrics.slowConsumers.get()).toBe(1);
+});

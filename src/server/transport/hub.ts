@@ -15,6 +15,8 @@ export class Conn implements Caller, ConnRef {
   alive = true;
   /** True once the hub has removed it (a ref held by an op in flight may outlive it). */
   removed = false;
+  /** True once closed for a send buffer past the bound (counted once). */
+  slow = false;
   /** Channel topics this connection is subscribed to. */
   readonly channels = new Set<string>();
 
@@ -49,7 +51,11 @@ export class Hub implements Delivery {
   private nextId = 1;
   server: Server<unknown> | null = null;
 
-  constructor(private readonly metrics: Metrics) {}
+  /** `sendBufferBytes`: a connection whose send buffer passes it is closed as a slow consumer (Bun's backpressureLimit). */
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly sendBufferBytes = Infinity,
+  ) {}
 
   get size(): number {
     return this.count;
@@ -97,10 +103,10 @@ export class Hub implements Delivery {
       const list = this.byUser.get(u);
       if (!list) continue;
       if (skip && skip.user === u) {
-        if (list.length > 1) skip.raw.publish(userTopic(u), frame);
+        if (list.length > 1 && skip.raw.publish(userTopic(u), frame) === 0) this.closeSlow(list);
         delivered += list.length - 1;
       } else {
-        this.server!.publish(userTopic(u), frame);
+        if (this.server!.publish(userTopic(u), frame) === 0) this.closeSlow(list);
         delivered += list.length;
       }
     }
@@ -147,13 +153,31 @@ export class Hub implements Delivery {
     const skip = this.live(except);
     let delivered: number;
     if (skip && subs.has(skip)) {
-      if (subs.size > 1) skip.raw.publish(topic, frame);
+      if (subs.size > 1 && skip.raw.publish(topic, frame) === 0) this.closeSlow(subs);
       delivered = subs.size - 1;
     } else {
-      this.server!.publish(topic, frame);
+      if (this.server!.publish(topic, frame) === 0) this.closeSlow(subs);
       delivered = subs.size;
     }
     if (delivered > 0) this.metrics.deliveries.inc(NO_LABELS, delivered);
+  }
+
+  /**
+   * After a send or publish that Bun reports dropped (0: a recipient's send
+   * buffer had passed the bound): closes and counts each of `conns` past it.
+   * Bun would close such a socket itself, later and with its buffer already
+   * reset, so this is where a slow consumer is decided and counted. (One large
+   * frame may pass the bound, backpressured (-1) but not dropped: a big
+   * history page is not a slow consumer.)
+   */
+  closeSlow(conns: Iterable<Conn>): void {
+    const slow: Conn[] = [];
+    for (const c of conns) if (!c.removed && !c.slow && c.raw.getBufferedAmount() > this.sendBufferBytes) slow.push(c);
+    for (const c of slow) {
+      c.slow = true;
+      this.metrics.slowConsumers.inc();
+      c.raw.terminate(); // a close frame would wait behind the full buffer
+    }
   }
 
   /** The connection `ref` names, while it is live. */

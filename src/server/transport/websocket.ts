@@ -34,8 +34,8 @@ export interface WsData {
 
 type Ws = ServerWebSocket<WsData>;
 
-function reply(ws: Ws, frame: unknown): void {
-  ws.send(JSON.stringify(frame));
+function reply(ws: Ws, frame: unknown, hub?: Hub): void {
+  if (ws.send(JSON.stringify(frame)) === 0 && ws.data.conn) hub?.closeSlow([ws.data.conn]);
 }
 
 /** True for a request the /ws endpoint upgrades: GET /ws or /ws/ with `Upgrade: websocket` (exactly, as Elysia matched it). */
@@ -76,7 +76,7 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDep
 }
 
 /** Bun websocket handlers and options for /ws. */
-export function websocketHandlers({ edge, hub, accounts, presence, log, metrics, limits }: WsDeps): WebSocketHandler<WsData> {
+export function websocketHandlers({ edge, hub, accounts, presence, log, limits }: WsDeps): WebSocketHandler<WsData> {
   const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
   return {
     maxPayloadLength: limits.maxFrameBytes,
@@ -113,7 +113,7 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, metrics,
       const re = typeof id === "number" || typeof id === "string" ? id : null;
       if (typeof op !== "string") return badFrame(ws, "frame has no op");
       const result = await edge.op(conn.caller, op, params);
-      if (ws.readyState === 1) reply(ws, { re, ...result });
+      if (ws.readyState === 1) reply(ws, { re, ...result }, hub);
     },
 
     pong(ws) {
@@ -125,7 +125,6 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, metrics,
       const conn = ws.data.conn;
       if (!conn) return;
       ws.data.conn = null;
-      if (ws.getBufferedAmount() >= limits.sendBufferBytes) metrics.slowConsumers.inc();
       if (hub.remove(conn)) {
         try {
           await presence.offline(conn.user);
