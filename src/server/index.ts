@@ -5,4 +5,5 @@
 export { ConfigError, DEFAULTS, OPTIONS, envName, loadConfig, type ServerConfig } from "./config.ts";
 export { startServer, type NatterServer, type ServerDeps } from "./server.ts";
 export { DataDirInUse } from "./data-lock.ts";
+export { DiskFullAtStart } from "./disk-full.ts";
 export { restoreDataDir, RestoreError, type RestoreEvent, type RestoreReport } from "./replication/restore.ts";
