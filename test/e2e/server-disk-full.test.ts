@@ -172,6 +172,7 @@ describe("disk full", () => {
       expect(up.body.error.code).toBe("unavailable");
       expect(Number(up.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(filesUnder(s, "tmp")).toEqual([]);
+      expect(await metric(s, 'natter_media_uploads_rejected_total{reason="disk_full"}')).toBe(1);
 
       // Up, with one clear log line per few seconds (not one per request), and counted.
       expect((await fetch(s.url + "/healthz")).status).toBe(200);
