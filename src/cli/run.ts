@@ -1,9 +1,9 @@
 // Exit codes, in one place: 0 ok, 1 failure reported by the server or a
 // runtime error, 2 usage error, 3 cannot reach the server, 4 not logged in / unauthorized,
-// 75 the data dir is in use by a running server (serve, restore).
+// 73 the data dir's disk is too full to start on (serve), 75 the data dir is in use by a running server (serve, restore).
 import { NatterError } from "../protocol/index.ts";
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, auth: 4, inUse: 75 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, auth: 4, diskFull: 73, inUse: 75 } as const;
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number = EXIT.failure) {

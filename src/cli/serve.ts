@@ -2,7 +2,7 @@
 // config file are merged by loadConfig; SIGTERM/SIGINT drain and exit 0.
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { ConfigError, DataDirInUse, DataDirUnsafe, OPTIONS, envName, loadConfig, DEFAULTS, startServer, type NatterServer, type ServerConfig } from "../server/index.ts";
+import { ConfigError, DataDirInUse, DataDirUnsafe, DiskFullAtStart, OPTIONS, envName, loadConfig, DEFAULTS, startServer, type NatterServer, type ServerConfig } from "../server/index.ts";
 import { EXIT } from "./run.ts";
 
 export function registerServe(program: Command): void {
@@ -47,7 +47,7 @@ export function registerServe(program: Command): void {
     } catch (e) {
       // Start-up failures (port in use, Litestream missing, storage refused) are the operator's to fix: no stack.
       process.stderr.write(`natter serve: ${(e as Error).message}\n`);
-      process.exit(e instanceof DataDirInUse ? EXIT.inUse : e instanceof DataDirUnsafe ? EXIT.usage : 1);
+      process.exit(e instanceof DataDirInUse ? EXIT.inUse : e instanceof DataDirUnsafe ? EXIT.usage : e instanceof DiskFullAtStart ? EXIT.diskFull : 1);
     }
     if (process.stderr.isTTY) {
       // Logs stay JSON on stdout; a person at a terminal also gets the essentials in plain words.

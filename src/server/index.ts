@@ -6,4 +6,5 @@ export { ConfigError, DEFAULTS, OPTIONS, envName, loadConfig, type ServerConfig 
 export { startServer, type NatterServer, type ServerDeps } from "./server.ts";
 export { DataDirInUse } from "./data-lock.ts";
 export { DataDirUnsafe } from "./data-perms.ts";
+export { DiskFullAtStart } from "./disk-full.ts";
 export { restoreDataDir, RestoreError, type RestoreEvent, type RestoreReport } from "./replication/restore.ts";

@@ -76,6 +76,7 @@ export class Metrics {
   readonly deliveries = new Counter("natter_deliveries_total", "Events sent to connections");
   readonly errors = new Counter("natter_errors_total", "Error replies by code");
   readonly slowConsumers = new Counter("natter_slow_consumers_total", "Connections closed for a full send buffer");
+  readonly diskFull = new Counter("natter_disk_full_total", "Requests refused because the disk is full");
   readonly opDuration = new Histogram("natter_op_duration_seconds", "Op latency, request to reply", [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
   ]);
@@ -108,6 +109,7 @@ export class Metrics {
         this.deliveries,
         this.errors,
         this.slowConsumers,
+        this.diskFull,
         this.opDuration,
         this.commitBatch,
         this.commitDuration,

@@ -1,7 +1,7 @@
 // createServer: wires store, domain and transport for one node, and owns
 // start-up (data dir, admin token) and graceful shutdown (drain, flush, close).
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
@@ -9,6 +9,7 @@ import { NatterError } from "../protocol/index.ts";
 import type { ServerConfig } from "./config.ts";
 import { lockDataDir, type DataDirLock } from "./data-lock.ts";
 import { secureDataDir } from "./data-perms.ts";
+import { DiskFullAtStart, isDiskFull } from "./disk-full.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Admin } from "./domain/admin.ts";
 import { Chat } from "./domain/chat.ts";
@@ -54,25 +55,37 @@ export function ensureDataDir(dir: string): { token: string; created: boolean } 
   const p = join(dir, "admin.token");
   if (existsSync(p)) return { token: readFileSync(p, "utf8").trim(), created: false };
   const token = newToken();
-  writeFileSync(p, token + "\n", { mode: 0o600 });
-  chmodSync(p, 0o600);
+  // Written whole or not at all: a full disk must not leave an empty token behind.
+  const tmp = p + ".tmp";
+  try {
+    writeFileSync(tmp, token + "\n", { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, p);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
   return { token, created: true };
 }
 
 /**
  * Starts a node on config.data; throws DataDirInUse at once if another server holds that data dir,
- * DataDirUnsafe if its admin token is world-readable.
+ * DataDirUnsafe if its admin token is world-readable, DiskFullAtStart if its disk is too full to start on.
  */
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<NatterServer> {
   const dataDir = resolve(config.data);
   const log = deps.log ?? createLogger(config.logLevel);
-  secureDataDir(dataDir, log);
-  const lock = lockDataDir(dataDir);
   try {
-    return await start(config, { ...deps, log }, dataDir, lock);
+    secureDataDir(dataDir, log);
+    const lock = lockDataDir(dataDir);
+    try {
+      return await start(config, { ...deps, log }, dataDir, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
   } catch (e) {
-    lock.release();
-    throw e;
+    throw isDiskFull(e, dataDir) ? new DiskFullAtStart(dataDir, e) : e;
   }
 }
 

@@ -137,8 +137,11 @@ class LocalTemp implements TempBlob {
     if (!this.fh) throw new Error("temp blob is closed");
     const fh = this.fh;
     this.fh = null;
-    await fh.sync();
-    await fh.close();
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     return this.hash.digest("hex");
   }
 

@@ -5,6 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { NatterError } from "../../protocol/index.ts";
+import { asDiskFull, DiskFull } from "../disk-full.ts";
 import type { MediaAccess } from "../domain/ports.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
@@ -94,7 +95,8 @@ export class MediaService implements MediaAccess {
 
   /**
    * Streams `input.body` to a temp file while hashing and counting; never holds the file in memory.
-   * Throws too_large (size cap or quota; nothing kept) or bad_request (aborted/short body; nothing kept).
+   * Throws too_large (size cap or quota; nothing kept), bad_request (aborted/short body; nothing kept)
+   * or DiskFull (unavailable; nothing kept).
    */
   async upload(user: string, input: UploadInput): Promise<UploadedMedia> {
     const cap = this.limits.maxUploadBytes;
@@ -191,9 +193,10 @@ export class MediaService implements MediaAccess {
       this.metrics.mediaUploadBytes.inc({}, row.size);
       return toUploaded(row);
     } catch (e) {
-      rejected = (e as { rejectReason?: string }).rejectReason ?? null;
+      const full = asDiskFull(e, temp?.path);
+      rejected = (e as { rejectReason?: string }).rejectReason ?? (full instanceof DiskFull ? "disk_full" : null);
       release(); // first, so a failing upload stops counting against the user's others at once
-      throw e;
+      throw full; // a full disk: unavailable with a retry-after, the temp file removed below
     } finally {
       if (!committed) await temp?.discard();
       // Counted once the temp file is gone, so the metric also says "nothing left behind".

@@ -3,7 +3,7 @@
 // of its key, `shardOf(key, count)`. The libSQL backend is the same with one
 // shard: one database.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface Layout {
@@ -18,7 +18,14 @@ export function openLayout(dir: string, shards: number): Layout {
   if (existsSync(p)) return JSON.parse(readFileSync(p, "utf8")) as Layout;
   const layout: Layout = { format: 1, shards, created_at: Date.now() };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(p, JSON.stringify(layout, null, 2) + "\n");
+  // Written whole or not at all: a full disk must not leave a truncated layout behind.
+  try {
+    writeFileSync(p + ".tmp", JSON.stringify(layout, null, 2) + "\n");
+    renameSync(p + ".tmp", p);
+  } catch (e) {
+    rmSync(p + ".tmp", { force: true });
+    throw e;
+  }
   return layout;
 }
 

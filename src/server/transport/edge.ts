@@ -7,6 +7,7 @@ import { NatterError, type WireError } from "../../protocol/index.ts";
 import type { Dispatch } from "../domain/ops.ts";
 import type { Caller } from "../domain/ports.ts";
 import type { RateLimiter } from "../domain/rate-limit.ts";
+import { DiskFull, diskFullReporter } from "../disk-full.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { bearer, errorResponse, toNatterError } from "./errors.ts";
@@ -33,8 +34,12 @@ export class Edge {
   readonly startedAt = Date.now();
   private lagMs = 0;
   private lagTimer: ReturnType<typeof setInterval> | null = null;
+  /** Counts a refusal for a full disk; logs "disk full" once per few seconds. */
+  private readonly diskFull: (path: string) => void;
 
-  constructor(private readonly deps: EdgeDeps) {}
+  constructor(private readonly deps: EdgeDeps) {
+    this.diskFull = diskFullReporter(deps.log, () => deps.metrics.diskFull.inc());
+  }
 
   /** Measures event-loop lag; overloaded() is true while it exceeds overloadLagMs. */
   startLagMonitor(): void {
@@ -105,9 +110,10 @@ export class Edge {
     }
   }
 
-  /** The one error mapping: a NatterError as is, anything else logged and `internal`; each counted by code. */
+  /** The one error mapping: a NatterError as is, a full disk `unavailable` (reported), anything else logged and `internal`; each counted by code. */
   error(e: unknown, where: string): NatterError {
     const err = toNatterError(e, this.deps.log, where);
+    if (err instanceof DiskFull) this.diskFull(err.path);
     this.deps.metrics.errors.inc({ code: err.code });
     return err;
   }

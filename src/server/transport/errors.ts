@@ -2,11 +2,14 @@
 // bearer tokens, JSON bodies read and validated against a schema.
 
 import { NatterError, validate, type ParamsOf, type Schema, type WireError } from "../../protocol/index.ts";
+import { asDiskFull, DiskFull } from "../disk-full.ts";
 import type { Logger } from "../log.ts";
 
-/** Converts any thrown value to a NatterError; unexpected ones are logged and become `internal`. */
+/** Converts any thrown value to a NatterError: a full disk is a DiskFull; unexpected ones are logged and become `internal`. */
 export function toNatterError(e: unknown, log: Logger, where: string): NatterError {
   if (e instanceof NatterError) return e;
+  const full = asDiskFull(e);
+  if (full instanceof DiskFull) return full;
   log.error("unexpected error", { where, error: String((e as Error)?.stack ?? e) });
   return new NatterError("internal", "internal server error");
 }

@@ -3,6 +3,7 @@
 // structured clone for these small plain objects.
 
 import { NatterError, type ErrorCode } from "../../../protocol/index.ts";
+import { asDiskFull, DiskFull } from "../../disk-full.ts";
 import type { CommitStat } from "../types.ts";
 import type { WriteOp } from "../write-ops.ts";
 import type { Synchronous } from "./shard.ts";
@@ -22,6 +23,8 @@ export interface WireFailure {
   code?: string;
   message: string;
   retryAfterMs?: number;
+  /** The file a full disk refused to write (the error is then a DiskFull). */
+  diskFull?: string;
 }
 
 export type ToWriter =
@@ -38,15 +41,19 @@ export type FromWriter =
   | { kind: "closed" }
   | { kind: "fatal"; message: string };
 
-export function toFailure(e: unknown): WireFailure {
+/** Why a write on the shard file `path` failed; a full disk becomes a DiskFull there. */
+export function toFailure(e: unknown, path: string): WireFailure {
+  e = asDiskFull(e, path);
   if (e instanceof NatterError) {
     const f: WireFailure = { code: e.code, message: e.message };
     if (e.retryAfterMs !== undefined) f.retryAfterMs = e.retryAfterMs;
+    if (e instanceof DiskFull) f.diskFull = e.path;
     return f;
   }
   return { message: e instanceof Error ? e.message : String(e) };
 }
 
 export function toError(f: WireFailure): Error {
+  if (f.diskFull !== undefined) return new DiskFull(f.diskFull, f.retryAfterMs);
   return f.code ? new NatterError(f.code as ErrorCode, f.message, f.retryAfterMs) : new Error(f.message);
 }

@@ -81,7 +81,7 @@ function run(call: WriteCall): void {
   pending.add(p);
   p.then(
     (value) => answers.push({ id, ok: true, value: value ?? null }),
-    (e) => answers.push({ id, ok: false, error: toFailure(e) }),
+    (e) => answers.push({ id, ok: false, error: toFailure(e, shard.path) }),
   ).finally(() => {
     pending.delete(p);
     scheduleReport();
