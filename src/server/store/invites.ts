@@ -1,8 +1,13 @@
 // Invites, in shard(channel id) beside their channel: each has an expiry, a
 // use limit and may be revoked; a member removed by an admin is barred from
-// every invite created up to the removal (invite_bars). The rule that says
+// every invite committed before the removal (invite_bars). The rule that says
 // whether an invite admits a user lives here once, checked inside the commit
 // that adds the member and counts the use.
+//
+// Bars and invites are ordered by commit, not by the clock: an invite's
+// created_at is past every bar of its channel, and a bar's barred_at is at
+// least every invite's created_at, so "created_at <= barred_at" means
+// "committed before the removal" even within one millisecond.
 
 import { NatterError } from "../../protocol/index.ts";
 import { channelWrites } from "./channels.ts";
@@ -40,7 +45,8 @@ export function inviteRefusal(invite: InviteRow | null, barredAt: number | null,
 export const inviteWrites = {
   async createInvite(c: WriteCtx, a: NewInvite): Promise<void> {
     await c.db.run(
-      "INSERT INTO invites (code, channel_id, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?, 0)",
+      `INSERT INTO invites (code, channel_id, created_by, created_at, expires_at, max_uses, uses)
+       VALUES (?1, ?2, ?3, MAX(?4, COALESCE((SELECT MAX(barred_at) + 1 FROM invite_bars WHERE channel_id = ?2), 0)), ?5, ?6, 0)`,
       a.code, a.channel, a.by, a.at, a.expires_at, a.max_uses,
     );
   },
@@ -69,14 +75,16 @@ export const inviteWrites = {
 
   /**
    * Removes `user` (as changeMembers does) and closes their way back in, in one commit: the
-   * invites they created in the channel are revoked and they are barred from every invite created
-   * up to `at`. Throws not_found if they are not a current member.
+   * invites they created in the channel are revoked and no invite committed before this one admits
+   * them. Throws not_found if they are not a current member.
    */
   async removeAndBar(c: WriteCtx, a: { channel: string; user: string; at: number }): Promise<ChannelState> {
     const state = await channelWrites.changeMembers(c, { channel: a.channel, change: { kind: "remove", user: a.user, at: a.at } });
     await c.db.run("UPDATE invites SET revoked_at = ? WHERE channel_id = ? AND created_by = ? AND revoked_at IS NULL", a.at, a.channel, a.user);
     await c.db.run(
-      "INSERT INTO invite_bars (channel_id, user_id, barred_at) VALUES (?1, ?2, ?3) ON CONFLICT (channel_id, user_id) DO UPDATE SET barred_at = ?3",
+      `INSERT INTO invite_bars (channel_id, user_id, barred_at)
+       VALUES (?1, ?2, MAX(?3, COALESCE((SELECT MAX(created_at) FROM invites WHERE channel_id = ?1), 0)))
+       ON CONFLICT (channel_id, user_id) DO UPDATE SET barred_at = excluded.barred_at`,
       a.channel, a.user, a.at,
     );
     return state;

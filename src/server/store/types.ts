@@ -175,7 +175,7 @@ export interface ChannelStore {
   /** Revokes the invite; false if the channel has no invite `code`. */
   revokeInvite(channel: string, code: string, at: number): Promise<boolean>;
   /** Removes a member in one commit with their way back in: their invites in the channel are
-   *  revoked and invites created up to `at` no longer admit them. not_found if not a member. */
+   *  revoked and no invite committed before the removal admits them. not_found if not a member. */
   removeAndBar(channel: string, user: string, at: number): Promise<ChannelState>;
 }
 
