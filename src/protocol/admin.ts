@@ -4,7 +4,7 @@
 
 import { OP_SCHEMAS, type ParamsOf, type Schema } from "./schema.ts";
 import type { StoredPhone } from "./phone.ts";
-import type { Channel, Device, User } from "./types.ts";
+import type { Channel, Device, Invite, OpResults, User } from "./types.ts";
 
 /** Bodies of the admin routes that take one. Names and phones are checked further by the server. */
 export const ADMIN_SCHEMAS = {
@@ -20,6 +20,8 @@ export const ADMIN_SCHEMAS = {
   },
   /** POST /admin/groups/ID/members (no members: nothing to add). */
   addMembers: { members: { kind: "ids", optional: true, max: 1000 } },
+  /** POST /admin/groups/ID/invite (body optional): the invite's limits, as in the createInvite op. */
+  createInvite: { max_uses: OP_SCHEMAS.createInvite.max_uses, expires_in_ms: OP_SCHEMAS.createInvite.expires_in_ms },
 } as const satisfies Record<string, Schema>;
 
 export type AdminParams = { [K in keyof typeof ADMIN_SCHEMAS]: ParamsOf<(typeof ADMIN_SCHEMAS)[K]> };
@@ -117,7 +119,11 @@ export interface AdminResults {
   /** DELETE /admin/groups/ID/members/USER */
   removeMember: { group: AdminGroup };
   /** POST /admin/groups/ID/invite */
-  createInvite: { invite: string };
+  createInvite: OpResults["createInvite"];
+  /** GET /admin/groups/ID/invites: the live ones, oldest first. */
+  listInvites: { invites: Invite[] };
+  /** DELETE /admin/groups/ID/invites/CODE */
+  revokeInvite: { ok: true };
   /** GET /admin/backup */
   backupStatus: BackupStatus;
   /** GET /admin/stats */

@@ -7,7 +7,7 @@ test("every op of protocol v1 has a schema", () => {
     [
       "getAll", "getMessages", "sendMessage", "createGroup", "createInvite", "joinGroup", "leaveGroup",
       "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping", "getUsers",
-      "linkDevice", "listDevices", "revokeDevice",
+      "linkDevice", "listDevices", "revokeDevice", "revokeInvite", "listInvites",
     ].sort(),
   );
   expect(isOpName("toString")).toBe(false);

@@ -44,7 +44,12 @@ export const OP_SCHEMAS = {
     members: { kind: "ids", optional: true, max: 1000 },
     join: { kind: "enum", optional: true, values: ["invite", "open"] },
   },
-  createInvite: { channel: ID },
+  // max_uses and expires_in_ms are additions, each at most the server's limit (bad_request above it).
+  createInvite: {
+    channel: ID,
+    max_uses: { kind: "int", optional: true, min: 1, max: Number.MAX_SAFE_INTEGER },
+    expires_in_ms: { kind: "int", optional: true, min: 1, max: Number.MAX_SAFE_INTEGER },
+  },
   joinGroup: { channel: ID, invite: OPT_ID },
   leaveGroup: { channel: ID },
   addMembers: { channel: ID, members: { kind: "ids", max: 1000 } },
@@ -59,6 +64,9 @@ export const OP_SCHEMAS = {
   linkDevice: {},
   listDevices: {},
   revokeDevice: { device: ID },
+  // Group invites (additions): revoke one, list the live ones (group admins).
+  revokeInvite: { channel: ID, invite: ID },
+  listInvites: { channel: ID },
 } as const satisfies Record<string, Schema>;
 
 export type OpName = keyof typeof OP_SCHEMAS;

@@ -27,6 +27,19 @@ export interface OwnDevice extends Device {
   current: boolean;
 }
 
+/** A group's invite as its admins see it (listInvites). Addition. */
+export interface Invite {
+  invite: string;
+  /** A user id, or "admin" for the operator. */
+  created_by: string;
+  created_at: number;
+  /** It admits no one from this time on. */
+  expires_at: number;
+  /** Joins it has admitted; it admits no one once `uses` reaches `max_uses`. */
+  uses: number;
+  max_uses: number;
+}
+
 export interface Message {
   /** `${channel}:${seq}`: stable, and routable to the channel's shard. */
   id: string;
@@ -182,7 +195,8 @@ export interface OpResults {
   getMessages: { messages: Message[]; has_more: boolean };
   sendMessage: { message: Message };
   createGroup: { channel: Channel };
-  createInvite: { invite: string };
+  /** `expires_at` and `max_uses` are additions: the limits the invite was given. */
+  createInvite: { invite: string; expires_at: number; max_uses: number };
   joinGroup: { channel: Channel };
   leaveGroup: Record<string, never>;
   addMembers: { channel: Channel };
@@ -200,6 +214,10 @@ export interface OpResults {
   listDevices: { devices: OwnDevice[] };
   /** Addition: revokes one of the caller's own devices (the caller's included). */
   revokeDevice: Record<string, never>;
+  /** Addition: revokes one of the group's invites (group admins). */
+  revokeInvite: Record<string, never>;
+  /** Addition: the group's invites that still admit someone, oldest first (group admins). */
+  listInvites: { invites: Invite[] };
 }
 
 /** Login over HTTP: POST /api/login. */

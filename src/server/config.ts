@@ -23,6 +23,10 @@ export interface ServerConfig {
   maxMessageBytes: number;
   maxFrameBytes: number;
   maxGroupMembers: number;
+  /** Longest lifetime of a group invite, and the lifetime of one created without expires_in_ms (ms). */
+  inviteTtlMs: number;
+  /** Most joins one group invite admits, and the limit of one created without max_uses. */
+  inviteMaxUses: number;
   rateBurst: number;
   ratePerSec: number;
   maxConnections: number;
@@ -80,6 +84,8 @@ export const DEFAULTS: ServerConfig = {
   maxMessageBytes: 64 * 1024,
   maxFrameBytes: 1024 * 1024,
   maxGroupMembers: 100,
+  inviteTtlMs: 7 * 24 * 60 * 60 * 1000,
+  inviteMaxUses: 100,
   rateBurst: 300,
   ratePerSec: 100,
   maxConnections: 18_000,
@@ -112,6 +118,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "maxMessageBytes", flag: "max-message-bytes", kind: "int", min: 1, help: "largest message content, UTF-8 bytes" },
   { key: "maxFrameBytes", flag: "max-frame-bytes", kind: "int", min: 1024, help: "largest websocket frame; larger closes with 1009" },
   { key: "maxGroupMembers", flag: "max-group-members", kind: "int", min: 2, help: "members per group" },
+  { key: "inviteTtlMs", flag: "invite-ttl-ms", kind: "int", min: 1, help: "lifetime of a group invite: the default and the most a createInvite may ask for" },
+  { key: "inviteMaxUses", flag: "invite-max-uses", kind: "int", min: 1, help: "joins one group invite admits: the default and the most a createInvite may ask for" },
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },

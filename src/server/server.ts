@@ -144,7 +144,13 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics, config.sendBufferBytes);
   const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
-  const limits = { maxMessageBytes: config.maxMessageBytes, maxGroupMembers: config.maxGroupMembers, phoneRegion: config.phoneRegion };
+  const limits = {
+    maxMessageBytes: config.maxMessageBytes,
+    maxGroupMembers: config.maxGroupMembers,
+    inviteTtlMs: config.inviteTtlMs,
+    inviteMaxUses: config.inviteMaxUses,
+    phoneRegion: config.phoneRegion,
+  };
   const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
   const presence = new Presence(store, hub);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);

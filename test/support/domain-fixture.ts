@@ -94,7 +94,7 @@ export function openDomain(limits: Partial<ChatLimits> = {}): DomainFixture {
     sweepIntervalMs: 60_000,
   });
   const accounts = new Accounts(store, delivery, 60_000);
-  const chat = new Chat(store, delivery, { maxMessageBytes: 64 * 1024, maxGroupMembers: 100, ...limits }, metrics, media);
+  const chat = new Chat(store, delivery, { maxMessageBytes: 64 * 1024, maxGroupMembers: 100, inviteTtlMs: 60_000, inviteMaxUses: 100, ...limits }, metrics, media);
   const admin = new Admin(store, accounts, chat, delivery, () => TEST_NODE);
   let devices = 0;
   return {

@@ -1,11 +1,13 @@
-// natter admin groups create|list|show|add|remove|invite
+// natter admin groups create|list|show|add|remove|invite|invites|invite-revoke
 import type { Command } from "commander";
-import type { AdminGroup as Group } from "../../protocol/index.ts";
+import type { AdminGroup as Group, AdminResults } from "../../protocol/index.ts";
 import { table, time } from "../table.ts";
 import { adminAction } from "./index.ts";
 
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
 const enc = encodeURIComponent;
+/** A number option as the server should see it: digits as a number, anything else as given (the server refuses it). */
+const int = (v?: string) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v);
 
 function showGroup({ group: g }: { group: Group }): string {
   return (
@@ -56,8 +58,27 @@ export function registerGroups(admin: Command): void {
     showGroup,
   );
   adminAction(
-    groups.command("invite <group-id>").description("create an invite code for a group"),
-    (c, [id]) => c.call<{ invite: string }>("POST", `/admin/groups/${enc(id!)}/invite`),
-    (r) => `invite: ${r.invite}\n`,
+    groups
+      .command("invite <group-id>")
+      .description("create an invite code for a group")
+      .option("--max-uses <n>", "joins it admits (default and most: the server's --invite-max-uses)")
+      .option("--expires-in-ms <ms>", "lifetime (default and most: the server's --invite-ttl-ms)"),
+    (c, [id], o) =>
+      c.call<AdminResults["createInvite"]>("POST", `/admin/groups/${enc(id!)}/invite`, { max_uses: int(o.maxUses), expires_in_ms: int(o.expiresInMs) }),
+    (r) => `invite: ${r.invite}\nexpires: ${time(r.expires_at)}  uses: up to ${r.max_uses}\n`,
+  );
+  adminAction(
+    groups.command("invites <group-id>").description("list a group's invites that still admit someone"),
+    (c, [id]) => c.call<AdminResults["listInvites"]>("GET", `/admin/groups/${enc(id!)}/invites`),
+    (r) =>
+      table(
+        ["INVITE", "CREATED BY", "CREATED", "EXPIRES", "USES"],
+        r.invites.map((i) => [i.invite, i.created_by, time(i.created_at), time(i.expires_at), `${i.uses}/${i.max_uses}`]),
+      ),
+  );
+  adminAction(
+    groups.command("invite-revoke <group-id> <invite>").description("revoke an invite: it admits no one from now on"),
+    (c, [id, code]) => c.call<AdminResults["revokeInvite"]>("DELETE", `/admin/groups/${enc(id!)}/invites/${enc(code!)}`),
+    () => "invite revoked\n",
   );
 }

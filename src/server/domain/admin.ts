@@ -96,8 +96,19 @@ export class Admin {
     return { group: await this.group(id) };
   }
 
-  async createInvite(id: string): Promise<AdminResults["createInvite"]> {
-    return { invite: await this.chat.createInvite(OPERATOR, id) };
+  /** An invite with the given limits (the server's by default); bad_request above them. */
+  createInvite(id: string, p: AdminParams["createInvite"] = {}): Promise<AdminResults["createInvite"]> {
+    return this.chat.createInvite(OPERATOR, { ...p, channel: id });
+  }
+
+  async listInvites(id: string): Promise<AdminResults["listInvites"]> {
+    return { invites: await this.chat.listInvites(OPERATOR, id) };
+  }
+
+  /** Revokes the invite; not_found if the group has no such invite. */
+  async revokeInvite(id: string, invite: string): Promise<AdminResults["revokeInvite"]> {
+    await this.chat.revokeInvite(OPERATOR, id, invite);
+    return { ok: true };
   }
 
   async stats(): Promise<AdminResults["stats"]> {

@@ -294,6 +294,47 @@ describe("groups", () => {
     expect(await failure(d.dispatch("joinGroup", e!.caller, { channel: "g_nope" }))).toMatchObject({ code: "not_found" });
   });
 
+  test("invites carry the configured limits; a join through one counts a use; an open group needs none and counts none", async () => {
+    await d.close();
+    d = openDomain({ inviteMaxUses: 2, inviteTtlMs: 1000 });
+    const [a, b, c, e] = await users(4, "iv");
+    const g = await group(a!, []);
+    const r = await d.dispatch("createInvite", a!.caller, { channel: g.id });
+    expect(r.max_uses).toBe(2);
+    expect(await failure(d.dispatch("createInvite", a!.caller, { channel: g.id, max_uses: 3 }))).toMatchObject({ code: "bad_request", message: "max_uses is at most 2 on this server" });
+    expect(await failure(d.dispatch("createInvite", a!.caller, { channel: g.id, expires_in_ms: 1001 }))).toMatchObject({ code: "bad_request" });
+    await d.dispatch("joinGroup", b!.caller, { channel: g.id, invite: r.invite });
+    await d.dispatch("joinGroup", c!.caller, { channel: g.id, invite: r.invite });
+    const mark = d.delivery.sent.length;
+    expect(await failure(d.dispatch("joinGroup", e!.caller, { channel: g.id, invite: r.invite }))).toMatchObject({ code: "forbidden", message: "this invite is used up (2 of 2 uses)" });
+    expect(d.delivery.since(mark)).toEqual([]);
+    expect(await d.store.userChannels(e!.id)).toEqual([]);
+    const open = await group(a!, [], { join: "open" });
+    const oi = await d.dispatch("createInvite", a!.caller, { channel: open.id });
+    await d.dispatch("joinGroup", e!.caller, { channel: open.id, invite: oi.invite });
+    expect((await d.dispatch("listInvites", a!.caller, { channel: open.id })).invites.map((i) => i.uses)).toEqual([0]);
+  });
+
+  test("removal by an admin revokes the invites the removed member made and bars them from older invites; leaving does neither", async () => {
+    const [o, r, m, x] = await users(4, "rm");
+    const { group: g } = await d.admin.createGroup({ owner: r!.id, name: "r-owned", members: [m!.id] });
+    const theirs = (await d.dispatch("createInvite", r!.caller, { channel: g.id })).invite;
+    const operators = (await d.admin.createInvite(g.id)).invite;
+    await d.admin.removeMember(g.id, r!.id); // m is promoted: a group keeps an admin
+    expect((await d.dispatch("listInvites", m!.caller, { channel: g.id })).invites.map((i) => [i.invite, i.created_by])).toEqual([[operators, "admin"]]);
+    expect(await failure(d.dispatch("joinGroup", x!.caller, { channel: g.id, invite: theirs }))).toMatchObject({ code: "forbidden", message: "this invite was revoked" });
+    expect(await failure(d.dispatch("joinGroup", r!.caller, { channel: g.id, invite: operators }))).toMatchObject({ code: "forbidden" });
+    await d.dispatch("joinGroup", o!.caller, { channel: g.id, invite: operators });
+    expect(await failure(d.dispatch("createInvite", o!.caller, { channel: g.id }))).toMatchObject({ code: "forbidden" });
+    // o (a member, not an admin) leaves and comes back with the same invite.
+    await d.dispatch("leaveGroup", o!.caller, { channel: g.id });
+    expect((await d.dispatch("joinGroup", o!.caller, { channel: g.id, invite: operators })).channel.members).toContain(o!.id);
+    expect(await failure(d.dispatch("revokeInvite", o!.caller, { channel: g.id, invite: operators }))).toMatchObject({ code: "forbidden" });
+    expect(await failure(d.dispatch("revokeInvite", m!.caller, { channel: g.id, invite: theirs + "x" }))).toMatchObject({ code: "not_found" });
+    await d.dispatch("revokeInvite", m!.caller, { channel: g.id, invite: operators });
+    expect((await d.admin.listInvites(g.id)).invites).toEqual([]);
+  });
+
   test("leave and remove: everyone is told, the one who goes included; removing needs an admin and a current member", async () => {
     const [a, b, c] = await users(3, "z");
     const g = await group(a!, [b!, c!]);

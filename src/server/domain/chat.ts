@@ -5,9 +5,11 @@ import {
   NatterError,
   type Channel,
   type CreateGroupParams,
+  type Invite,
   type MemberAction,
   type Message,
   type OpParams,
+  type OpResults,
   type SendMessageParams,
   type User,
 } from "../../protocol/index.ts";
@@ -22,6 +24,10 @@ import { toMessage, toUser } from "./views.ts";
 export interface ChatLimits {
   maxMessageBytes: number;
   maxGroupMembers: number;
+  /** Longest (and default) lifetime of an invite, ms. */
+  inviteTtlMs: number;
+  /** Most (and default) joins one invite admits. */
+  inviteMaxUses: number;
   /** Country of phone numbers given without a country code ("" = none). */
   phoneRegion?: string;
 }
@@ -302,20 +308,51 @@ export class Chat {
     return this.view(state, creator);
   }
 
-  async createInvite(actor: Actor, channel: string): Promise<string> {
-    const state = await this.group(channel);
+  /** A new invite (group admins): it admits `max_uses` joins until `expires_in_ms` from now, each
+   *  at most the server's limit and by default that limit; bad_request above it. */
+  async createInvite(actor: Actor, p: OpParams["createInvite"]): Promise<OpResults["createInvite"]> {
+    const state = await this.group(p.channel);
     this.requireAdmin(state, actor);
-    const code = newInviteCode();
-    await this.store.createInvite(code, channel, "user" in actor ? actor.user : ADMIN_BY, Date.now());
-    return code;
+    const { inviteTtlMs, inviteMaxUses } = this.limits;
+    if (p.max_uses !== undefined && p.max_uses > inviteMaxUses) throw new NatterError("bad_request", `max_uses is at most ${inviteMaxUses} on this server`);
+    if (p.expires_in_ms !== undefined && p.expires_in_ms > inviteTtlMs)
+      throw new NatterError("bad_request", `expires_in_ms is at most ${inviteTtlMs} on this server`);
+    const at = Date.now();
+    const invite = { code: newInviteCode(), channel: p.channel, by: "user" in actor ? actor.user : ADMIN_BY, at };
+    const limits = { expires_at: at + (p.expires_in_ms ?? inviteTtlMs), max_uses: p.max_uses ?? inviteMaxUses };
+    await this.store.createInvite({ ...invite, ...limits });
+    return { invite: invite.code, ...limits };
   }
 
+  /** The group's invites that still admit someone (group admins). */
+  async listInvites(actor: Actor, channel: string): Promise<Invite[]> {
+    this.requireAdmin(await this.group(channel), actor);
+    return (await this.store.liveInvites(channel, Date.now())).map((r) => ({
+      invite: r.code,
+      created_by: r.created_by,
+      created_at: r.created_at,
+      expires_at: r.expires_at,
+      uses: r.uses,
+      max_uses: r.max_uses,
+    }));
+  }
+
+  /** Revokes one of the group's invites (group admins); not_found if the group has no such invite. */
+  async revokeInvite(actor: Actor, channel: string, invite: string): Promise<void> {
+    this.requireAdmin(await this.group(channel), actor);
+    if (!(await this.store.revokeInvite(channel, invite, Date.now()))) throw new NatterError("not_found", "no such invite in this group");
+  }
+
+  /** Joins an open group, or an invite-only one through an invite that admits the caller (one use);
+   *  forbidden, saying why, otherwise. A current member gets the channel and nothing changes. */
   async joinGroup(user: string, p: OpParams["joinGroup"]): Promise<Channel> {
     let state = await this.group(p.channel);
     if (isCurrent(state, user)) return this.view(state, user);
-    const invited = p.invite !== undefined && (await this.store.inviteChannel(p.invite)) === p.channel;
-    if (state.channel.join !== "open" && !invited) throw new NatterError("forbidden", "this group needs an invite");
-    state = await this.store.changeMembers(p.channel, { kind: "add", users: [user], role: "member", at: Date.now(), max: this.limits.maxGroupMembers });
+    const at = Date.now();
+    const max = this.limits.maxGroupMembers;
+    if (state.channel.join === "open") state = await this.store.changeMembers(p.channel, { kind: "add", users: [user], role: "member", at, max });
+    else if (p.invite === undefined) throw new NatterError("forbidden", "this group needs an invite");
+    else state = await this.store.joinByInvite(p.channel, p.invite, user, at, max);
     await this.addToUserLists(p.channel, [user]);
     this.memberEvent(state, user, "joined", user);
     await this.introduce(state, [user]);
@@ -342,7 +379,9 @@ export class Chat {
     else if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this group");
     if (!isCurrent(state, user)) throw new NatterError("not_found", "not a member of this group");
     const before = current(state).map((m) => m.user_id);
-    await this.store.changeMembers(channel, { kind: "remove", user, at: Date.now() });
+    // Leaving keeps one's way back in; a removal revokes it (see ChannelStore.removeAndBar).
+    if (self) await this.store.changeMembers(channel, { kind: "remove", user, at: Date.now() });
+    else await this.store.removeAndBar(channel, user, Date.now());
     const by = "user" in actor ? actor.user : ADMIN_BY;
     const ev = JSON.stringify({ ev: "member", channel, user, action: self ? "left" : "removed", by });
     this.delivery.toUsers(before, ev); // the remaining members and the one who left

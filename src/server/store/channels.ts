@@ -1,5 +1,6 @@
-// Channels: the channel row, its members (with receipt cursors) and invites,
-// all in shard(channel id); and each user's channel list, in shard(user id).
+// Channels: the channel row and its members (with receipt cursors), in
+// shard(channel id), invites beside them (invites.ts); and each user's
+// channel list, in shard(user id).
 // The membership rules (who is added, who may be removed, at which seq, an
 // admin always remains) live here once.
 
@@ -24,10 +25,6 @@ export const readChannels = (db: Exec) => db.all<ChannelRow>(CHANNEL);
 
 export async function readUserChannels(db: Exec, user: string): Promise<string[]> {
   return (await db.all<{ channel_id: string }>("SELECT channel_id FROM user_channels WHERE user_id = ?", user)).map((r) => r.channel_id);
-}
-
-export async function inviteOf(db: Exec, code: string): Promise<string | null> {
-  return (await db.get<{ channel_id: string }>("SELECT channel_id FROM invites WHERE code = ?", code))?.channel_id ?? null;
 }
 
 // ---- rules ----
@@ -95,9 +92,5 @@ export const channelWrites = {
   /** In shard(user): idempotent adds to the user's channel list. */
   async addUserChannels(c: WriteCtx, a: { user: string; channels: string[] }): Promise<void> {
     for (const ch of a.channels) await c.db.run("INSERT OR IGNORE INTO user_channels (user_id, channel_id) VALUES (?, ?)", a.user, ch);
-  },
-
-  async createInvite(c: WriteCtx, a: { code: string; channel: string; by: string; at: number }): Promise<void> {
-    await c.db.run("INSERT INTO invites (code, channel_id, created_by, created_at) VALUES (?, ?, ?, ?)", a.code, a.channel, a.by, a.at);
   },
 };

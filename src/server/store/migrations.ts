@@ -106,6 +106,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE members ADD COLUMN earlier TEXT NOT NULL DEFAULT '[]';
   `,
+  // 4: invites expire, have a use limit and can be revoked; a member removed by an admin is
+  // barred from invites created up to the removal. Invites made before this migration get the
+  // default limits (7 days from creation, 100 uses).
+  `
+  ALTER TABLE invites ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE invites ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 100;
+  ALTER TABLE invites ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE invites ADD COLUMN revoked_at INTEGER;
+  UPDATE invites SET expires_at = created_at + 604800000;
+  CREATE INDEX invites_channel ON invites(channel_id, created_at);
+  CREATE TABLE invite_bars (
+    channel_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    barred_at INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, user_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -19,8 +19,9 @@ import {
   readUser,
   readUsers,
 } from "./accounts.ts";
-import { inviteOf, readChannel, readChannels, readUserChannels } from "./channels.ts";
+import { readChannel, readChannels, readUserChannels } from "./channels.ts";
 import type { Awaitable, Exec } from "./exec.ts";
+import { readLiveInvites } from "./invites.ts";
 import { shardOf } from "./layout.ts";
 import { countRows } from "./maintenance.ts";
 import { readMedia, readMediaLinks, readUnsent, sentIn, sharedWhileMember, uploadedBytes, usesBlob } from "./media.ts";
@@ -31,10 +32,12 @@ import type {
   ChannelState,
   CursorUpdate,
   DeviceRow,
+  InviteRow,
   MediaRow,
   MemberChange,
   MessageRange,
   MessageRow,
+  NewInvite,
   NewMessage,
   Store,
   StoreStats,
@@ -202,13 +205,26 @@ export abstract class ShardedStore implements Store {
     return readUserChannels(this.db(user), user);
   }
 
-  async createInvite(code: string, channel: string, by: string, at: number): Promise<void> {
-    await this.writeAt(channel, "createInvite", { code, channel, by, at });
+  // Invites live with their channel: a code is always looked up in the channel the caller names.
+
+  async createInvite(i: NewInvite): Promise<void> {
+    await this.writeAt(i.channel, "createInvite", i);
   }
 
-  async inviteChannel(code: string): Promise<string | null> {
-    // Invites live with their channel; the code is checked against the channel the caller names.
-    return this.anyShard((db) => inviteOf(db, code));
+  async liveInvites(channel: string, now: number): Promise<InviteRow[]> {
+    return readLiveInvites(this.db(channel), channel, now);
+  }
+
+  async joinByInvite(channel: string, code: string, user: string, at: number, max: number): Promise<ChannelState> {
+    return this.writeAt(channel, "joinByInvite", { channel, code, user, at, max });
+  }
+
+  async revokeInvite(channel: string, code: string, at: number): Promise<boolean> {
+    return this.writeAt(channel, "revokeInvite", { channel, code, at });
+  }
+
+  async removeAndBar(channel: string, user: string, at: number): Promise<ChannelState> {
+    return this.writeAt(channel, "removeAndBar", { channel, user, at });
   }
 
   // ---- messages ----

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NatterError } from "../../protocol/index.ts";
-import type { ChannelRow, MediaRow, NewMessage, Store } from "./types.ts";
+import type { ChannelRow, MediaRow, NewInvite, NewMessage, Store } from "./types.ts";
 
 /** Opens (creating if needed) a store whose data lives under `dir`. */
 export type OpenStore = (dir: string) => Promise<Store>;
@@ -195,10 +195,62 @@ export function storeSuite(name: string, open: OpenStore): void {
       await store.addUserChannels("u1", ["c1"]);
       await store.addUserChannels("u1", []);
       expect((await store.userChannels("u1")).sort()).toEqual(["c0", "c1"]);
+    });
 
-      await store.createInvite("inv1", "c1", "u2", 7);
-      expect(await store.inviteChannel("inv1")).toBe("c1");
-      expect(await store.inviteChannel("nope")).toBeNull();
+    test("invites: a join counts one use in the commit that adds the member; expired, used up, revoked and other channels' invites refuse; removal bars", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("c1"), [{ user: "u1", role: "admin" }]);
+      await store.createChannel(channel("c2"), [{ user: "u1", role: "admin" }]);
+      const invite = (code: string, extra: Partial<NewInvite> = {}): NewInvite => ({ code, channel: "c1", by: "u1", at: 10, expires_at: 1000, max_uses: 2, ...extra });
+      await store.createInvite(invite("inv1"));
+      await store.createInvite(invite("inv2", { by: "u2", at: 20 }));
+      await store.createInvite(invite("other", { channel: "c2" }));
+      const refusal = async (p: Promise<unknown>) => {
+        const e = await p.then(() => null, (x: NatterError) => x);
+        return e && [e.code, e.message];
+      };
+      const members = async () => (await store.getChannel("c1"))!.members.filter((m) => m.left_seq === null).map((m) => m.user_id).sort();
+      const uses = async () => (await store.liveInvites("c1", 0)).map((i) => [i.code, i.uses]);
+
+      expect(await refusal(store.joinByInvite("c1", "other", "u3", 50, 100))).toEqual(["forbidden", "not an invite of this group"]);
+      expect(await refusal(store.joinByInvite("c1", "inv1", "u3", 1000, 100))).toEqual(["forbidden", "this invite has expired"]);
+      expect((await store.joinByInvite("c1", "inv1", "u3", 999, 100)).members.map((m) => m.user_id)).toContain("u3");
+      // A current member joining again costs no use; group_full undoes the whole join.
+      await store.joinByInvite("c1", "inv1", "u3", 999, 100);
+      expect(await refusal(store.joinByInvite("c1", "inv1", "u4", 50, 2))).toEqual(["group_full", "a group holds at most 2 members (it has 2)"]);
+      expect(await uses()).toEqual([["inv1", 1], ["inv2", 0]]);
+      await store.joinByInvite("c1", "inv1", "u4", 50, 100);
+      expect(await refusal(store.joinByInvite("c1", "inv1", "u5", 50, 100))).toEqual(["forbidden", "this invite is used up (2 of 2 uses)"]);
+      expect(await uses()).toEqual([["inv2", 0]]); // inv1 is no longer live
+
+      expect(await store.revokeInvite("c1", "nope", 60)).toBe(false);
+      expect(await store.revokeInvite("c2", "inv1", 60)).toBe(false);
+      await store.createInvite(invite("inv3", { at: 30 }));
+      expect(await store.revokeInvite("c1", "inv3", 60)).toBe(true);
+      expect(await store.revokeInvite("c1", "inv3", 61)).toBe(true);
+      expect(await refusal(store.joinByInvite("c1", "inv3", "u5", 70, 100))).toEqual(["forbidden", "this invite was revoked"]);
+      expect(await store.liveInvites("c1", 0)).toEqual([
+        { code: "inv2", channel_id: "c1", created_by: "u2", created_at: 20, expires_at: 1000, max_uses: 2, uses: 0, revoked_at: null },
+      ]);
+      expect(await store.liveInvites("c1", 1000)).toEqual([]);
+
+      // Removal (by an admin) revokes the removed user's invites and bars them from invites made up to then.
+      // Ordered by commit, not clock: "before" and "after" share the removal's millisecond.
+      await store.joinByInvite("c1", "inv2", "u2", 50, 100);
+      await store.createInvite(invite("before", { at: 80 }));
+      expect(await refusal(store.removeAndBar("c1", "u9", 80))).toEqual(["not_found", "not a member of this group"]);
+      expect((await store.removeAndBar("c1", "u2", 80)).members.find((m) => m.user_id === "u2")!.left_seq).toBe(0);
+      expect((await store.liveInvites("c1", 0)).map((i) => i.code)).toEqual(["before"]);
+      expect(await refusal(store.joinByInvite("c1", "inv2", "u6", 90, 100))).toEqual(["forbidden", "this invite was revoked"]);
+      await store.createInvite(invite("after", { at: 80 }));
+      expect((await refusal(store.joinByInvite("c1", "before", "u2", 90, 100)))![1]).toContain("you were removed from this group");
+      expect(await members()).toEqual(["u1", "u3", "u4"]);
+      await store.joinByInvite("c1", "after", "u2", 90, 100);
+      expect(await members()).toEqual(["u1", "u2", "u3", "u4"]);
+      // Leaving (changeMembers) bars nothing.
+      await store.changeMembers("c1", { kind: "remove", user: "u3", at: 95 });
+      await store.joinByInvite("c1", "before", "u3", 96, 100);
+      expect(await uses()).toEqual([["before", 1], ["after", 1]]);
     });
 
     test("messages: dense seq, duplicates return the original, non-members refused, ranges and pages", async () => {

@@ -138,6 +138,27 @@ export interface AccountStore extends UserLookup {
   revokeDevice(device: string): Promise<boolean>;
 }
 
+/** An invite to a channel and its limits (in shard(channel)). */
+export interface InviteRow {
+  code: string;
+  channel_id: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
+}
+
+export interface NewInvite {
+  code: string;
+  channel: string;
+  by: string;
+  at: number;
+  expires_at: number;
+  max_uses: number;
+}
+
 /** Channels and their members (channel-keyed), invites, and each user's channel list. */
 export interface ChannelStore {
   /** Creates the channel with its first members unless it exists; returns the state either way. */
@@ -150,8 +171,17 @@ export interface ChannelStore {
   addUserChannels(user: string, channels: string[]): Promise<void>;
   userChannels(user: string): Promise<string[]>;
 
-  createInvite(code: string, channel: string, by: string, at: number): Promise<void>;
-  inviteChannel(code: string): Promise<string | null>;
+  createInvite(i: NewInvite): Promise<void>;
+  /** The channel's invites that still admit someone at `now`, oldest first. */
+  liveInvites(channel: string, now: number): Promise<InviteRow[]>;
+  /** Adds `user` through invite `code` and counts one use (none if already a member), in one commit.
+   *  Throws forbidden saying why the invite does not admit them, group_full past `max`. */
+  joinByInvite(channel: string, code: string, user: string, at: number, max: number): Promise<ChannelState>;
+  /** Revokes the invite; false if the channel has no invite `code`. */
+  revokeInvite(channel: string, code: string, at: number): Promise<boolean>;
+  /** Removes a member in one commit with their way back in: their invites in the channel are
+   *  revoked and no invite committed before the removal admits them. not_found if not a member. */
+  removeAndBar(channel: string, user: string, at: number): Promise<ChannelState>;
 }
 
 /** Messages and receipt cursors (channel-keyed). */

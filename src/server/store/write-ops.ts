@@ -6,11 +6,12 @@
 import { accountWrites } from "./accounts.ts";
 import { channelWrites } from "./channels.ts";
 import type { WriteCtx } from "./exec.ts";
+import { inviteWrites } from "./invites.ts";
 import { maintenanceWrites } from "./maintenance.ts";
 import { mediaWrites } from "./media.ts";
 import { messageWrites } from "./messages.ts";
 
-export const WRITES = { ...accountWrites, ...channelWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites };
+export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites };
 
 export type WriteOp = keyof typeof WRITES;
 export type WriteArgs<K extends WriteOp> = Parameters<(typeof WRITES)[K]>[1];

@@ -108,7 +108,9 @@ export function adminRoutes({ edge, admin: ops, adminToken, backupStatus }: Admi
       admin("admin.groups.add", async (req, p) => json(await ops.addMembers(p.id!, await readBody(req, ADMIN_SCHEMAS.addMembers)))),
     )
     .delete("/groups/:id/members/:user", admin("admin.groups.remove", async (_r, p) => json(await ops.removeMember(p.id!, p.user!))))
-    .post("/groups/:id/invite", admin("admin.groups.invite", async (_r, p) => json(await ops.createInvite(p.id!))))
+    .post("/groups/:id/invite", admin("admin.groups.invite", async (req, p) => json(await ops.createInvite(p.id!, await readBody(req, ADMIN_SCHEMAS.createInvite)))))
+    .get("/groups/:id/invites", admin("admin.groups.invites", async (_r, p) => json(await ops.listInvites(p.id!))))
+    .delete("/groups/:id/invites/:code", admin("admin.groups.invite-revoke", async (_r, p) => json(await ops.revokeInvite(p.id!, p.code!))))
     .get("/backup", admin("admin.backup", async () => json(backupStatus?.() ?? { enabled: false })))
     .get("/stats", admin("admin.stats", async () => json(await ops.stats())));
 }

@@ -41,7 +41,7 @@ describe("commands", () => {
     client.handlers.addMembers = (p) => ({ channel: channel("g1", { kind: "group", name: "club", members: [ALICE.id, BOB.id, ...p.members] }) });
     await c.run({ kind: "add", phones: [CAROL.phone] }, { channel: "g1" });
     expect(c.getState().channels.g1!.info.members).toContain(CAROL.id);
-    client.handlers.createInvite = () => ({ invite: "INV-1" });
+    client.handlers.createInvite = () => ({ invite: "INV-1", expires_at: 0, max_uses: 100 });
     await c.run({ kind: "invite" }, { channel: "g1" });
     expect(c.getState().notice?.text).toContain("/join g1 INV-1");
     client.handlers.leaveGroup = () => ({});

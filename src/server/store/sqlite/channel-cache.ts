@@ -32,6 +32,8 @@ export class ChannelCache {
     switch (w.op) {
       case "createChannel":
       case "changeMembers":
+      case "joinByInvite":
+      case "removeAndBar":
         return this.remember(w.value);
       case "appendMessage": {
         const cached = this.channels.get(w.args.channel);
