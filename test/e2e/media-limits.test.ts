@@ -4,19 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { connect } from "node:net";
-import { makeUser, startServer, type TestServer, type TestUser } from "../harness.ts";
+import { makeUser, startServer, until, type TestServer, type TestUser } from "../harness.ts";
 import { bytes, download, filesUnder, metric, sendMedia, sha256hex, upload, uploadOk } from "./media-helpers.ts";
 
 const T = 60_000;
 const CAP = 256 * 1024;
-
-async function until(f: () => boolean | Promise<boolean>, ms = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 function chunked(data: Uint8Array, size = 16 * 1024): ReadableStream<Uint8Array> {
   let off = 0;

@@ -3,22 +3,11 @@
 // our own newer message (sent from another device) is the last one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Channel, Message } from "../../src/protocol/index.ts";
-import { api, runCli, type TestServer, type TestUser } from "../harness.ts";
+import { api, runCli, until, type TestServer, type TestUser } from "../harness.ts";
 import { haveTmux, Tmux, type Pane } from "../tmux.ts";
 import { chatPane, savedToken, stepsFor, tearDown, twoPeople } from "./tui-helpers.ts";
 
 const T = 60_000;
-
-/** Polls `f` until it returns a value that `ok` accepts; throws with the last value after `ms`. */
-async function until<V>(f: () => Promise<V>, ok: (v: V) => boolean, what: string, ms = 10_000): Promise<V> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await Bun.sleep(100);
-  }
-}
 
 describe.skipIf(!haveTmux())("natter chat receipts in tmux", () => {
   const tmux = new Tmux("natter-tui-receipts");
@@ -61,14 +50,17 @@ describe.skipIf(!haveTmux())("natter chat receipts in tmux", () => {
       alice.keys("Enter");
       await alice.waitFor((s) => /\d\d:\d\d bob: q\n/.test(s) && /\d\d:\d\d you: a/.test(s), 10_000, "both messages on alice's screen");
       const mine = await until(
-        async () => ((await api(server!, savedToken(aliceCfg), "getAll")).body.channels as Channel[]).find((c) => c.id === direct)!,
-        (c) => c.unread === 0 && c.seen_seq === 2,
+        async () => ((await api(server!, savedToken(aliceCfg), "getAll")).body.channels as Channel[]).find((c) => c.id === direct && c.unread === 0 && c.seen_seq === 2),
+        10_000,
         "alice's seen cursor at 2 on the server",
       );
       expect(mine.unread).toBe(0);
       const bobs = await until(
-        async () => (await api(server!, bob.token, "getMessages", { channel: direct })).body.messages as Message[],
-        (ms) => ms[0]?.seen_at != null,
+        async () => {
+          const ms = (await api(server!, bob.token, "getMessages", { channel: direct })).body.messages as Message[];
+          return ms[0]?.seen_at != null && ms;
+        },
+        10_000,
         "bob's question seen",
       );
       expect(bobs.map((m) => m.content)).toEqual(["q", "a"]);
