@@ -270,6 +270,8 @@ export class NatterClient {
   private onEvent(e: ServerEvent): void {
     this.emitter.emit("event", e);
     if (e.ev === "message") this.feed.push(e.message);
+    // Events may have been lost between nodes of a cluster: catch up as after a reconnect.
+    else if (e.ev === "resync") void this.feed.catchUp(this.generation).then(() => this.feed.fillGaps(), () => {});
   }
 
   /** An internal request: waits out rate limits (retry_after_ms) while the connection lasts. */

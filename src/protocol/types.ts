@@ -99,6 +99,12 @@ export interface HelloEvent {
   device: Device;
   heartbeat_ms: number;
   protocol: number;
+  /** Addition: a cluster's node URLs, so a client can move to another node when its own dies. */
+  nodes?: string[];
+}
+/** Addition: events may have been missed (a node of the cluster died or its link overflowed): gap-fill every channel. */
+export interface ResyncEvent {
+  ev: "resync";
 }
 export interface MessageEvent {
   ev: "message";
@@ -145,6 +151,7 @@ export interface DeviceEvent {
 
 export type ServerEvent =
   | HelloEvent
+  | ResyncEvent
   | MessageEvent
   | ReceiptEvent
   | TypingEvent

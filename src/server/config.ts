@@ -59,6 +59,19 @@ export interface ServerConfig {
   store: string;
   /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
   phoneRegion: string;
+  // ---- cluster (src/server/cluster; docs/cluster.md) ----
+  /** This node's id in `peers`; "" = a single node. */
+  nodeId: string;
+  /** Every node of the cluster, `id=url,...`, this node included, as this node reaches them. */
+  peers: string;
+  /** File holding the cluster secret (or NATTER_CLUSTER_SECRET). */
+  clusterSecretFile: string;
+  /** Interval of node-to-node heartbeats (ms). */
+  clusterHeartbeatMs: number;
+  /** A node writes only while a majority answered one of its heartbeats sent less than this ago (ms). */
+  leaseMs: number;
+  /** A node silent this long to a majority is dead and its shards move (ms); more than the lease. */
+  failureAfterMs: number;
 }
 
 type Kind = "string" | "int" | "enum" | "bool";
@@ -104,6 +117,12 @@ export const DEFAULTS: ServerConfig = {
   replicaSyncMs: 100,
   store: "",
   phoneRegion: "",
+  nodeId: "",
+  peers: "",
+  clusterSecretFile: "",
+  clusterHeartbeatMs: 200,
+  leaseMs: 2000,
+  failureAfterMs: 3000,
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -138,6 +157,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
   { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
+  { key: "nodeId", flag: "node-id", kind: "string", check: checkNodeId, help: "this node's id in --peers (a cluster node; see docs/cluster.md)" },
+  { key: "peers", flag: "peers", kind: "string", help: "every node of the cluster as id=url,... (this one included)" },
+  { key: "clusterSecretFile", flag: "cluster-secret-file", kind: "string", help: "file holding the cluster secret shared by every node (or NATTER_CLUSTER_SECRET)" },
+  { key: "clusterHeartbeatMs", flag: "cluster-heartbeat-ms", kind: "int", min: 10, help: "interval of node-to-node heartbeats (ms)" },
+  { key: "leaseMs", flag: "lease-ms", kind: "int", min: 50, help: "a node writes only while a majority answered a heartbeat it sent less than this ago (ms)" },
+  { key: "failureAfterMs", flag: "failure-after-ms", kind: "int", min: 100, help: "a node silent this long to a majority is dead and its shards move (ms); at least 1.25 x --lease-ms" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");
@@ -200,6 +225,7 @@ export function loadConfig(
     if (v !== undefined) out[spec.key] = coerce(spec, v, `--${spec.flag}`);
   }
   checkStorage(out as unknown as ServerConfig);
+  checkCluster(out as unknown as ServerConfig);
   return out as unknown as ServerConfig;
 }
 
@@ -214,4 +240,47 @@ function checkStorage(c: ServerConfig): void {
   // With --store, --replica keeps media blobs only (rows are the libSQL server's to keep), so it must hold files.
   if (c.replica && c.store && parseReplica(c.replica).kind === "other")
     throw new ConfigError("with --store, --replica keeps media blobs only and must be a directory or s3:// replica");
+}
+
+const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function checkNodeId(s: string): string {
+  if (!NODE_ID.test(s)) throw new Error(`node id ${JSON.stringify(s)}: letters, digits, '.', '_' and '-' only, at most 64`);
+  return s;
+}
+
+/** `id=url,...` -> id -> origin (http:// when no scheme is given). Throws ConfigError naming the bad entry. */
+export function parsePeers(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split(",")) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--peers: ${JSON.stringify(entry)} is not id=url`);
+    const id = entry.slice(0, eq).trim();
+    let url = entry.slice(eq + 1).trim();
+    if (!NODE_ID.test(id)) throw new ConfigError(`--peers: node id ${JSON.stringify(id)}: letters, digits, '.', '_' and '-' only`);
+    if (!/^https?:\/\//.test(url)) url = "http://" + url;
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError(`--peers: ${JSON.stringify(entry)}: not a URL`);
+    }
+    if (out.has(id)) throw new ConfigError(`--peers: node ${id} is listed twice`);
+    out.set(id, u.origin);
+  }
+  return out;
+}
+
+/** --node-id and --peers go together; the node is one of the peers; the lease is shorter than the failure time. */
+function checkCluster(c: ServerConfig): void {
+  if (!c.nodeId && !c.peers) return;
+  if (!c.nodeId) throw new ConfigError("--peers needs --node-id (this node's id among them)");
+  if (!c.peers) throw new ConfigError("--node-id needs --peers (every node of the cluster, this one included)");
+  const peers = parsePeers(c.peers);
+  if (!peers.has(c.nodeId)) throw new ConfigError(`--node-id ${c.nodeId} is not in --peers (${[...peers.keys()].join(", ")})`);
+  if (c.failureAfterMs < Math.ceil(c.leaseMs * 1.25))
+    throw new ConfigError(`--failure-after-ms (${c.failureAfterMs}) must be at least 1.25 x --lease-ms (${c.leaseMs}): see docs/cluster.md`);
+  if (!c.store && !c.replica) throw new ConfigError("a cluster node needs --replica (shards move between nodes through it) or --store");
 }

@@ -29,6 +29,14 @@ import { parseReplica } from "./replication/target.ts";
 import { openLibsqlStore } from "./store/libsql/index.ts";
 import type { CommitStat, Store } from "./store/types.ts";
 import { Edge } from "./transport/edge.ts";
+import { ClusterDelivery } from "./cluster/delivery.ts";
+import { ClusterStore } from "./cluster/cluster-store.ts";
+import { clusterDispatch } from "./cluster/dispatch.ts";
+import type { ClusterNode } from "./cluster/node.ts";
+import { clusterAdminToken, createClusterNode, readClusterSecret } from "./cluster/setup.ts";
+import { clusterStatus, shardHost } from "./cluster/host.ts";
+import { parsePeers } from "./config.ts";
+import { ShardedStore } from "./store/sharded-store.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
@@ -48,13 +56,19 @@ export interface NatterServer {
   stop(): Promise<void>;
 }
 
-/** Creates the data dir and its admin token (0600) if missing; returns the token and whether it was new. */
-export function ensureDataDir(dir: string): { token: string; created: boolean } {
+/**
+ * Creates the data dir and its admin token (0600) if missing; returns the token and whether it was
+ * new. A cluster node passes the cluster-wide token (`fixed`), which replaces any other.
+ */
+export function ensureDataDir(dir: string, fixed?: string): { token: string; created: boolean } {
   mkdirSync(dir, { recursive: true });
   mkdirSync(join(dir, "media"), { recursive: true });
   const p = join(dir, "admin.token");
-  if (existsSync(p)) return { token: readFileSync(p, "utf8").trim(), created: false };
-  const token = newToken();
+  if (existsSync(p)) {
+    const had = readFileSync(p, "utf8").trim();
+    if (!fixed || had === fixed) return { token: had, created: false };
+  }
+  const token = fixed ?? newToken();
   // Written whole or not at all: a full disk must not leave an empty token behind.
   const tmp = p + ".tmp";
   try {
@@ -91,7 +105,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
 async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lock: DataDirLock): Promise<NatterServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const { token: adminToken, created } = ensureDataDir(dataDir);
+  // A cluster node: the secret, and the admin token every node derives from it.
+  const secret = config.nodeId ? readClusterSecret(config, process.env, log) : null;
+  const { token: adminToken, created } = ensureDataDir(dataDir, secret ? clusterAdminToken(secret) : undefined);
   const metrics = new Metrics();
   // Replication (Litestream over every shard): Litestream owns checkpoints, so SQLite's automatic ones are off.
   const replicaTarget = config.replica ? parseReplica(config.replica) : null;
@@ -100,7 +116,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     metrics.commitBatch.observe({}, c.writes);
     metrics.commitDuration.observe({}, c.ms / 1000);
   };
-  const store =
+  const localStore =
     deps.store ??
     (config.store ? await openLibsqlStore(config.store, process.env, { onCommit }) : null) ??
     new SqliteStore({
@@ -121,9 +137,19 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         process.exit(70);
       },
     });
+  let cluster: ClusterNode | null = null;
+  let store: Store = localStore;
+  if (secret) {
+    if (!(localStore instanceof ShardedStore)) throw new Error("a cluster node needs the sharded store");
+    cluster = createClusterNode(config, localStore.numShards, secret, log, (why) => {
+      log.error(`refusing to join the cluster: ${why}. Every node needs the same --peers ids, shard count and cluster secret.`);
+      process.exit(2);
+    });
+    store = new ClusterStore(localStore, cluster);
+  }
   if (replicaTarget) {
     // With a libSQL store the rows live on its server: only media blobs are replicated.
-    const sqlite = store instanceof SqliteStore ? store : null;
+    const sqlite = localStore instanceof SqliteStore ? localStore : null;
     const shards = sqlite?.shards ?? [];
     replication = new ReplicationSupervisor({
       dataDir,
@@ -134,6 +160,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
       blobsDir: join(dataDir, "media", "blobs"),
       log,
       onDegraded: (degraded) => sqlite?.setAutoCheckpoint(degraded ? 1000 : 0),
+      // A cluster node replicates only the shards it serves (none until it has a quorum).
+      replicated: cluster ? new Set() : undefined,
       nudge: (i) => void sqlite?.touch(i).catch(() => {}),
     });
     await replication.start();
@@ -143,7 +171,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
   const hub = new Hub(metrics, config.sendBufferBytes);
-  const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
+  const delivery = cluster ? new ClusterDelivery(hub, cluster) : hub;
+  const accounts = new Accounts(store, delivery, config.loginCodeTtlMs, config.phoneRegion);
   const limits = {
     maxMessageBytes: config.maxMessageBytes,
     maxGroupMembers: config.maxGroupMembers,
@@ -151,16 +180,17 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     inviteMaxUses: config.inviteMaxUses,
     phoneRegion: config.phoneRegion,
   };
-  const chat = new Chat(store, hub, limits, metrics, deps.media ?? media);
-  const presence = new Presence(store, hub);
+  const chat = new Chat(store, delivery, limits, metrics, deps.media ?? media);
+  const presence = new Presence(store, delivery);
   const limiter = new RateLimiter(config.rateBurst, config.ratePerSec);
-  const devices = new Devices(store, hub, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
+  const devices = new Devices(store, delivery, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
   accounts.onLogin = (device, code) => devices.loggedIn(device, code);
-  const dispatch = createDispatch(chat, devices);
+  const localDispatch = createDispatch(chat, devices);
+  const dispatch = cluster ? clusterDispatch(localDispatch, cluster) : localDispatch;
   const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
   const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
-  const admin = new Admin(store, accounts, chat, hub, node);
-  const ws = { edge, hub, accounts, presence, metrics, log, limits: config };
+  const admin = new Admin(store, accounts, chat, delivery, node);
+  const ws = { edge, hub, accounts, presence, metrics, log, limits: config, nodes: cluster ? [...parsePeers(config.peers).values()] : undefined };
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
@@ -168,7 +198,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const upgrade = websocketUpgrade(ws);
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
     isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
-  const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
+  const clusterRoute = (req: Request): Response | Promise<Response> => (cluster ? cluster.handle(req) : app.fetch(req));
+  const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute, "/cluster/*": clusterRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
     .onError(({ error, code }) => {
       if (code === "NOT_FOUND") return edge.response(new NatterError("not_found", "no such route"), "http");
@@ -182,10 +213,22 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         login: (code, device) => accounts.login(code, device),
         metrics,
         connections: () => hub.size,
-        health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
+        health: () => ({
+          replication: replication ? replication.health() : { enabled: false },
+          ...(cluster ? { cluster: { node: cluster.o.self, quorum: cluster.hasQuorum(), fingerprint: cluster.fingerprint } } : {}),
+        }),
+        ready: cluster ? () => cluster!.ready() && !edge.draining : undefined,
       }),
     )
-    .use(adminRoutes({ edge, admin, adminToken, backupStatus: () => (replication ? replication.status() : { enabled: false }) }));
+    .use(
+      adminRoutes({
+        edge,
+        admin,
+        adminToken,
+        backupStatus: () => (replication ? replication.status() : { enabled: false }),
+        clusterStatus: cluster ? () => clusterStatus(cluster!, replication) : undefined,
+      }),
+    );
 
   app.listen({
     hostname: config.host,
@@ -203,6 +246,23 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
   void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
+  if (cluster) {
+    const sqlite = localStore instanceof SqliteStore ? localStore : null;
+    cluster.start(
+      shardHost({
+        local: localStore as ShardedStore,
+        sqlite,
+        replication,
+        replica: replicaTarget,
+        dataDir,
+        dispatch: localDispatch,
+        delivery: delivery as ClusterDelivery,
+        chat,
+        hub,
+        log,
+      }),
+    );
+  }
   const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
@@ -222,6 +282,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
       stopping ??= (async () => {
         log.info("draining");
         edge.draining = true;
+        cluster?.stop();
         clearInterval(heartbeat);
         clearInterval(sweep);
         edge.stopLagMonitor();

@@ -33,6 +33,8 @@ export function formatEvent(e: ServerEvent, names: Names): string {
       return `${names.of(e.user)} is ${e.online ? "online" : `offline${e.last_seen ? `, last seen ${formatTime(e.last_seen)}` : ""}`}`;
     case "device":
       return `${e.action === "linked" ? "new device linked" : "device revoked"}: ${e.device.name} (${e.device.id})`;
+    case "resync":
+      return "the server says events may have been missed: catching up";
   }
 }
 
@@ -78,7 +80,7 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
   client.on("event", (e) => {
     if (e.ev === "message") return; // printed once each, in order, by the "message" listener
     if (o.json) return line(JSON.stringify(e));
-    const who = e.ev === "hello" ? [] : e.ev === "member" ? [e.user, e.by].filter((x) => x !== "admin") : [e.user];
+    const who = e.ev === "hello" || e.ev === "resync" ? [] : e.ev === "member" ? [e.user, e.by].filter((x) => x !== "admin") : [e.user];
     print(who, () => formatEvent(e, names));
   });
   client.on("message", (m) => (o.json ? line(JSON.stringify({ ev: "message", message: m })) : print([m.sender], () => formatMessage(m, names))));

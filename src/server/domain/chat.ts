@@ -16,7 +16,7 @@ import {
 import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, UserLookup } from "../store/types.ts";
+import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
@@ -187,6 +187,18 @@ export class Chat {
       this.publish(state, { ev: "message", message }, caller);
     }
     return message;
+  }
+
+  /**
+   * Appends again a message its node acknowledged but never replicated (a cluster's takeover,
+   * docs/cluster.md); members receive it. False if it was there already (same sender + client id).
+   */
+  async recover(m: NewMessage): Promise<boolean> {
+    const state = await this.store.getChannel(m.channel);
+    if (!state) return false;
+    const { message: row, duplicate } = await this.store.appendMessage(m);
+    if (!duplicate) this.publish(state, { ev: "message", message: toMessage(row) });
+    return !duplicate;
   }
 
   /** The channel a send goes to: `channel`, or the one direct chat with `to` (created on first use). */

@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   degradeAfterMs?: number;
   /** Explicit binary (tests); otherwise litestreamBinary(). */
   binary?: string;
+  /** The shards this node replicates at start (a cluster node: those it serves); default all. */
+  replicated?: ReadonlySet<number>;
 }
 
 /** A commit (or several, merged) not yet known to be in the replica. */
@@ -101,8 +103,14 @@ export class ReplicationSupervisor {
   private downTimer: ReturnType<typeof setTimeout> | null = null;
   private upTimer: ReturnType<typeof setTimeout> | null = null;
   private lagN = 0;
+  /** Shards in Litestream's config (a cluster node replicates only the shards it serves). */
+  private replicated: Set<number>;
+  /** Litestream is being restarted on purpose (a new shard set): its exit is not a death. */
+  private cycling = false;
+  private changing: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: SupervisorOptions) {
+    this.replicated = new Set(o.replicated ?? o.shards.map((_, i) => i));
     this.objects = openObjects(o.target);
     this.blobs = this.objects ? new ObjectBlobReplica(this.objects) : null;
     this.state = o.shards.map((path) => ({
@@ -141,20 +149,10 @@ export class ReplicationSupervisor {
       this.configPath = join(this.o.dataDir, "litestream.yml");
       this.pidPath = join(this.o.dataDir, "litestream.pid");
       await stopStale(this.pidPath, this.configPath);
-      writeFileSync(
-        this.configPath,
-        litestreamConfig({
-          shards: this.o.shards,
-          target: this.o.target,
-          monitorIntervalMs: this.o.monitorIntervalMs,
-          syncIntervalMs: this.o.syncIntervalMs,
-          metricsAddr: this.metricsAddr,
-        }),
-        { mode: 0o600 },
-      );
+      this.writeConfig();
       // Every shard starts dirty: it is replicated once Litestream has caught up after start.
       for (let i = 0; i < this.state.length; i++) this.noteCommit(i);
-      this.spawn();
+      if (this.replicated.size > 0) this.spawn();
     }
     if (this.blobs && this.o.blobsDir) {
       this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log);
@@ -172,10 +170,70 @@ export class ReplicationSupervisor {
     });
   }
 
+  private writeConfig(): void {
+    writeFileSync(
+      this.configPath,
+      litestreamConfig({
+        shards: this.o.shards.map((p, i) => (this.replicated.has(i) ? p : null)),
+        target: this.o.target,
+        monitorIntervalMs: this.o.monitorIntervalMs,
+        syncIntervalMs: this.o.syncIntervalMs,
+        metricsAddr: this.metricsAddr,
+      }),
+      { mode: 0o600 },
+    );
+  }
+
+  /** The shards replicated now. */
+  get replicating(): ReadonlySet<number> {
+    return this.replicated;
+  }
+
+  /**
+   * Replicates exactly `shards` from now on (a cluster node's served set changed): rewrites
+   * Litestream's config and restarts it (SIGTERM first: it ships what it has read). Calls queue.
+   */
+  setReplicated(shards: ReadonlySet<number>): Promise<void> {
+    const run = async () => {
+      if (this.stopping || this.mediaOnly) return;
+      const next = new Set(shards);
+      if (next.size === this.replicated.size && [...next].every((i) => this.replicated.has(i))) return;
+      for (const i of this.replicated) if (!next.has(i)) this.state[i]!.queue.length = 0;
+      const added = [...next].filter((i) => !this.replicated.has(i));
+      this.replicated = next;
+      this.writeConfig();
+      const proc = this.proc;
+      if (proc) {
+        this.cycling = true;
+        proc.kill("SIGTERM");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        await proc.exited;
+        clearTimeout(timer);
+        this.cycling = false;
+      }
+      if (this.restartTimer) clearTimeout(this.restartTimer);
+      for (const i of added) this.noteCommit(i);
+      if (this.replicated.size > 0 && !this.stopping) this.spawn();
+      this.o.log.info("replication: shard set changed", { shards: [...next].sort((a, b) => a - b) });
+    };
+    this.changing = this.changing.then(run, run);
+    return this.changing;
+  }
+
+  /** Waits until shard i's commits so far are in the replica (or the timeout passes). */
+  async waitShardCaughtUp(i: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((this.state[i]?.queue.length ?? 0) === 0) return true;
+      await Bun.sleep(20);
+    }
+    return false;
+  }
+
   /** The store calls this after each commit of shard i. */
   noteCommit(i: number): void {
     const s = this.state[i];
-    if (!s) return;
+    if (!s || !this.replicated.has(i)) return;
     const now = Date.now();
     const h = readShm(s) ?? { salt: "?", off: 0 };
     const last = s.queue.at(-1);
@@ -226,7 +284,7 @@ export class ReplicationSupervisor {
     void proc.exited.then((code) => {
       if (this.proc === proc) this.proc = null;
       if (this.upTimer) clearTimeout(this.upTimer);
-      if (this.stopping) return;
+      if (this.stopping || this.cycling) return;
       this.downTimer ??= setTimeout(() => this.degrade(), this.o.degradeAfterMs ?? 60_000);
       const sig = proc.signalCode;
       this.lastExit = `${new Date().toISOString()} ${sig ? `killed by ${sig}` : `exit ${code}`}`;

@@ -63,6 +63,20 @@ export abstract class ShardedStore implements Store {
   protected shardOf(key: string): number {
     return shardOf(key, this.shardCount);
   }
+
+  // ---- one shard at a time (a cluster node serves the shards it owns to its peers) ----
+
+  get numShards(): number {
+    return this.shardCount;
+  }
+  /** The reader of shard i. */
+  shardReader(i: number): Exec {
+    return this.reader(i);
+  }
+  /** Commits write `op` in shard i. */
+  writeShard<K extends WriteOp>(i: number, op: K, args: WriteArgs<K>): Promise<WriteResult<K>> {
+    return this.write(i, op, args);
+  }
   /** The reader of `key`'s shard. */
   private db(key: string): Exec {
     return this.reader(this.shardOf(key));

@@ -38,9 +38,11 @@ export interface ApiDeps {
   connections(): number;
   /** Merged into the /healthz body (replication). */
   health?: () => Record<string, unknown>;
+  /** False makes /healthz 503 (a cluster node out of its quorum, or not yet serving its shards). */
+  ready?: () => boolean;
 }
 
-export function apiRoutes({ edge, login, metrics, connections, health }: ApiDeps) {
+export function apiRoutes({ edge, login, metrics, connections, health, ready }: ApiDeps) {
   const op = async (req: Request, name: string, params: unknown) => {
     const caller = await edge.authenticate(req);
     // edge.op admits, runs and counts its own errors; a failed authentication is counted by guarded.
@@ -56,9 +58,10 @@ export function apiRoutes({ edge, login, metrics, connections, health }: ApiDeps
     return out;
   };
   return new Elysia()
-    .get("/healthz", () =>
-      json({ ok: true, version: 1, uptime_ms: Date.now() - edge.startedAt, connections: connections(), draining: edge.draining, ...health?.() }),
-    )
+    .get("/healthz", () => {
+      const ok = ready ? ready() : true;
+      return json({ ok, version: 1, uptime_ms: Date.now() - edge.startedAt, connections: connections(), draining: edge.draining, ...health?.() }, ok ? 200 : 503);
+    })
     .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }))
     .post(
       "/api/login",
@@ -82,9 +85,11 @@ export interface AdminDeps {
   adminToken: string;
   /** GET /admin/backup: replication status. */
   backupStatus?: () => BackupStatus;
+  /** GET /admin/cluster: the cluster's view from this node (404 on a single node). */
+  clusterStatus?: () => unknown;
 }
 
-export function adminRoutes({ edge, admin: ops, adminToken, backupStatus }: AdminDeps) {
+export function adminRoutes({ edge, admin: ops, adminToken, backupStatus, clusterStatus }: AdminDeps) {
   const expected = Buffer.from(sha256(adminToken));
   const admin = (where: string, h: Handler) =>
     guarded(edge, where, async (req, params) => {
@@ -112,5 +117,12 @@ export function adminRoutes({ edge, admin: ops, adminToken, backupStatus }: Admi
     .get("/groups/:id/invites", admin("admin.groups.invites", async (_r, p) => json(await ops.listInvites(p.id!))))
     .delete("/groups/:id/invites/:code", admin("admin.groups.invite-revoke", async (_r, p) => json(await ops.revokeInvite(p.id!, p.code!))))
     .get("/backup", admin("admin.backup", async () => json(backupStatus?.() ?? { enabled: false })))
-    .get("/stats", admin("admin.stats", async () => json(await ops.stats())));
+    .get("/stats", admin("admin.stats", async () => json(await ops.stats())))
+    .get(
+      "/cluster",
+      admin("admin.cluster", async () => {
+        if (!clusterStatus) throw new NatterError("not_found", "this server is a single node (no --node-id)");
+        return json(clusterStatus());
+      }),
+    );
 }

@@ -50,6 +50,8 @@ export class Hub implements Delivery {
   private topicSubs = new Map<string, Set<Conn>>();
   private nextId = 1;
   server: Server<unknown> | null = null;
+  /** Told when a user's first connection opens and their last closes (the cluster's directory). */
+  onPresence: ((user: string, online: boolean) => void) | null = null;
 
   /** `sendBufferBytes`: a connection whose send buffer passes it is closed as a slow consumer (Bun's backpressureLimit). */
   constructor(
@@ -72,6 +74,7 @@ export class Hub implements Delivery {
     raw.subscribe(userTopic(user));
     this.metrics.connections.set({}, this.count);
     this.metrics.connectionsTotal.inc();
+    if (first) this.onPresence?.(user, true);
     return { conn, first };
   }
 
@@ -91,6 +94,7 @@ export class Hub implements Delivery {
     this.metrics.connections.set({}, this.count);
     if (list && list.length === 0) {
       this.byUser.delete(conn.user);
+      this.onPresence?.(conn.user, false);
       return true;
     }
     return false;
@@ -192,6 +196,21 @@ export class Hub implements Delivery {
 
   isOnline(user: string): boolean {
     return this.byUser.has(user);
+  }
+
+  /** The live connection `id` of `user` (an event from another node names the socket to skip). */
+  find(user: string, id: number): Conn | undefined {
+    return this.byUser.get(user)?.find((c) => c.id === id);
+  }
+
+  /** Users with at least one connection here. */
+  onlineUsers(): string[] {
+    return [...this.byUser.keys()];
+  }
+
+  /** Sends `frame` to every connection. */
+  toAll(frame: string): void {
+    for (const c of this.all()) c.raw.send(frame);
   }
 
   closeDevice(device: string, code: number, reason: string): void {

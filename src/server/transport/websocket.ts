@@ -23,6 +23,8 @@ export interface WsDeps {
   metrics: Metrics;
   log: Logger;
   limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes">;
+  /** A cluster's node URLs, sent in hello. */
+  nodes?: string[];
 }
 
 /** Per-socket data: who authenticated at the upgrade, then the hub's Conn once open. */
@@ -76,7 +78,7 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDep
 }
 
 /** Bun websocket handlers and options for /ws. */
-export function websocketHandlers({ edge, hub, accounts, presence, log, limits }: WsDeps): WebSocketHandler<WsData> {
+export function websocketHandlers({ edge, hub, accounts, presence, log, limits, nodes }: WsDeps): WebSocketHandler<WsData> {
   const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
   return {
     maxPayloadLength: limits.maxFrameBytes,
@@ -93,6 +95,7 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits }
       try {
         const [user, device] = await Promise.all([accounts.getUser(userId), accounts.device(userId, deviceId)]);
         const hello: HelloEvent = { ev: "hello", user, device, heartbeat_ms: limits.heartbeatMs, protocol: PROTOCOL_VERSION };
+        if (nodes) hello.nodes = nodes;
         ws.send(JSON.stringify(hello));
         for (const p of await presence.snapshot(userId)) ws.send(JSON.stringify(p));
         if (first) await presence.online(userId);

@@ -107,6 +107,27 @@ export class SqliteStore extends ShardedStore {
     this.writer.setAutoCheckpoint(pages);
   }
 
+  /**
+   * Swaps shard i's file for `from` (a copy restored from the replica), on the writer and the
+   * reader; the caller has stopped every write of the shard. Cached channel state is dropped.
+   */
+  async replaceShard(i: number, from: string): Promise<void> {
+    this.shards[i]!.db.close();
+    try {
+      await this.writer.replaceShard(i, from);
+    } finally {
+      const path = this.shards[i]!.path;
+      this.shards[i] = { path, db: openReader(path) };
+      this.readers[i] = bunExec(this.shards[i]!.db);
+      this.channels.clear();
+    }
+  }
+
+  /** Drops cached channel state (a cluster node stopped serving a shard: others write it now). */
+  forgetChannels(): void {
+    this.channels.clear();
+  }
+
   /** A real commit on shard i that changes nothing (the replication nudge). */
   touch(i: number): Promise<void> {
     return this.write(i, "touch", undefined);

@@ -40,6 +40,7 @@ export class WriterClient {
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
+  private readonly replacing = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(private readonly opts: WriterClientOptions) {
     this.worker = new Worker(workerUrl("writer-worker"));
@@ -61,6 +62,15 @@ export class WriterClient {
         this.scheduled = true;
         setImmediate(() => this.send());
       }
+    });
+  }
+
+  /** Swaps shard `shard`'s file for `from`; no write of that shard may be in flight. */
+  replaceShard(shard: number, from: string): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => {
+      this.replacing.set(shard, { resolve, reject });
+      this.post({ kind: "replace", shard, from });
     });
   }
 
@@ -103,6 +113,13 @@ export class WriterClient {
       case "closed":
         this.onClosed?.();
         return;
+      case "replaced": {
+        const w = this.replacing.get(r.shard);
+        this.replacing.delete(r.shard);
+        if (r.ok) w?.resolve();
+        else w?.reject(new Error(`replacing shard ${r.shard}: ${r.message}`));
+        return;
+      }
       case "fatal":
         this.die(`writer thread: ${r.message}`);
         return;
@@ -121,6 +138,8 @@ export class WriterClient {
     this.dead = e;
     for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
+    for (const w of this.replacing.values()) w.reject(e);
+    this.replacing.clear();
   }
 
   /** Sends what is queued, waits until every write is durable and the files are closed, ends the thread. */

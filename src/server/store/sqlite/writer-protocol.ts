@@ -32,13 +32,16 @@ export type ToWriter =
   /** A round of calls; the next round is sent when every call of this one is answered. */
   | { kind: "calls"; calls: WriteCall[] }
   | { kind: "autocheckpoint"; pages: number }
-  | { kind: "close" };
+  | { kind: "close" }
+  /** Swap shard `shard`'s file for `from` (a restored copy; the cluster's takeover). */
+  | { kind: "replace"; shard: number; from: string };
 
 export type FromWriter =
   | { kind: "ready" }
   /** Sent once per loop turn of the writer: answers in commit order, the commits since the last report. */
   | { kind: "answers"; answers: WriteAnswer[]; commits: CommitStat[]; rolledBack: boolean }
   | { kind: "closed" }
+  | { kind: "replaced"; shard: number; ok: boolean; message?: string }
   | { kind: "fatal"; message: string };
 
 /** Why a write on the shard file `path` failed; a full disk becomes a DiskFull there. */

@@ -4,6 +4,7 @@
 // a round per message. Answers go back a batch per loop turn, each after its
 // commit is durable, so the main thread spends no time in SQLite's write path.
 
+import { renameSync, rmSync } from "node:fs";
 import type { WriteCtx } from "../exec.ts";
 import { shardOf } from "../layout.ts";
 import { SeqCache } from "../messages.ts";
@@ -42,10 +43,19 @@ function scheduleReport(): void {
   }
 }
 
+let opened: Extract<ToWriter, { kind: "open" }> | null = null;
+
 function open(req: Extract<ToWriter, { kind: "open" }>): void {
+  opened = req;
   shards = [];
   ctxs = [];
-  for (const [i, path] of req.paths.entries()) {
+  for (const [i, path] of req.paths.entries()) openShard(i, path);
+  post({ kind: "ready" });
+}
+
+function openShard(i: number, path: string): void {
+  const req = opened!;
+  {
     // This thread is the shard's only writer: seqs stay valid across commits.
     const seqs = new SeqCache(true);
     const shard = new Shard(path, {
@@ -63,10 +73,22 @@ function open(req: Extract<ToWriter, { kind: "open" }>): void {
         scheduleReport();
       },
     });
-    shards.push(shard);
-    ctxs.push({ db: bunExec(shard.db), dbOf: (key) => ctxs[shardOf(key, ctxs.length)]!.db, seqs });
+    shards[i] = shard;
+    ctxs[i] = { db: bunExec(shard.db), dbOf: (key) => ctxs[shardOf(key, ctxs.length)]!.db, seqs };
   }
-  post({ kind: "ready" });
+}
+
+/**
+ * Replaces shard i's file with `from` (a restored copy): closes the shard (its queued writes commit
+ * first), moves the file in, opens it again. The caller sends no writes for the shard meanwhile.
+ */
+async function replace(i: number, from: string): Promise<void> {
+  const old = shards[i];
+  if (!old) throw new Error(`no shard ${i}`);
+  await old.close();
+  for (const ext of ["-wal", "-shm"]) rmSync(old.path + ext, { force: true });
+  renameSync(from, old.path);
+  openShard(i, old.path);
 }
 
 function run(call: WriteCall): void {
@@ -115,6 +137,12 @@ self.onmessage = (e: MessageEvent<string>) => {
         return;
       case "close":
         void close();
+        return;
+      case "replace":
+        replace(req.shard, req.from).then(
+          () => post({ kind: "replaced", shard: req.shard, ok: true }),
+          (e) => post({ kind: "replaced", shard: req.shard, ok: false, message: e instanceof Error ? e.message : String(e) }),
+        );
         return;
     }
   } catch (err) {

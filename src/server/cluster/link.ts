@@ -1,0 +1,192 @@
+// The node link: how this node talks to one peer, over HTTP with keep-alive.
+// Every request carries the cluster's link token (derived from the secret)
+// and this node's id; calls also carry the caller's view fingerprint.
+//
+// - Calls (reads, writes, ops on a channel, shard hand-offs) are batched:
+//   what is queued when a request leaves goes in it, at most `maxInFlight`
+//   requests at once; past `maxQueued` waiting calls, new ones are refused
+//   `unavailable` (backpressure).
+// - Events (deliveries to the peer's connections) are one ordered stream:
+//   one request in flight, resent until the peer has it (it drops repeats by
+//   batch number), so a link that drops and comes back loses nothing. If the
+//   queue overflows or is dropped (the peer was dead), the next batch says
+//   `resync`: the peer tells its clients to gap-fill.
+
+import { NatterError, type WireError } from "../../protocol/index.ts";
+
+export interface CallOut {
+  k: "read" | "write" | "op" | "release" | "blob";
+  [field: string]: unknown;
+}
+
+export type CallResult = { ok: true; value: unknown } | { ok: false; error: WireError };
+
+export interface LinkOptions {
+  self: string;
+  peer: string;
+  url: string;
+  token: string;
+  /** This process's incarnation (new at each start). */
+  inc: string;
+  /** The current view fingerprint, read when a call batch leaves. */
+  fingerprint: () => string;
+  maxInFlight?: number;
+  maxQueued?: number;
+  maxEvents?: number;
+  timeoutMs?: number;
+}
+
+interface Pending {
+  call: CallOut;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+const unavailable = (msg: string, retry = 250) => new NatterError("unavailable", msg, retry);
+
+export class PeerLink {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private events: unknown[] = [];
+  private eventBatch: { seq: number; events: unknown[]; resync: boolean } | null = null;
+  private eventSeq = 0;
+  private resync = false;
+  private pumping = false;
+  private closed = false;
+  /** Counters for status and metrics. */
+  readonly stats = { calls: 0, callBatches: 0, eventBatches: 0, eventsSent: 0, resends: 0, refusedBackpressure: 0, failures: 0 };
+
+  constructor(private readonly o: LinkOptions) {}
+
+  get url(): string {
+    return this.o.url;
+  }
+
+  private headers(): Record<string, string> {
+    return { "content-type": "application/json", "x-natter-cluster": this.o.token, "x-natter-node": this.o.self };
+  }
+
+  private post(path: string, body: unknown, timeoutMs = this.o.timeoutMs ?? 10_000): Promise<Response> {
+    return fetch(this.o.url + path, { method: "POST", headers: this.headers(), body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+  }
+
+  /** One heartbeat exchange: resolves with the peer's answer, rejects on no answer. */
+  async heartbeat(body: object, timeoutMs: number): Promise<{ status: number; body: any }> {
+    const res = await this.post("/cluster/heartbeat", body, timeoutMs);
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }
+
+  /** Runs `call` on the peer; rejects with the peer's NatterError, or `unavailable` when it cannot be reached. */
+  call(call: CallOut): Promise<unknown> {
+    if (this.closed) return Promise.reject(unavailable(`node ${this.o.peer}: link closed`));
+    if (this.queue.length >= (this.o.maxQueued ?? 20_000)) {
+      this.stats.refusedBackpressure++;
+      return Promise.reject(unavailable(`node ${this.o.peer}: link backlog full`, 500));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ call, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0 && this.inFlight < (this.o.maxInFlight ?? 4)) {
+      const batch = this.queue.splice(0, 512);
+      void this.send(batch);
+    }
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    this.inFlight++;
+    this.stats.calls += batch.length;
+    this.stats.callBatches++;
+    try {
+      const res = await this.post("/cluster/call", { from: this.o.self, fp: this.o.fingerprint(), calls: batch.map((p) => p.call) });
+      const body = (await res.json().catch(() => null)) as { results?: CallResult[]; error?: WireError } | null;
+      if (!res.ok || !body?.results) {
+        const e = body?.error ? NatterError.fromWire(body.error) : unavailable(`node ${this.o.peer} answered ${res.status}`);
+        for (const p of batch) p.reject(e.code === "unauthorized" || e.code === "forbidden" ? unavailable(`node ${this.o.peer}: ${e.message}`) : e);
+        return;
+      }
+      body.results.forEach((r, i) => {
+        const p = batch[i]!;
+        if (r.ok) p.resolve(r.value);
+        else p.reject(NatterError.fromWire(r.error));
+      });
+    } catch (e) {
+      this.stats.failures++;
+      const err = unavailable(`node ${this.o.peer} unreachable: ${(e as Error).message}`);
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.inFlight--;
+      if (this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    }
+  }
+
+  /** Queues an event for the peer's connections; events reach it in this order. */
+  event(ev: unknown): void {
+    if (this.closed) return;
+    if (this.events.length >= (this.o.maxEvents ?? 100_000)) {
+      // The peer is far behind or gone: drop the backlog and have it gap-fill its clients.
+      this.events = [];
+      this.resync = true;
+    }
+    this.events.push(ev);
+    if (!this.pumping) void this.pump();
+  }
+
+  /** Drops queued events (the peer is dead): when it is back, its clients gap-fill. */
+  dropEvents(): void {
+    if (this.events.length > 0 || this.eventBatch) this.resync = true;
+    this.events = [];
+    this.eventBatch = null;
+  }
+
+  get eventBacklog(): number {
+    return this.events.length + (this.eventBatch?.events.length ?? 0);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    let backoff = 25;
+    try {
+      while (!this.closed && (this.eventBatch || this.events.length > 0)) {
+        if (!this.eventBatch) {
+          this.eventBatch = { seq: ++this.eventSeq, events: this.events.splice(0, 2048), resync: this.resync };
+          this.resync = false;
+        }
+        const b = this.eventBatch;
+        try {
+          const res = await this.post("/cluster/events", { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, events: b.events });
+          if (res.ok) {
+            if (this.eventBatch === b) this.eventBatch = null;
+            this.stats.eventBatches++;
+            this.stats.eventsSent += b.events.length;
+            backoff = 25;
+            continue;
+          }
+        } catch {}
+        // Not taken: the same batch again (the peer drops it if it had it).
+        this.stats.resends++;
+        await Bun.sleep(backoff);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.queue) p.reject(unavailable(`node ${this.o.peer}: link closed`));
+    this.queue = [];
+  }
+}
