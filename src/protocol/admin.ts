@@ -129,3 +129,17 @@ export interface AdminResults {
   /** GET /admin/stats */
   stats: AdminStats;
 }
+
+/** GET /admin/cluster: a cluster node's view (404 on a single node). */
+export interface ClusterStatus {
+  node: string;
+  fingerprint: string;
+  quorum: boolean;
+  lease_ms_left: number;
+  nodes: { id: string; url: string; live: boolean; heartbeat_age_ms: number | null; connections: number | null; refused: string | null }[];
+  /** Shards this node serves now. */
+  serving: number[];
+  shards: { shard: number; node: string; served_here: boolean; replica_lag_ms: number | null }[];
+  counters: Record<string, number>;
+  links: Record<string, Record<string, number>>;
+}

@@ -6,6 +6,7 @@ import { registerGroups } from "./groups.ts";
 import { registerStats } from "./stats.ts";
 import { registerRestore } from "./restore.ts";
 import { registerBackup } from "./backup.ts";
+import { registerCluster } from "./cluster.ts";
 import { adminClient, type AdminClient, type AdminOptions } from "./admin-api.ts";
 import { runCommand } from "../run.ts";
 
@@ -21,6 +22,7 @@ export function registerAdmin(program: Command): void {
   registerGroups(admin);
   registerStats(admin);
   registerBackup(admin);
+  registerCluster(admin);
   registerRestore(admin);
 }
 

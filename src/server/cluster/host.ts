@@ -2,13 +2,13 @@
 // the shards, taking one over from the replica, replication of the served
 // set, forwarded ops, peers' deliveries. And the status GET /admin/cluster shows.
 
-import { rmSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Chat } from "../domain/chat.ts";
 import type { Dispatch } from "../domain/ops.ts";
 import type { Caller } from "../domain/ports.ts";
 import type { Logger } from "../log.ts";
-import { restoreShard } from "../replication/restore-shard.ts";
+import { localGeneration, restoreShard } from "../replication/restore-shard.ts";
 import type { ReplicationSupervisor } from "../replication/supervisor.ts";
 import type { ReplicaTarget } from "../replication/target.ts";
 import type { ShardedStore } from "../store/sharded-store.ts";
@@ -60,19 +60,25 @@ async function adopt(p: HostParts, s: number): Promise<(() => Promise<void>) | n
   const dir = takeoverDir(p.dataDir);
   const restored = join(dir, `restore-${s}.db`);
   const prev = join(dir, `prev-${s}.db`);
+  const base = join(dir, `base-${s}.db`);
+  const path = p.sqlite.shards[s]!.path;
   const t0 = performance.now();
   if (!(await restoreShard(p.replica, s, restored, join(dir, "work")))) return null;
   let lost: Awaited<ReturnType<typeof mergeShard>>["lost"] = [];
   try {
-    if (snapshotShard(p.sqlite.shards[s]!.path, prev)) {
-      const m = mergeShard(restored, prev);
+    if (snapshotShard(path, prev)) {
+      // What the replica got from this node: its own last generation there (else the latest copy).
+      const gen = localGeneration(path);
+      const haveBase = gen ? await restoreShard(p.replica, s, base, join(dir, "work"), gen).catch(() => false) : false;
+      if (!haveBase) copyFileSync(restored, base);
+      const m = mergeShard(restored, prev, base);
       lost = m.lost;
       if (m.skipped) p.log.warn("cluster: own copy not merged", { shard: s, reason: m.skipped });
       if (m.rows > 0 || lost.length > 0) p.log.info("cluster: own unreplicated rows kept", { shard: s, rows: m.rows, messages: lost.length });
     }
     await p.sqlite.replaceShard(s, restored);
   } finally {
-    for (const f of [restored, prev]) for (const ext of ["", "-wal", "-shm"]) rmSync(f + ext, { force: true });
+    for (const f of [restored, prev, base]) for (const ext of ["", "-wal", "-shm"]) rmSync(f + ext, { force: true });
   }
   p.log.info("cluster: shard restored from the replica", { shard: s, ms: Math.round(performance.now() - t0) });
   if (lost.length === 0) return null;

@@ -28,66 +28,64 @@ export function snapshotShard(path: string, dest: string): boolean {
 const version = (db: Database, schema = "main") => (db.query(`PRAGMA ${schema}.user_version`).get() as { user_version: number }).user_version;
 
 /**
- * Merges `prev` (this node's old copy of the shard) into `restored` (the replica's copy, a file
- * nobody has open) and returns prev's messages the replica lacks, oldest first per channel.
+ * Merges into `restored` (the replica's latest copy of the shard, a file nobody has open) what this
+ * node committed beyond what the replica got from it: `prev` (this node's own copy) minus `base` (the
+ * replica's copy of this node's own generation; absent, the restored copy stands in). Rows prev added
+ * are inserted where their key is free, rows it deleted are deleted, messages it added are returned
+ * (oldest first per channel) to be appended again.
  */
-export function mergeShard(restored: string, prev: string): { lost: LostMessage[]; rows: number; skipped?: string } {
+export function mergeShard(restored: string, prev: string, base: string): { lost: LostMessage[]; rows: number; skipped?: string } {
   const db = new Database(restored);
   try {
     db.run("PRAGMA busy_timeout = 5000");
     db.run(`ATTACH DATABASE ? AS prev`, [prev]);
-    if (version(db) !== version(db, "prev")) return { lost: [], rows: 0, skipped: `schema versions differ (${version(db)} vs ${version(db, "prev")})` };
+    db.run(`ATTACH DATABASE ? AS base`, [base]);
+    const v = [version(db), version(db, "prev"), version(db, "base")];
+    if (v[0] !== v[1] || v[1] !== v[2]) return { lost: [], rows: 0, skipped: `schema versions differ (${v.join(", ")})` };
     let rows = 0;
     db.run("BEGIN IMMEDIATE");
     const tables = (db.query(`SELECT name FROM prev.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_litestream%' ESCAPE '\\'`).all() as { name: string }[]).map((t) => t.name);
     for (const t of tables) {
       if (t === "messages") continue;
-      if (t === "channels") {
-        const cols = (db.query(`PRAGMA prev.table_info(channels)`).all() as { name: string }[]).map((c) => c.name);
-        const sel = cols.map((c) => (c === "last_seq" ? "0" : `"${c}"`)).join(", ");
-        rows += db.run(`INSERT OR IGNORE INTO main.channels (${cols.map((c) => `"${c}"`).join(", ")}) SELECT ${sel} FROM prev.channels`).changes;
-        continue;
-      }
-      rows += db.run(`INSERT OR IGNORE INTO main."${t}" SELECT * FROM prev."${t}"`).changes;
+      const info = db.query(`PRAGMA prev.table_info("${t}")`).all() as { name: string; pk: number }[];
+      const cols = info.map((c) => `"${c.name}"`).join(", ");
+      const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`).join(", ");
+      // A channel new to the replica starts empty: its messages come back through the appends.
+      const sel = t === "channels" ? info.map((c) => (c.name === "last_seq" ? "0" : `"${c.name}"`)).join(", ") : cols;
+      rows += db.run(`INSERT OR IGNORE INTO main."${t}" (${cols}) SELECT ${sel} FROM (SELECT * FROM prev."${t}" EXCEPT SELECT * FROM base."${t}")`).changes;
+      if (pk && t !== "channels")
+        rows += db.run(`DELETE FROM main."${t}" WHERE (${pk}) IN (SELECT ${pk} FROM base."${t}" EXCEPT SELECT ${pk} FROM prev."${t}")`).changes;
     }
     db.run("COMMIT");
-    // Channels whose newest message in prev is not the replica's message at that seq.
-    const suspects = db
-      .query(
-        `SELECT c.id AS id, c.last_seq AS last_seq FROM prev.channels c
-         WHERE c.last_seq > 0 AND NOT EXISTS (
-           SELECT 1 FROM prev.messages m JOIN main.messages r ON r.channel_id = m.channel_id AND r.seq = m.seq
-           WHERE m.channel_id = c.id AND m.seq = c.last_seq AND r.sender = m.sender AND r.client_id = m.client_id)`,
-      )
-      .all() as { id: string; last_seq: number }[];
-    const lost: LostMessage[] = [];
-    const prevMsgs = db.query(`SELECT * FROM prev.messages WHERE channel_id = ? AND seq <= ? ORDER BY seq DESC`);
-    const sameAt = db.query(`SELECT 1 AS x FROM main.messages WHERE channel_id = ? AND seq = ? AND sender = ? AND client_id = ?`);
-    const known = db.query(`SELECT 1 AS x FROM main.messages WHERE channel_id = ? AND sender = ? AND client_id = ?`);
-    for (const c of suspects) {
-      const tail: LostMessage[] = [];
-      for (const m of prevMsgs.iterate(c.id, c.last_seq) as Iterable<Record<string, any>>) {
-        // The replica is a prefix of this node's history: the first message found at its own seq ends the tail.
-        if (sameAt.get(c.id, m.seq, m.sender, m.client_id)) break;
-        if (known.get(c.id, m.sender, m.client_id)) continue; // resent by its client to the interim owner
-        tail.push({
-          channel: m.channel_id,
-          sender: m.sender,
-          client_id: m.client_id,
-          type: m.type,
-          content: m.content,
-          media: m.media ?? null,
-          reply_to: m.reply_to ?? null,
-          sent_at: m.sent_at,
-        });
-      }
-      lost.push(...tail.reverse());
-    }
+    // The replica holds a prefix of this node's history: what prev has past base's last_seq in a channel is its tail.
+    const lost = (
+      db
+        .query(
+          `SELECT m.* FROM prev.channels p
+           JOIN prev.messages m ON m.channel_id = p.id AND m.seq > coalesce((SELECT b.last_seq FROM base.channels b WHERE b.id = p.id), 0)
+           WHERE p.last_seq > coalesce((SELECT b.last_seq FROM base.channels b WHERE b.id = p.id), 0)
+             AND NOT EXISTS (SELECT 1 FROM main.messages r WHERE r.channel_id = m.channel_id AND r.sender = m.sender AND r.client_id = m.client_id)
+           ORDER BY m.channel_id, m.seq`,
+        )
+        .all() as Record<string, any>[]
+    ).map(
+      (m): LostMessage => ({
+        channel: m.channel_id,
+        sender: m.sender,
+        client_id: m.client_id,
+        type: m.type,
+        content: m.content,
+        media: m.media ?? null,
+        reply_to: m.reply_to ?? null,
+        sent_at: m.sent_at,
+      }),
+    );
     return { lost, rows };
   } finally {
-    try {
-      db.run("DETACH DATABASE prev");
-    } catch {}
+    for (const a of ["prev", "base"])
+      try {
+        db.run(`DETACH DATABASE ${a}`);
+      } catch {}
     db.close();
   }
 }

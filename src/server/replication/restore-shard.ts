@@ -3,16 +3,16 @@
 // it in (SqliteStore.replaceShard). The whole-directory restore is restore.ts.
 
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { litestreamBinary, litestreamConfig } from "./litestream.ts";
 import { shardName, type ReplicaTarget } from "./target.ts";
 
 /**
- * Restores shard `shard`'s latest generation from `target` into the file `out` (integrity-checked).
+ * Restores shard `shard`'s latest generation (or `generation`) from `target` into the file `out` (integrity-checked).
  * Resolves false when the replica holds no copy of the shard. `work` is a scratch directory.
  */
-export async function restoreShard(target: ReplicaTarget, shard: number, out: string, work: string, binary?: string): Promise<boolean> {
+export async function restoreShard(target: ReplicaTarget, shard: number, out: string, work: string, generation?: string, binary?: string): Promise<boolean> {
   const bin = binary ?? (await litestreamBinary());
   mkdirSync(work, { recursive: true });
   // Litestream names a replica by the db path in its config; the path only has to exist.
@@ -23,7 +23,7 @@ export async function restoreShard(target: ReplicaTarget, shard: number, out: st
   writeFileSync(config, litestreamConfig({ shards, target, monitorIntervalMs: 1000, syncIntervalMs: 1000, metricsAddr: "" }), { mode: 0o600 });
   for (const ext of ["", "-wal", "-shm", ".tmp", ".tmp-wal", ".tmp-shm"]) rmSync(out + ext, { force: true });
   try {
-    const p = Bun.spawn([bin, "restore", "-config", config, "-no-expand-env", "-if-replica-exists", "-o", out, source], {
+    const p = Bun.spawn([bin, "restore", "-config", config, "-no-expand-env", "-if-replica-exists", ...(generation ? ["-generation", generation] : []), "-o", out, source], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -43,5 +43,16 @@ export async function restoreShard(target: ReplicaTarget, shard: number, out: st
   } finally {
     rmSync(source, { force: true });
     rmSync(config, { force: true });
+  }
+}
+
+/** The Litestream generation this node last replicated the shard file `path` in (its local meta dir), if any. */
+export function localGeneration(path: string): string | null {
+  const meta = join(dirname(path), `.${basename(path)}-litestream`, "generation");
+  try {
+    const g = readFileSync(meta, "utf8").trim();
+    return /^[0-9a-f]{16}$/.test(g) ? g : null;
+  } catch {
+    return null;
   }
 }
