@@ -2,13 +2,13 @@
 // the shards, taking one over from the replica, replication of the served
 // set, forwarded ops, peers' deliveries. And the status GET /admin/cluster shows.
 
-import { copyFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Chat } from "../domain/chat.ts";
 import type { Dispatch } from "../domain/ops.ts";
 import type { Caller } from "../domain/ports.ts";
 import type { Logger } from "../log.ts";
-import { localGeneration, restoreShard } from "../replication/restore-shard.ts";
+import { forgetGeneration, localGeneration, restoreShard } from "../replication/restore-shard.ts";
 import type { ReplicationSupervisor } from "../replication/supervisor.ts";
 import type { ReplicaTarget } from "../replication/target.ts";
 import type { ShardedStore } from "../store/sharded-store.ts";
@@ -37,13 +37,17 @@ export function shardHost(p: HostParts): ShardHost {
     write: (i, op, args) => p.local.writeShard(i, op, args),
     adopt: (s) => adopt(p, s),
     flush: async (s) => {
-      if (p.replication && !(await p.replication.waitShardCaughtUp(s, 5_000)))
-        p.log.warn("cluster: handing a shard over before the replica caught up", { shard: s });
+      if (!p.replication) return true;
+      const whole = await p.replication.waitShardCaughtUp(s, 5_000);
+      if (!whole) p.log.warn("cluster: handing a shard over before the replica caught up (its rows are merged back when it is taken again)", { shard: s });
+      return whole;
     },
-    served: (set) => {
+    served: async (set) => {
       p.sqlite?.forgetChannels();
-      void p.replication?.setReplicated(set);
+      await p.replication?.setReplicated(set);
     },
+    // Everything this node wrote is in the replica: its copy holds nothing to merge back later.
+    forget: (s) => p.sqlite && forgetGeneration(p.sqlite.shards[s]!.path),
     op: (op, caller, params) => p.dispatch(op, caller as Caller, params),
     deliver: (from, events, resync) => p.delivery.deliver(from, events, resync),
     connections: () => p.hub.size,
@@ -66,17 +70,18 @@ async function adopt(p: HostParts, s: number): Promise<(() => Promise<void>) | n
   if (!(await restoreShard(p.replica, s, restored, join(dir, "work")))) return null;
   let lost: Awaited<ReturnType<typeof mergeShard>>["lost"] = [];
   try {
-    if (snapshotShard(path, prev)) {
-      // What the replica got from this node: its own last generation there (else the latest copy).
-      const gen = localGeneration(path);
-      const haveBase = gen ? await restoreShard(p.replica, s, base, join(dir, "work"), gen).catch(() => false) : false;
-      if (!haveBase) copyFileSync(restored, base);
-      const m = mergeShard(restored, prev, base);
+    // This node's own copy holds acknowledged rows only if it replicated the shard (it had a
+    // generation): what the replica got of that generation is the base its own rows are told from.
+    const gen = localGeneration(path);
+    if (gen && snapshotShard(path, prev)) {
+      const haveBase = await restoreShard(p.replica, s, base, join(dir, "work"), gen).catch(() => false);
+      const m = mergeShard(restored, prev, haveBase ? base : null);
       lost = m.lost;
       if (m.skipped) p.log.warn("cluster: own copy not merged", { shard: s, reason: m.skipped });
       if (m.rows > 0 || lost.length > 0) p.log.info("cluster: own unreplicated rows kept", { shard: s, rows: m.rows, messages: lost.length });
     }
     await p.sqlite.replaceShard(s, restored);
+    forgetGeneration(path); // the old generation's rows are in the new copy now
   } finally {
     for (const f of [restored, prev, base]) for (const ext of ["", "-wal", "-shm"]) rmSync(f + ext, { force: true });
   }

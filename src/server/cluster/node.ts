@@ -40,10 +40,12 @@ export interface ShardHost {
   write<K extends WriteOp>(shard: number, op: K, args: WriteArgs<K>): Promise<WriteResult<K>>;
   /** Makes the local copy of `shard` current before serving it (restore from the replica and merge); returns work to run once served. */
   adopt(shard: number): Promise<(() => Promise<void>) | null>;
-  /** Waits until the shard's commits are in the replica (bounded). */
-  flush(shard: number): Promise<void>;
+  /** Waits until the shard's commits are in the replica (bounded); false if it timed out. */
+  flush(shard: number): Promise<boolean>;
   /** The set of shards served changed (replication follows it; cached channel state is dropped). */
-  served(shards: ReadonlySet<number>): void;
+  served(shards: ReadonlySet<number>): Promise<void>;
+  /** This node's copy of the shard holds nothing the replica lacks (it was handed over whole). */
+  forget(shard: number): void;
   /** Runs an op forwarded by a peer (the channel's owner is this node). */
   op(op: string, caller: unknown, params: unknown): Promise<unknown>;
   /** Applies a peer's delivery events to this node's connections. */
@@ -280,19 +282,12 @@ export class ClusterNode {
       if (this.serving.size > 0) {
         this.o.log.warn("cluster: no quorum; writes stop", { serving: [...this.serving] });
         this.serving.clear();
-        this.host?.served(this.serving);
+        void this.host?.served(this.serving);
       }
       return;
     }
-    // Shards the map moved away stop being served at once.
-    let changed = false;
-    for (const s of [...this.serving]) {
-      if (this.map[s] !== this.o.self) {
-        this.serving.delete(s);
-        changed = true;
-      }
-    }
-    if (changed) this.host?.served(this.serving);
+    // Shards the map moved away stop taking writes at once, and are handed over once replicated.
+    for (const s of [...this.serving]) if (this.map[s] !== this.o.self) void this.release(s).catch(() => {});
     for (let s = 0; s < this.o.shards; s++) {
       if (this.map[s] === this.o.self && !this.serving.has(s) && !this.acquiring.has(s) && !this.releasing.has(s)) {
         const p = this.acquire(s).finally(() => this.acquiring.delete(s));
@@ -337,7 +332,7 @@ export class ClusterNode {
       if (!this.stillMine(s)) return;
       this.serving.add(s);
       this.counters.takeovers++;
-      this.host!.served(this.serving);
+      void this.host!.served(this.serving);
       this.o.log.info("cluster: serving shard", { shard: s, ms: Math.round(now() - t0) });
       if (after) await after();
     } catch (e) {
@@ -346,16 +341,21 @@ export class ClusterNode {
     }
   }
 
-  /** A peer that now owns `s` asks this node to let it go: writes stop, the replica catches up. */
+  /**
+   * Lets shard `s` go (the map gave it to another node, which may ask for it): writes stop at once;
+   * once the writes in flight are answered and the replica has them, this node stops replicating it.
+   */
   private async release(s: number): Promise<void> {
     if (this.map[s] === this.o.self) throw unavailable(`shard ${s} is this node's in its view`);
     const prior = this.releasing.get(s);
     if (prior) return prior;
     const p = (async () => {
+      this.serving.delete(s);
       await this.acquiring.get(s); // an acquisition in flight ends first (stillMine is false now)
-      if (this.serving.delete(s)) this.host!.served(this.serving);
       while ((this.writesInFlight[s] ?? 0) > 0) await Bun.sleep(5);
-      await this.host!.flush(s);
+      const whole = await this.host!.flush(s);
+      await this.host!.served(this.serving);
+      if (whole) this.host!.forget(s);
     })().finally(() => this.releasing.delete(s));
     this.releasing.set(s, p);
     return p;

@@ -30,40 +30,44 @@ const version = (db: Database, schema = "main") => (db.query(`PRAGMA ${schema}.u
 /**
  * Merges into `restored` (the replica's latest copy of the shard, a file nobody has open) what this
  * node committed beyond what the replica got from it: `prev` (this node's own copy) minus `base` (the
- * replica's copy of this node's own generation; absent, the restored copy stands in). Rows prev added
- * are inserted where their key is free, rows it deleted are deleted, messages it added are returned
- * (oldest first per channel) to be appended again.
+ * replica's copy of this node's own last generation there). Rows prev added are inserted where their
+ * key is free, rows it deleted are deleted, messages it added are returned (oldest first per channel)
+ * to be appended again. With no `base` (that generation is gone from the replica) only messages are
+ * merged: those whose sender and client id the replica does not have.
  */
-export function mergeShard(restored: string, prev: string, base: string): { lost: LostMessage[]; rows: number; skipped?: string } {
+export function mergeShard(restored: string, prev: string, base: string | null): { lost: LostMessage[]; rows: number; skipped?: string } {
   const db = new Database(restored);
   try {
     db.run("PRAGMA busy_timeout = 5000");
     db.run(`ATTACH DATABASE ? AS prev`, [prev]);
-    db.run(`ATTACH DATABASE ? AS base`, [base]);
-    const v = [version(db), version(db, "prev"), version(db, "base")];
+    if (base) db.run(`ATTACH DATABASE ? AS base`, [base]);
+    const v = [version(db), version(db, "prev"), base ? version(db, "base") : version(db, "prev")];
     if (v[0] !== v[1] || v[1] !== v[2]) return { lost: [], rows: 0, skipped: `schema versions differ (${v.join(", ")})` };
     let rows = 0;
     db.run("BEGIN IMMEDIATE");
     const tables = (db.query(`SELECT name FROM prev.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_litestream%' ESCAPE '\\'`).all() as { name: string }[]).map((t) => t.name);
-    for (const t of tables) {
+    // Without the base, what prev deleted cannot be told: rows are left as the replica has them.
+    for (const t of base ? tables : []) {
       if (t === "messages") continue;
       const info = db.query(`PRAGMA prev.table_info("${t}")`).all() as { name: string; pk: number }[];
       const cols = info.map((c) => `"${c.name}"`).join(", ");
       const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`).join(", ");
       // A channel new to the replica starts empty: its messages come back through the appends.
       const sel = t === "channels" ? info.map((c) => (c.name === "last_seq" ? "0" : `"${c.name}"`)).join(", ") : cols;
-      rows += db.run(`INSERT OR IGNORE INTO main."${t}" (${cols}) SELECT ${sel} FROM (SELECT * FROM prev."${t}" EXCEPT SELECT * FROM base."${t}")`).changes;
-      if (pk && t !== "channels")
+      const added = base ? `SELECT * FROM prev."${t}" EXCEPT SELECT * FROM base."${t}"` : `SELECT * FROM prev."${t}"`;
+      rows += db.run(`INSERT OR IGNORE INTO main."${t}" (${cols}) SELECT ${sel} FROM (${added})`).changes;
+      if (base && pk && t !== "channels")
         rows += db.run(`DELETE FROM main."${t}" WHERE (${pk}) IN (SELECT ${pk} FROM base."${t}" EXCEPT SELECT ${pk} FROM prev."${t}")`).changes;
     }
     db.run("COMMIT");
     // The replica holds a prefix of this node's history: what prev has past base's last_seq in a channel is its tail.
+    const baseSeq = base ? `coalesce((SELECT b.last_seq FROM base.channels b WHERE b.id = p.id), 0)` : "0";
     const lost = (
       db
         .query(
           `SELECT m.* FROM prev.channels p
-           JOIN prev.messages m ON m.channel_id = p.id AND m.seq > coalesce((SELECT b.last_seq FROM base.channels b WHERE b.id = p.id), 0)
-           WHERE p.last_seq > coalesce((SELECT b.last_seq FROM base.channels b WHERE b.id = p.id), 0)
+           JOIN prev.messages m ON m.channel_id = p.id AND m.seq > ${baseSeq}
+           WHERE p.last_seq > ${baseSeq}
              AND NOT EXISTS (SELECT 1 FROM main.messages r WHERE r.channel_id = m.channel_id AND r.sender = m.sender AND r.client_id = m.client_id)
            ORDER BY m.channel_id, m.seq`,
         )
@@ -82,7 +86,7 @@ export function mergeShard(restored: string, prev: string, base: string): { lost
     );
     return { lost, rows };
   } finally {
-    for (const a of ["prev", "base"])
+    for (const a of base ? ["prev", "base"] : ["prev"])
       try {
         db.run(`DETACH DATABASE ${a}`);
       } catch {}

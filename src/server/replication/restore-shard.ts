@@ -46,13 +46,20 @@ export async function restoreShard(target: ReplicaTarget, shard: number, out: st
   }
 }
 
+const metaDir = (path: string) => join(dirname(path), `.${basename(path)}-litestream`);
+
 /** The Litestream generation this node last replicated the shard file `path` in (its local meta dir), if any. */
 export function localGeneration(path: string): string | null {
-  const meta = join(dirname(path), `.${basename(path)}-litestream`, "generation");
+  const meta = join(metaDir(path), "generation");
   try {
     const g = readFileSync(meta, "utf8").trim();
     return /^[0-9a-f]{16}$/.test(g) ? g : null;
   } catch {
     return null;
   }
+}
+
+/** Drops Litestream's local state of `path` (the shard's history is all in the replica; this node no longer replicates it). */
+export function forgetGeneration(path: string): void {
+  rmSync(metaDir(path), { recursive: true, force: true });
 }
