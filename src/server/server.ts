@@ -244,7 +244,12 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   edge.startLagMonitor();
   media?.start();
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
-  void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
+  // A cluster node checks once it serves its shards (the others' are read from their owners).
+  const phoneCheck = async () => {
+    for (let i = 0; cluster && !cluster.ready() && i < 600; i++) await Bun.sleep(100);
+    await warnLegacyPhones(store, config.phoneRegion, log);
+  };
+  void phoneCheck().catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
   if (cluster) {
     const sqlite = localStore instanceof SqliteStore ? localStore : null;

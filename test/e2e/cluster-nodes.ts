@@ -26,13 +26,13 @@ export interface TestCluster {
   kill9(id: string): Promise<void>;
   waitHealthy(ids?: string[], ms?: number): Promise<void>;
   status(id: string): Promise<any>;
-  /** Every node in `ids` reports the same fingerprint and shard map; returns the map. */
+  /** Every node in `ids` sees exactly `ids` live, the same fingerprint and shard map, and serves its shards; returns the map. */
   waitSameMap(ids?: string[], ms?: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-/** Fast failure detection for tests (the defaults are 200 / 2000 / 3000 ms). */
-export const FAST = ["--cluster-heartbeat-ms", "50", "--lease-ms", "600", "--failure-after-ms", "900", "--replica-sync-ms", "50", "--replica-monitor-ms", "50"];
+/** Faster failure detection for tests (the defaults are 200 / 2000 / 3000 ms). */
+export const FAST = ["--cluster-heartbeat-ms", "100", "--lease-ms", "1500", "--failure-after-ms", "2000", "--replica-sync-ms", "50", "--replica-monitor-ms", "50"];
 
 function freePort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -109,7 +109,10 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
           const maps = sts.map((s: any) => JSON.stringify(s.shards.map((x: any) => x.node)));
           const fps = new Set(sts.map((s: any) => s.fingerprint));
           map = JSON.parse(maps[0]!);
-          return fps.size === 1 && new Set(maps).size === 1;
+          // Every node of `which` sees exactly `which` live, and serves its part of the map.
+          const views = sts.every((s: any) => s.nodes.filter((n: any) => n.live).map((n: any) => n.id).join() === [...which].sort().join());
+          const serving = sts.every((s: any) => JSON.stringify(s.serving) === JSON.stringify(map.flatMap((o, i) => (o === s.node ? [i] : []))));
+          return fps.size === 1 && new Set(maps).size === 1 && views && serving;
         },
         ms,
         "the same shard map on every node",

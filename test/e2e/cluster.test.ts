@@ -10,6 +10,7 @@ let c: TestCluster;
 
 beforeAll(async () => {
   c = await startCluster({ nodes: 3 });
+  await c.waitSameMap();
   await c.waitHealthy();
 }, 60_000);
 afterAll(async () => {

@@ -3,28 +3,50 @@
 // tested without sleeping.
 //
 // - A node has a lease while a majority of the configured nodes (itself
-//   included) answered one of its heartbeats sent less than `leaseMs` ago:
-//   lease end = the send time of the majority's latest answered heartbeat + leaseMs.
-// - Node k is dead when a majority of the configured nodes report it silent
-//   for at least `failureAfterMs` (each node's own silence, or the silence a
-//   peer reported in its latest heartbeat, aged by the time since).
-// Any majority that declares k dead includes a node that answered k's last
-// lease-granting heartbeat (two majorities intersect), and that node received
-// it after it was sent: it reports k silent for failureAfterMs only once k's
-// lease (leaseMs from the send) has run out, given failureAfterMs > leaseMs
-// by more than clock-rate drift. See docs/cluster.md.
+//   included) granted one of its heartbeats sent less than `leaseMs` ago:
+//   lease end = the send time of the majority's latest granted heartbeat +
+//   leaseMs. An answer that took longer than `maxDelayMs` grants nothing.
+// - Node k is dead when a majority of the configured nodes find it silent
+//   for at least `failureAfterMs`: this node by its own clock, a peer by the
+//   silence in a report (its heartbeat or answer) received less than
+//   `reportTtlMs` ago.
+// - A node that reported k silent does not grant k a lease for
+//   reportTtlMs + maxDelayMs after: by then no report of it still counts.
+// Any majority that declares k dead includes a node that granted k's last
+// lease (two majorities intersect). Either it granted before the silence it
+// reported began (so the lease, leaseMs < failureAfterMs from the send, is
+// over), or after the report, when the report no longer counts anywhere.
+// See docs/cluster.md for the timing argument and its assumptions.
 
 /** A peer's latest heartbeat, as received. */
 interface Report {
   /** Local time it arrived. */
   at: number;
+  /** The sender's process and its clock when it sent the report (reports may arrive out of order). */
+  stamp: Stamp;
   /** How long the sender had not heard from each node when it sent it (null: never). */
   silence: Record<string, number | null>;
+}
+
+/** Which process sent a report, and when by its own clock. */
+export interface Stamp {
+  inc: string;
+  sent: number;
 }
 
 export interface MembershipOptions {
   leaseMs: number;
   failureAfterMs: number;
+  /** Longest a message takes one way; answers slower than this grant nothing. */
+  maxDelayMs: number;
+  /** How long a peer's report counts after it arrives. */
+  reportTtlMs: number;
+  /**
+   * When this process started (the clock's time). A node counts silence from here for a peer it has
+   * not heard since: it may have answered that peer's heartbeats before a restart, so it must not
+   * call it dead sooner than failureAfterMs after starting.
+   */
+  startedAt: number;
 }
 
 export class Membership {
@@ -34,6 +56,8 @@ export class Membership {
   /** Send time of the latest heartbeat each peer answered. */
   private readonly lastAcked = new Map<string, number>();
   private readonly reports = new Map<string, Report>();
+  /** When this node last reported each peer silent for failureAfterMs. */
+  private readonly reportedDead = new Map<string, number>();
 
   constructor(
     readonly self: string,
@@ -48,33 +72,46 @@ export class Membership {
     return this.nodes.filter((n) => n !== this.self);
   }
 
-  /** A valid message (heartbeat or answer) from `from`, carrying its silences. */
-  heard(from: string, now: number, silence?: Record<string, number | null>): void {
+  /**
+   * A valid message (heartbeat or answer) from `from`, with its silences as of `stamp`. A report
+   * older than the one kept (an earlier send of the same process that arrived later) is dropped:
+   * its silences would be too long.
+   */
+  heard(from: string, now: number, silence?: Record<string, number | null>, stamp?: Stamp): void {
     if (from === this.self || !this.nodes.includes(from)) return;
     this.lastHeard.set(from, Math.max(now, this.lastHeard.get(from) ?? -Infinity));
-    if (silence) this.reports.set(from, { at: now, silence });
+    if (!silence || !stamp) return;
+    const kept = this.reports.get(from);
+    if (kept && kept.stamp.inc === stamp.inc && kept.stamp.sent >= stamp.sent) return;
+    this.reports.set(from, { at: now, silence, stamp });
   }
 
-  /** `from` answered the heartbeat this node sent at `sentAt`. */
-  acked(from: string, sentAt: number, now: number): void {
+  /** `from` answered the heartbeat this node sent at `sentAt`, granting a lease or not. */
+  acked(from: string, sentAt: number, now: number, granted: boolean): void {
     this.heard(from, now);
+    if (!granted || now - sentAt > this.o.maxDelayMs) return;
     this.lastAcked.set(from, Math.max(sentAt, this.lastAcked.get(from) ?? -Infinity));
   }
 
-  /** This node's silences, for its heartbeats. */
-  silences(now: number): Record<string, number | null> {
-    const out: Record<string, number | null> = {};
+  /** Whether this node may grant `peer` a lease now (see the top of this file). */
+  mayGrant(peer: string, now: number): boolean {
+    const at = this.reportedDead.get(peer);
+    return at === undefined || now - at >= this.o.reportTtlMs + this.o.maxDelayMs;
+  }
+
+  /** This node's silences, for a report it sends now (its heartbeat or answer). */
+  silences(now: number): Record<string, number> {
+    const out: Record<string, number> = {};
     for (const p of this.peers) {
-      const h = this.lastHeard.get(p);
-      out[p] = h === undefined ? null : Math.max(0, now - h);
+      out[p] = this.silenceOf(p, now);
+      if (out[p] >= this.o.failureAfterMs) this.reportedDead.set(p, now);
     }
     return out;
   }
 
-  /** Milliseconds since this node last heard from `peer` (null: never). */
-  silenceOf(peer: string, now: number): number | null {
-    const h = this.lastHeard.get(peer);
-    return h === undefined ? null : Math.max(0, now - h);
+  /** Milliseconds since this node last heard from `peer` (or since it started, if not since). */
+  silenceOf(peer: string, now: number): number {
+    return Math.max(0, now - (this.lastHeard.get(peer) ?? this.o.startedAt));
   }
 
   /** When this node's lease ends (local time; -Infinity without one). */
@@ -95,16 +132,13 @@ export class Membership {
   isDead(node: string, now: number): boolean {
     if (node === this.self) return false;
     let votes = 0;
-    const own = this.silenceOf(node, now);
-    if (own === null || own >= this.o.failureAfterMs) votes++;
+    if (this.silenceOf(node, now) >= this.o.failureAfterMs) votes++;
     for (const p of this.peers) {
       if (p === node) continue;
       const r = this.reports.get(p);
-      // A report counts while its sender is itself heard from (an old report says nothing of now).
-      if (!r || now - r.at >= this.o.failureAfterMs) continue;
+      if (!r || now - r.at >= this.o.reportTtlMs) continue;
       const s = r.silence[node];
-      const aged = s === null || s === undefined ? null : s + (now - r.at);
-      if (aged === null || aged >= this.o.failureAfterMs) votes++;
+      if (typeof s === "number" && s >= this.o.failureAfterMs) votes++;
     }
     return votes >= this.majority;
   }

@@ -85,10 +85,19 @@ export class ClusterNode {
   private stopped = false;
   readonly counters = { refusedCalls: 0, viewMismatches: 0, takeovers: 0, handoffs: 0, lostReappended: 0 };
   private readonly guardMs: number;
+  private readonly hbTimeoutMs: number;
 
   constructor(readonly o: ClusterNodeOptions) {
     const ids = [...o.peers.keys()].sort();
-    this.membership = new Membership(o.self, ids, { leaseMs: o.leaseMs, failureAfterMs: o.failureAfterMs });
+    // One way, a heartbeat or its answer takes at most its timeout (a later answer is dropped).
+    this.hbTimeoutMs = Math.max(o.heartbeatMs * 2, 250);
+    this.membership = new Membership(o.self, ids, {
+      leaseMs: o.leaseMs,
+      failureAfterMs: o.failureAfterMs,
+      startedAt: now(),
+      maxDelayMs: this.hbTimeoutMs,
+      reportTtlMs: o.heartbeatMs * 3,
+    });
     this.guardMs = Math.min(500, Math.floor(o.leaseMs / 4));
     for (const [id, url] of o.peers) {
       if (id === o.self) continue;
@@ -209,14 +218,17 @@ export class ClusterNode {
       this.hbInFlight.add(id);
       const sentAt = now();
       link
-        .heartbeat(body, Math.max(this.o.heartbeatMs * 2, 500))
+        .heartbeat(body, this.hbTimeoutMs)
         .then(({ status, body: b }) => {
           if (status === 200 && b) {
             this.refusedBy.delete(id);
-            this.membership.acked(id, sentAt, now());
+            this.membership.acked(id, sentAt, now(), b.grant === true);
             this.notePeer(id, b);
-          } else if (status === 401 || status === 409) {
+          } else if (status === 401 || (status === 409 && b?.error?.kind !== "nodes")) {
             this.refused(id, b?.error?.message ?? `answered ${status}`);
+          } else if (status === 409 && !this.refusedBy.has(id)) {
+            // Another node list: a rolling restart that grows the cluster, not a misconfiguration.
+            this.o.log.warn("cluster: node has another --peers list; not counted until it has ours", { node: id, reason: b?.error?.message });
           }
         })
         .catch(() => {})
@@ -229,6 +241,7 @@ export class ClusterNode {
     return {
       from: this.o.self,
       inc: this.inc,
+      sent: t,
       shards: this.o.shards,
       nodes: this.ids.join(","),
       silence: this.membership.silences(t),
@@ -248,7 +261,7 @@ export class ClusterNode {
 
   private notePeer(id: string, b: any): void {
     const t = now();
-    this.membership.heard(id, t, b.silence);
+    this.membership.heard(id, t, b.silence, typeof b.sent === "number" ? { inc: String(b.inc), sent: b.sent } : undefined);
     const known = this.peerInfo.get(id);
     if (known && known.inc !== b.inc) this.o.log.info("cluster: node restarted", { node: id });
     if (!known || known.inc !== b.inc) this.peerMet?.(id);
@@ -401,9 +414,10 @@ export class ClusterNode {
     if (b.shards !== this.o.shards)
       return jsonError(409, { code: "bad_request", message: `shard count differs: ${from} has ${b.shards}, ${this.o.self} has ${this.o.shards}` });
     if (b.nodes !== this.ids.join(","))
-      return jsonError(409, { code: "bad_request", message: `node list differs: ${from} has ${b.nodes}, ${this.o.self} has ${this.ids.join(",")}` });
+      return jsonError(409, { code: "bad_request", message: `node list differs: ${from} has ${b.nodes}, ${this.o.self} has ${this.ids.join(",")}`, kind: "nodes" } as WireError);
     this.notePeer(from, b);
-    return Response.json(this.heartbeatBody(now()));
+    const t = now();
+    return Response.json({ ...this.heartbeatBody(t), grant: this.membership.mayGrant(from, t) });
   }
 
   private async onCalls(from: string, b: { fp: string; calls: CallOut[] }): Promise<Response> {
@@ -471,7 +485,7 @@ export class ClusterNode {
         id,
         url: this.o.peers.get(id)!,
         live: this.live.includes(id),
-        heartbeat_age_ms: id === this.o.self ? 0 : nullable(this.membership.silenceOf(id, t)),
+        heartbeat_age_ms: id === this.o.self ? 0 : Math.round(this.membership.silenceOf(id, t)),
         connections: id === this.o.self ? (this.host?.connections() ?? 0) : (this.peerInfo.get(id)?.connections ?? null),
         refused: this.refusedBy.get(id) ?? null,
       })),
@@ -482,7 +496,6 @@ export class ClusterNode {
   }
 }
 
-const nullable = (v: number | null) => (v === null ? null : Math.round(v));
 
 function refusingExec(i: number): Exec {
   const no = () => Promise.reject(unavailable(`shard ${i} is moving to this node; retry`));
