@@ -22,7 +22,8 @@ export interface TestCluster {
   node(id: string): TestServer;
   /** Any live node (the first). */
   any(): TestServer;
-  start(id: string, opts?: { wipe?: boolean }): Promise<TestServer>;
+  /** (Re)starts node `id` on its port and data dir; `args` are added last (they win). */
+  start(id: string, opts?: { wipe?: boolean; args?: string[] }): Promise<TestServer>;
   kill9(id: string): Promise<void>;
   waitHealthy(ids?: string[], ms?: number): Promise<void>;
   status(id: string): Promise<any>;
@@ -53,7 +54,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   const nodes = new Map<string, TestServer>();
   const dataOf = (id: string) => join(dir, id);
 
-  const start = async (id: string, opts: { wipe?: boolean } = {}) => {
+  const start = async (id: string, opts: { wipe?: boolean; args?: string[] } = {}) => {
     if (opts.wipe) rmSync(dataOf(id), { recursive: true, force: true });
     mkdirSync(dataOf(id), { recursive: true });
     const args = [
@@ -65,6 +66,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       ...FAST,
       ...(o.args ?? []),
       ...(o.nodeArgs?.[id] ?? []),
+      ...(opts.args ?? []),
     ];
     const s = await startServer({ dataDir: dataOf(id), args });
     nodes.set(id, s);

@@ -136,4 +136,23 @@ describe("a three-node cluster", () => {
     expect(r2.status).toBe(401);
     expect((await c.status("n1")).counters.refusedCalls).toBe(before + 2);
   });
+
+  test("a node with another secret or shard count refuses to join (exit 2, saying why); a node id not in --peers does not start", async () => {
+    await c.kill9("n3");
+    const other = c.secretFile + ".other";
+    await Bun.write(other, "another-secret-of-enough-length\n");
+    const bad = await c.start("n3", { args: ["--cluster-secret-file", other] });
+    expect(await bad.proc.exited).toBe(2);
+    expect(bad.output()).toContain("refusing to join the cluster");
+    expect(bad.output()).toContain("cluster secret not accepted");
+    const shards = await c.start("n3", { wipe: true, args: ["--shards", "8"] });
+    expect(await shards.proc.exited).toBe(2);
+    expect(shards.output()).toContain("shard count differs");
+    const r = await runCli(["serve", "--node-id", "n9", "--peers", "n1=127.0.0.1:1,n2=127.0.0.1:2", "--replica", c.replica, "--data", c.dir + "/n9"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toContain("--node-id n9 is not in --peers");
+    // The good secret again: n3 rejoins and the map is whole.
+    await c.start("n3", { wipe: true });
+    await c.waitSameMap();
+  }, 60_000);
 });
