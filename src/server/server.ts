@@ -264,9 +264,12 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         delivery: delivery as ClusterDelivery,
         chat,
         hub,
+        media,
         log,
       }),
     );
+    // An upload lands on one node; a download elsewhere fetches the blob from it first.
+    if (media) media.fetchMissing = (sha, temp) => cluster!.fetchBlob(sha, (chunk) => temp.write(chunk));
   }
   const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, login, makeUser, runCli, WsClient, type TestUser } from "../harness.ts";
 import { startCluster, type TestCluster } from "./cluster-nodes.ts";
+import { bytes, download, sendMedia, sha256hex, uploadOk } from "./media-helpers.ts";
 
 let c: TestCluster;
 
@@ -118,6 +119,22 @@ describe("a three-node cluster", () => {
     expect(hist.body.messages.map((m: any) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     for (const cl of clients) cl.close();
   }, 120_000);
+
+  test("a file uploaded through one node downloads through another (the blob is fetched from its node once)", async () => {
+    const a = await makeUser(c.node("n1"), "Up");
+    const b = await makeUser(c.node("n2"), "Down");
+    const body = bytes(300_000, 7);
+    const m = await uploadOk(c.node("n1"), a.token, body);
+    expect((await sendMedia(c.node("n2"), a, { to: b.user.id }, m.id)).status).toBe(200);
+    for (const via of ["n3", "n2", "n3"]) {
+      const r = await download(c.node(via), b.token, m.id);
+      expect(r.status).toBe(200);
+      expect(sha256hex(new Uint8Array(await r.arrayBuffer()))).toBe(sha256hex(body));
+    }
+    // Someone never in the chat gets not_found on every node, as on one.
+    const x = await makeUser(c.node("n3"), "Nosy");
+    expect((await download(c.node("n3"), x.token, m.id)).status).toBe(404);
+  });
 
   test("hello names the cluster's nodes", async () => {
     const a = await makeUser(c.node("n1"), "Hal");

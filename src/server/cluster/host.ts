@@ -14,6 +14,7 @@ import type { ReplicaTarget } from "../replication/target.ts";
 import type { ShardedStore } from "../store/sharded-store.ts";
 import type { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Hub } from "../transport/hub.ts";
+import type { MediaService } from "../media/media-service.ts";
 import type { ClusterDelivery } from "./delivery.ts";
 import type { ClusterNode, ShardHost } from "./node.ts";
 import { mergeShard, snapshotShard, takeoverDir } from "./takeover.ts";
@@ -28,6 +29,7 @@ export interface HostParts {
   delivery: ClusterDelivery;
   chat: Chat;
   hub: Hub;
+  media: MediaService | null;
   log: Logger;
 }
 
@@ -51,6 +53,7 @@ export function shardHost(p: HostParts): ShardHost {
     op: (op, caller, params) => p.dispatch(op, caller as Caller, params),
     deliver: (from, events, resync) => p.delivery.deliver(from, events, resync),
     connections: () => p.hub.size,
+    blob: (sha) => p.media?.blobs.get(sha) ?? null,
   };
 }
 

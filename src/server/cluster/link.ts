@@ -71,7 +71,12 @@ export class PeerLink {
     return fetch(this.o.url + path, { method: "POST", headers: this.headers(), body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   }
 
-  /** One heartbeat exchange: resolves with the peer's answer, rejects on no answer. */
+  /** A GET on the peer (media blobs), authenticated like every link request. */
+  get(path: string): Promise<Response> {
+    return fetch(this.o.url + path, { headers: this.headers(), signal: AbortSignal.timeout(this.o.timeoutMs ?? 60_000) });
+  }
+
+    /** One heartbeat exchange: resolves with the peer's answer, rejects on no answer. */
   async heartbeat(body: object, timeoutMs: number): Promise<{ status: number; body: any }> {
     const res = await this.post("/cluster/heartbeat", body, timeoutMs);
     return { status: res.status, body: await res.json().catch(() => null) };

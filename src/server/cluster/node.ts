@@ -51,6 +51,8 @@ export interface ShardHost {
   /** Applies a peer's delivery events to this node's connections. */
   deliver(from: string, events: unknown[], resync: boolean): void;
   connections(): number;
+  /** A media blob stored on this node, by SHA-256. */
+  blob(sha256: string): Blob | null;
 }
 
 interface PeerInfo {
@@ -90,7 +92,7 @@ export class ClusterNode {
   constructor(readonly o: ClusterNodeOptions) {
     const ids = [...o.peers.keys()].sort();
     // One way, a heartbeat or its answer takes at most its timeout (a later answer is dropped).
-    this.hbTimeoutMs = Math.max(o.heartbeatMs * 2, 250);
+    this.hbTimeoutMs = Math.max(o.heartbeatMs * 2, Math.floor(o.leaseMs / 3));
     this.membership = new Membership(o.self, ids, {
       leaseMs: o.leaseMs,
       failureAfterMs: o.failureAfterMs,
@@ -393,6 +395,10 @@ export class ClusterNode {
       this.counters.refusedCalls++;
       return jsonError(401, { code: "unauthorized", message: "cluster secret not accepted (or unknown node id)" });
     }
+    if (path.startsWith("/cluster/blob/")) {
+      const b = /^[0-9a-f]{64}$/.test(path.slice(14)) ? this.host?.blob(path.slice(14)) : null;
+      return b ? new Response(b) : jsonError(404, { code: "not_found", message: "no such blob here" });
+    }
     let body: any;
     try {
       body = await req.json();
@@ -470,6 +476,18 @@ export class ClusterNode {
     }
     this.host!.deliver(from, b.events, resync);
     return Response.json({ ok: true });
+  }
+
+  /** Asks the live peers in turn for a media blob; writes it with `write`. True once one had it. */
+  async fetchBlob(sha256: string, write: (chunk: Uint8Array) => Promise<void>): Promise<boolean> {
+    for (const [id, link] of this.links) {
+      if (!this.live.includes(id)) continue;
+      const res = await link.get(`/cluster/blob/${sha256}`).catch(() => null);
+      if (!res || res.status !== 200 || !res.body) continue;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await write(chunk);
+      return true;
+    }
+    return false;
   }
 
   // ---- status ----

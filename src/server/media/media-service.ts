@@ -233,9 +233,26 @@ export class MediaService implements MediaAccess {
     return null;
   }
 
-  /** The stored bytes of a readable row (null if the blob is missing, which is logged). */
-  blob(row: MediaRow): Blob | null {
-    const b = this.blobs.get(row.sha256);
+  /**
+   * Where a blob missing here may be (a cluster's other nodes: the upload landed on one of them).
+   * It writes the bytes into `temp` and resolves true if it found them.
+   */
+  fetchMissing: ((sha256: string, temp: TempBlob) => Promise<boolean>) | null = null;
+
+  /** The stored bytes of a readable row (null if the blob is missing here and elsewhere, which is logged). */
+  async blob(row: MediaRow): Promise<Blob | null> {
+    let b = this.blobs.get(row.sha256);
+    if (!b && this.fetchMissing) {
+      const temp = await this.blobs.createTemp();
+      try {
+        if ((await this.fetchMissing(row.sha256, temp)) && (await temp.finish()) === row.sha256) {
+          await this.blobs.commit(temp, row.sha256);
+          b = this.blobs.get(row.sha256);
+        }
+      } finally {
+        await temp.discard();
+      }
+    }
     if (!b) this.log.error("media blob missing", { media: row.id, sha256: row.sha256 });
     return b;
   }

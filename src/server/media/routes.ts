@@ -53,7 +53,7 @@ export function mediaRoutes(edge: MediaEdge, media: MediaService, metrics: Metri
     try {
       const caller = await edge.caller(request);
       const row = await media.readable(caller.user, id);
-      const blob = row && media.blob(row);
+      const blob = row && (await media.blob(row));
       if (!row || !blob) throw NOT_FOUND();
       const etag = `"${row.sha256}"`;
       const kind = /^(image|video|audio)\//.test(row.mime) ? "inline" : "attachment";
