@@ -196,8 +196,11 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
   // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
   const upgrade = websocketUpgrade(ws);
+  // A cluster node out of its quorum takes no connections: clients go to another node.
+  const outOfQuorum = (): Response | undefined =>
+    cluster && !cluster.hasQuorum() ? edge.response(new NatterError("unavailable", "this node is out of its cluster's quorum; use another node", 1000), "ws") : undefined;
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
-    isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
+    isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? outOfQuorum() ?? upgrade(req, server)) : app.fetch(req);
   const clusterRoute = (req: Request): Response | Promise<Response> => (cluster ? cluster.handle(req) : app.fetch(req));
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute, "/cluster/*": clusterRoute } } })
     .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
@@ -268,6 +271,10 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         log,
       }),
     );
+    // Cut off from the majority: its clients move to nodes that can serve them.
+    cluster.quorumChanged = (quorum) => {
+      if (!quorum) hub.closeAll(4503, "node out of its cluster's quorum");
+    };
     // An upload lands on one node; a download elsewhere fetches the blob from it first.
     if (media) media.fetchMissing = (sha, temp) => cluster!.fetchBlob(sha, (chunk) => temp.write(chunk));
   }

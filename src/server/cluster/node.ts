@@ -283,6 +283,11 @@ export class ClusterNode {
     const t = now();
     const quorum = this.membership.hasLease(t);
     if (quorum) this.everQuorum = true;
+    if (quorum !== this.hadQuorum) {
+      this.hadQuorum = quorum;
+      if (this.everQuorum) this.o.log[quorum ? "info" : "warn"](quorum ? "cluster: in a quorum again" : "cluster: lost the quorum");
+      this.quorumChanged?.(quorum);
+    }
     const live = this.membership.live(t);
     if (live.join(",") !== this.live.join(",")) {
       const gone = this.live.filter((n) => !live.includes(n));
@@ -310,6 +315,10 @@ export class ClusterNode {
       }
     }
   }
+
+  private hadQuorum = false;
+  /** Told when this node gains or loses its quorum. */
+  quorumChanged: ((quorum: boolean) => void) | null = null;
 
   /** Told when a peer leaves the view (its connections' presence is gone). */
   peerGone: ((peer: string) => void) | null = null;
