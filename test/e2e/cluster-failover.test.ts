@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { directChannelId } from "../../src/server/ids.ts";
 import { shardOf } from "../../src/server/store/layout.ts";
-import { api, makeUser, type TestUser } from "../harness.ts";
-import { startCluster, type TestCluster } from "./cluster-nodes.ts";
+import { api, type TestUser } from "../harness.ts";
+import { makeClusterUser, startCluster, type TestCluster } from "./cluster-nodes.ts";
 
 let c: TestCluster;
 let users: TestUser[] = [];
@@ -32,7 +32,7 @@ beforeAll(async () => {
   c = await startCluster({ nodes: 3 });
   const map = await c.waitSameMap();
   await c.waitHealthy();
-  for (let i = 0; i < 8; i++) users.push(await makeUser(c.node(c.ids[i % 3]!), `F${i}`));
+  for (let i = 0; i < 8; i++) users.push(await makeClusterUser(c.node(c.ids[i % 3]!), `F${i}`));
   for (let i = 0; i < 8; i++) {
     const from = users[i]!;
     const to = users[(i + 3) % 8]!;

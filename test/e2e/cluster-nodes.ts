@@ -4,7 +4,7 @@
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, tempDir, until, type TestServer } from "../harness.ts";
+import { makeUser, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
 
 export interface ClusterOptions {
   nodes: number;
@@ -12,6 +12,8 @@ export interface ClusterOptions {
   args?: string[];
   /** Per node id: flags that replace the common ones where they clash (e.g. another secret). */
   nodeArgs?: Record<string, string[]>;
+  /** The nodes started at first, each with only these in --peers (a cluster that grows later); default all. */
+  initial?: string[];
 }
 
 export interface TestCluster {
@@ -23,7 +25,7 @@ export interface TestCluster {
   /** Any live node (the first). */
   any(): TestServer;
   /** (Re)starts node `id` on its port and data dir; `args` are added last (they win). */
-  start(id: string, opts?: { wipe?: boolean; args?: string[] }): Promise<TestServer>;
+  start(id: string, opts?: { wipe?: boolean; args?: string[]; peers?: string[] }): Promise<TestServer>;
   kill9(id: string): Promise<void>;
   waitHealthy(ids?: string[], ms?: number): Promise<void>;
   status(id: string): Promise<any>;
@@ -50,17 +52,17 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   writeFileSync(secretFile, crypto.randomUUID() + crypto.randomUUID() + "\n", { mode: 0o600 });
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const ports = new Map(ids.map((id) => [id, freePort()]));
-  const peers = ids.map((id) => `${id}=http://127.0.0.1:${ports.get(id)}`).join(",");
+  const peersOf = (which: string[]) => which.map((id) => `${id}=http://127.0.0.1:${ports.get(id)}`).join(",");
   const nodes = new Map<string, TestServer>();
   const dataOf = (id: string) => join(dir, id);
 
-  const start = async (id: string, opts: { wipe?: boolean; args?: string[] } = {}) => {
+  const start = async (id: string, opts: { wipe?: boolean; args?: string[]; peers?: string[] } = {}) => {
     if (opts.wipe) rmSync(dataOf(id), { recursive: true, force: true });
     mkdirSync(dataOf(id), { recursive: true });
     const args = [
       "--port", String(ports.get(id)),
       "--node-id", id,
-      "--peers", peers,
+      "--peers", peersOf(opts.peers ?? ids),
       "--cluster-secret-file", secretFile,
       "--replica", replica,
       ...FAST,
@@ -126,6 +128,18 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await Promise.all(ids.map((id) => start(id)));
+  await Promise.all((o.initial ?? ids).map((id) => start(id, { peers: o.initial ?? ids })));
   return c;
+}
+
+/** makeUser, retried while the cluster answers `unavailable` (a shard moving, a view changing), as a client would. */
+export async function makeClusterUser(server: TestServer, name: string): Promise<TestUser> {
+  for (let i = 0; ; i++) {
+    try {
+      return await makeUser(server, name);
+    } catch (e) {
+      if (i > 100 || !String(e).includes("unavailable")) throw e;
+      await Bun.sleep(200);
+    }
+  }
 }

@@ -3,8 +3,8 @@
 // seq order, and the shard map is the same everywhere.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { api, login, makeUser, runCli, WsClient, type TestUser } from "../harness.ts";
-import { startCluster, type TestCluster } from "./cluster-nodes.ts";
+import { api, login, runCli, WsClient, type TestUser } from "../harness.ts";
+import { makeClusterUser, startCluster, type TestCluster } from "./cluster-nodes.ts";
 import { bytes, download, sendMedia, sha256hex, uploadOk } from "./media-helpers.ts";
 
 let c: TestCluster;
@@ -53,7 +53,7 @@ describe("a three-node cluster", () => {
   });
 
   test("a user created through one node logs in through another, and the token works on every node", async () => {
-    const a = await makeUser(c.node("n1"), "Ann");
+    const a = await makeClusterUser(c.node("n1"), "Ann");
     for (const id of c.ids) {
       const r = await api(c.node(id), a.token, "getAll");
       expect(r.status).toBe(200);
@@ -65,8 +65,8 @@ describe("a three-node cluster", () => {
   });
 
   test("users on different nodes chat 1:1: each connected to another node, events in seq order, nothing doubled", async () => {
-    const a = await makeUser(c.node("n1"), "Alma");
-    const b = await makeUser(c.node("n2"), "Bert");
+    const a = await makeClusterUser(c.node("n1"), "Alma");
+    const b = await makeClusterUser(c.node("n2"), "Bert");
     const ca = await WsClient.connect(c.node("n1"), a.token);
     const cb = await WsClient.connect(c.node("n3"), b.token);
     const sent: number[] = [];
@@ -95,7 +95,7 @@ describe("a three-node cluster", () => {
   test("a group of 100 spread over the nodes: every member's connection gets every message in seq order", async () => {
     const ids = c.ids;
     const users: TestUser[] = [];
-    for (let i = 0; i < 100; i++) users.push(await makeUser(c.node(ids[i % 3]!), `G${i}`));
+    for (let i = 0; i < 100; i++) users.push(await makeClusterUser(c.node(ids[i % 3]!), `G${i}`));
     const owner = users[0]!;
     const g = await api(c.node("n2"), owner.token, "createGroup", { name: "Hundred", members: users.slice(1).map((u) => u.user.id) });
     expect(g.status).toBe(200);
@@ -121,8 +121,8 @@ describe("a three-node cluster", () => {
   }, 120_000);
 
   test("a file uploaded through one node downloads through another (the blob is fetched from its node once)", async () => {
-    const a = await makeUser(c.node("n1"), "Up");
-    const b = await makeUser(c.node("n2"), "Down");
+    const a = await makeClusterUser(c.node("n1"), "Up");
+    const b = await makeClusterUser(c.node("n2"), "Down");
     const body = bytes(300_000, 7);
     const m = await uploadOk(c.node("n1"), a.token, body);
     expect((await sendMedia(c.node("n2"), a, { to: b.user.id }, m.id)).status).toBe(200);
@@ -132,12 +132,12 @@ describe("a three-node cluster", () => {
       expect(sha256hex(new Uint8Array(await r.arrayBuffer()))).toBe(sha256hex(body));
     }
     // Someone never in the chat gets not_found on every node, as on one.
-    const x = await makeUser(c.node("n3"), "Nosy");
+    const x = await makeClusterUser(c.node("n3"), "Nosy");
     expect((await download(c.node("n3"), x.token, m.id)).status).toBe(404);
   });
 
   test("hello names the cluster's nodes", async () => {
-    const a = await makeUser(c.node("n1"), "Hal");
+    const a = await makeClusterUser(c.node("n1"), "Hal");
     const ws = await WsClient.connect(c.node("n2"), a.token);
     const hello: any = ws.events.find((e) => e.ev === "hello");
     expect(hello.nodes).toEqual(c.ids.map((id) => c.node(id).url));
