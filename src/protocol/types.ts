@@ -99,6 +99,8 @@ export interface HelloEvent {
   device: Device;
   heartbeat_ms: number;
   protocol: number;
+  /** (Addition) The base URLs of the cluster's nodes (a node's --peers); absent on a single node. */
+  nodes?: string[];
 }
 export interface MessageEvent {
   ev: "message";
