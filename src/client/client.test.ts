@@ -448,6 +448,23 @@ describe("NatterClient (protocol peer)", () => {
       expect(a!.requests.find((r) => r.op === "sendMessage")!.client_id).toBe(m.client_id);
     });
 
+    test("a node that closed with 4503 is not tried again before a wait within the cap; the other node is tried at once", async () => {
+      const [a, b] = peers(2);
+      const c = new NatterClient({ servers: [a!.url, b!.url], token: "good", backoff: { baseMs: 10, maxMs: 8000, random: () => 0.5 }, random: () => 0.99 });
+      cleanup.push(() => c.close());
+      c.connect();
+      await c.waitOpen();
+      b!.stop(); // the other node is down too: the client comes back to a, which must wait
+      const waits: Array<[string, number]> = [];
+      c.on("state", () => c.nextRetryAt !== null && waits.push([c.server, c.nextRetryAt - Date.now()]));
+      for (const s of a!.sockets) s.close(4503, "node unavailable");
+      await until(() => waits.some(([u]) => u === a!.url), "a retry time for a", 3000);
+      const [first, back] = [waits[0]!, waits.find(([u]) => u === a!.url)!];
+      expect(first[0]).toBe(b!.url);
+      expect(first[1]).toBeLessThan(100); // half of the first 10 ms ceiling
+      expect(back[1]).toBeGreaterThan(3000); // a's deferral: half of 8 s, less the time spent on b
+    });
+
     test("repeated unavailable answers move to the other node; one server only keeps retrying where it is", async () => {
       const [a, b] = peers(2);
       const c = over([a!.url, b!.url]);
