@@ -22,3 +22,14 @@ export function serverUrl(raw: string): string {
   if (!u.hostname || u.search || u.hash || u.username || u.password) throw new CliError(`${hint} (got ${JSON.stringify(raw)})`, EXIT.usage);
   return u.origin + u.pathname.replace(/\/+$/, "");
 }
+
+/**
+ * Several server URLs, comma-separated (`--server URL1,URL2`): each as
+ * `serverUrl` says, repeats dropped, in the order given. An empty entry is
+ * a usage error.
+ */
+export function serverUrls(raw: string): string[] {
+  const parts = raw.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) throw new CliError(`the server list (--server or NATTER_SERVER) has an empty entry: ${JSON.stringify(raw)}; separate URLs with one comma`, EXIT.usage);
+  return [...new Set(parts.map(serverUrl))];
+}

@@ -22,6 +22,8 @@ interface Peer {
   closeWith4401: boolean;
   /** Refuse upgrades as a busy server does: 503 with a Retry-After. */
   busy: boolean;
+  /** The `nodes` of hello (a cluster node's peers), if any. */
+  nodes?: string[];
   push(m: Message): void;
   add(channel: string, content: string, sender?: string): Message;
   stop(): void;
@@ -81,7 +83,7 @@ function startPeer(): Peer {
       open(ws) {
         if (peer.closeWith4401) return ws.close(4401, "unauthorized");
         peer.sockets.add(ws);
-        ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: peer.heartbeatMs, protocol: 1 }));
+        ws.send(JSON.stringify({ ev: "hello", user: me, device: { id: "dv_1", name: "t", created_at: 0 }, heartbeat_ms: peer.heartbeatMs, protocol: 1, ...(peer.nodes && { nodes: peer.nodes }) }));
       },
       close(ws) {
         peer.sockets.delete(ws);
@@ -398,5 +400,110 @@ describe("NatterClient (protocol peer)", () => {
     expect((await c.sendMessage({ content: "no target" }).catch((e) => e)).code).toBe("bad_request");
     expect((await c.sendMessage({ channel: "a", to: "b", content: "both" }).catch((e) => e)).code).toBe("bad_request");
     expect(c.outbox()).toEqual([]);
+  });
+
+  describe("several servers", () => {
+    /** A client over `urls`, tried in the given order (the shuffle pinned to keep it). */
+    const over = (urls: string[]) => {
+      const c = new NatterClient({ servers: urls, token: "good", backoff: { baseMs: 20, maxMs: 100 }, requestTimeoutMs: 2000, random: () => 0.99 });
+      cleanup.push(() => c.close());
+      return c;
+    };
+    const peers = (n: number) =>
+      Array.from({ length: n }, () => {
+        const p = startPeer();
+        cleanup.push(() => p.stop());
+        return p;
+      });
+    const deadUrl = () => {
+      const p = startPeer();
+      p.stop();
+      return p.url;
+    };
+
+    test("a URL where nothing listens is passed over for the next", async () => {
+      const [b] = peers(1);
+      const c = over([deadUrl(), b!.url]);
+      const seen: string[] = [];
+      c.on("state", () => seen.push(c.server));
+      c.connect();
+      await c.waitOpen();
+      expect(c.server).toBe(b!.url);
+      expect(seen[0]).not.toBe(b!.url);
+    });
+
+    test("close code 4503 (node unavailable) moves to the other node; the outbox is resent there once", async () => {
+      const [a, b] = peers(2);
+      const c = over([a!.url, b!.url]);
+      c.connect();
+      await c.waitOpen();
+      expect(c.server).toBe(a!.url);
+      a!.hook = (f) => (f.op === "sendMessage" ? "silence" : undefined);
+      const p = c.sendMessage({ channel: "g_1", content: "hi" });
+      await until(() => a!.requests.some((r) => r.op === "sendMessage"), "the send on a", 2000);
+      for (const s of a!.sockets) s.close(4503, "node unavailable");
+      const m = await p;
+      expect(c.server).toBe(b!.url);
+      expect(b!.messages.get("g_1")!.map((x) => x.client_id)).toEqual([m.client_id]);
+      expect(a!.requests.find((r) => r.op === "sendMessage")!.client_id).toBe(m.client_id);
+    });
+
+    test("a node that closed with 4503 is not tried again before a wait within the cap; the other node is tried at once", async () => {
+      const [a, b] = peers(2);
+      const c = new NatterClient({ servers: [a!.url, b!.url], token: "good", backoff: { baseMs: 10, maxMs: 8000, random: () => 0.5 }, random: () => 0.99 });
+      cleanup.push(() => c.close());
+      c.connect();
+      await c.waitOpen();
+      b!.stop(); // the other node is down too: the client comes back to a, which must wait
+      const waits: Array<[string, number]> = [];
+      c.on("state", () => c.nextRetryAt !== null && waits.push([c.server, c.nextRetryAt - Date.now()]));
+      for (const s of a!.sockets) s.close(4503, "node unavailable");
+      await until(() => waits.some(([u]) => u === a!.url), "a retry time for a", 3000);
+      const [first, back] = [waits[0]!, waits.find(([u]) => u === a!.url)!];
+      expect(first[0]).toBe(b!.url);
+      expect(first[1]).toBeLessThan(100); // half of the first 10 ms ceiling
+      expect(back[1]).toBeGreaterThan(3000); // a's deferral: half of 8 s, less the time spent on b
+    });
+
+    test("repeated unavailable answers move to the other node; one server only keeps retrying where it is", async () => {
+      const [a, b] = peers(2);
+      const c = over([a!.url, b!.url]);
+      c.connect();
+      await c.waitOpen();
+      a!.hook = (f) => (f.op === "sendMessage" ? { ok: false, error: { code: "unavailable", message: "not in a quorum", retry_after_ms: 10 } } : undefined);
+      const m = await c.sendMessage({ channel: "g_1", content: "hi" });
+      expect(c.server).toBe(b!.url);
+      expect(a!.requests.filter((r) => r.op === "sendMessage").length).toBe(2);
+      expect(b!.messages.get("g_1")!.length).toBe(1);
+      expect(m.content).toBe("hi");
+
+      // The same answers from the only server: the client stays on it and resends until it stores.
+      const [solo] = peers(1);
+      const one = over([solo!.url]);
+      one.connect();
+      await one.waitOpen();
+      let refusals = 3;
+      solo!.hook = (f) => (f.op === "sendMessage" && refusals-- > 0 ? { ok: false, error: { code: "unavailable", message: "busy", retry_after_ms: 10 } } : undefined);
+      const states: string[] = [];
+      one.on("state", (s) => states.push(s));
+      await one.sendMessage({ channel: "g_1", content: "hi" });
+      expect(states).toEqual([]);
+      expect(solo!.requests.filter((r) => r.op === "sendMessage").length).toBe(4);
+    });
+
+    test("hello's nodes are learned after the given URLs, and the client moves to them", async () => {
+      const [a, b] = peers(2);
+      a!.nodes = [a!.url, b!.url];
+      const c = over([a!.url]);
+      const learned: string[][] = [];
+      c.on("servers", (s) => learned.push(s));
+      c.connect();
+      await c.waitOpen();
+      expect(learned).toEqual([[a!.url, b!.url]]);
+      expect(c.learnedServers).toEqual([b!.url]);
+      a!.stop();
+      await until(() => c.state === "open" && c.server === b!.url, "open on the learned node", 3000);
+      expect(learned.length).toBe(1);
+    });
   });
 });

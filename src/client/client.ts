@@ -21,12 +21,17 @@ import { deviceOps, type DeviceOps } from "./devices.ts";
 import { Emitter } from "./emitter.ts";
 import { isRetryable, Outbox, type OutgoingEntry } from "./outbox.ts";
 import { MessageFeed } from "./feed.ts";
+import { ServerRotation } from "./servers.ts";
 
 export type ConnState = "connecting" | "open" | "reconnecting" | "offline" | "closed";
 
 export interface ClientOptions {
-  /** http(s) base URL, e.g. http://127.0.0.1:8080 */
-  server: string;
+  /** http(s) base URL, e.g. http://127.0.0.1:8080; or give `servers`. */
+  server?: string;
+  /** Several base URLs of one cluster's nodes (see servers.ts for the order they are tried in). */
+  servers?: readonly string[];
+  /** The source of [0, 1) for the order of `servers` (default Math.random; tests pin it). */
+  random?: () => number;
   /** Device token. */
   token: string;
   /** Reconnect backoff; defaults 500 / 5000 ms, full jitter. */
@@ -50,16 +55,20 @@ type Events = {
   message: Message;
   event: ServerEvent;
   outbox: OutgoingEntry[];
+  servers: string[];
 };
 
 export class NatterClient {
   private readonly conn: Connection;
+  private readonly rotation: ServerRotation;
   private readonly emitter = new Emitter<Events>();
   private readonly feed: MessageFeed;
   private readonly box = new Outbox();
   private readonly timeoutMs: number;
   private _state: ConnState = "closed";
   private _nextRetryAt: number | null = null;
+  /** The server when "state" last fired: a move to another server fires it again. */
+  private stateServer = "";
   private _me: User | null = null;
   private _device: Device | null = null;
   private _error: NatterError | null = null;
@@ -72,6 +81,9 @@ export class NatterClient {
 
   constructor(opts: ClientOptions) {
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    const given = [...(opts.servers ?? []), ...(opts.server ? [opts.server] : [])];
+    if (given.length === 0) throw new NatterError("bad_request", "give server or servers");
+    this.rotation = new ServerRotation(given, { random: opts.random });
     this.feed = new MessageFeed({
       call: (op, params, gen) => this.call(op, params, gen),
       emit: (m) => this.emitter.emit("message", m),
@@ -79,7 +91,7 @@ export class NatterClient {
       isOpen: () => this._state === "open",
     });
     this.conn = new Connection(
-      { server: opts.server, token: opts.token, backoff: opts.backoff, connectTimeoutMs: this.timeoutMs },
+      { servers: this.rotation, token: opts.token, backoff: opts.backoff, connectTimeoutMs: this.timeoutMs },
       {
         // The first attempt after connect() is "connecting"; later ones stay "reconnecting".
         connecting: () => this.setState(this._state === "closed" || this._state === "offline" || this._state === "connecting" ? "connecting" : "reconnecting", null),
@@ -103,6 +115,18 @@ export class NatterClient {
   /** When the next connection attempt happens, while state is "reconnecting". */
   get nextRetryAt(): number | null {
     return this._state === "reconnecting" ? this._nextRetryAt : null;
+  }
+  /** The server URL in use, or being tried. */
+  get server(): string {
+    return this.rotation.current;
+  }
+  /** Every server URL known: the given ones first, then the nodes learned from hello. */
+  get servers(): string[] {
+    return this.rotation.all;
+  }
+  /** The nodes learned from hello that were not given. */
+  get learnedServers(): string[] {
+    return this.rotation.learnedNodes;
   }
   get me(): User | null {
     return this._me;
@@ -218,6 +242,8 @@ export class NatterClient {
   on(ev: "message", f: (m: Message) => void): () => void;
   on(ev: "event", f: (e: ServerEvent) => void): () => void;
   on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
+  /** The known servers changed (a hello brought another node list). */
+  on(ev: "servers", f: (servers: string[]) => void): () => void;
   on<K extends keyof Events>(ev: K, f: (v: Events[K]) => void): () => void {
     return this.emitter.on(ev, f);
   }
@@ -231,7 +257,8 @@ export class NatterClient {
 
   /** Emits "state" when the state changes, and also when a new retry time is set while reconnecting. */
   private setState(s: ConnState, retryAt: number | null = null): void {
-    const changed = s !== this._state || retryAt !== this._nextRetryAt;
+    const changed = s !== this._state || retryAt !== this._nextRetryAt || this.rotation.current !== this.stateServer;
+    this.stateServer = this.rotation.current;
     this._state = s;
     this._nextRetryAt = s === "reconnecting" ? retryAt : null;
     if (changed) this.emitter.emit("state", s);
@@ -248,6 +275,7 @@ export class NatterClient {
   private onHello(h: HelloEvent): void {
     this._me = h.user;
     this._device = h.device;
+    if (Array.isArray(h.nodes) && this.rotation.learn(h.nodes)) this.emitter.emit("servers", this.rotation.all);
     this.emitter.emit("hello", h);
     const gen = ++this.generation;
     this.feed.catchUp(gen).then(

@@ -3,13 +3,22 @@
 // a silent connection (no frame for 2x heartbeat_ms) as dead. It knows
 // nothing of messages or channels; the client layers that on top.
 // A server that refuses with a retry-after is waited out, even past the cap.
+// With several server URLs (servers.ts) each new attempt goes to the next
+// one; a close with 4503 (node unavailable) or repeated `unavailable`
+// answers move the client on too.
 import { NatterError, type HelloEvent, type OpName, type OpParams, type OpResults, type Reply, type ServerEvent } from "../protocol/index.ts";
 import { fullJitterDelay, type BackoffOptions } from "./backoff.ts";
 import { wsUrl } from "./http.ts";
+import type { ServerRotation } from "./servers.ts";
+
+/** Close code of a node that is not serving (not in a quorum): reconnect to another node. */
+export const CLOSE_NODE_UNAVAILABLE = 4503;
+/** Consecutive `unavailable` answers after which a client with several servers moves to the next. */
+export const UNAVAILABLE_MOVE_AFTER = 2;
 
 export interface ConnectionHandler {
-  /** A socket is being opened (first time or again). */
-  connecting(): void;
+  /** A socket is being opened (first time or again) to `server`. */
+  connecting(server: string): void;
   /** The server said hello: requests may be sent. */
   hello(h: HelloEvent): void;
   /** Any event frame after hello (hello itself included first). */
@@ -21,7 +30,8 @@ export interface ConnectionHandler {
 }
 
 export interface ConnectionOptions {
-  server: string;
+  /** The server URLs, and which one is in use. */
+  servers: ServerRotation;
   token: string;
   backoff?: BackoffOptions;
   /** Limit for opening a socket and receiving hello. */
@@ -54,6 +64,8 @@ export class Connection {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
   private pingOutstanding = false;
+  /** `unavailable` answers in a row on this socket. */
+  private unavailableStreak = 0;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -103,11 +115,13 @@ export class Connection {
 
   private open(): void {
     if (!this.running) return;
-    this.handler.connecting();
+    const server = this.opts.servers.current;
+    this.handler.connecting(server);
     this.helloed = false;
+    this.unavailableStreak = 0;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(wsUrl(this.opts.server, this.opts.token));
+      ws = new WebSocket(wsUrl(server, this.opts.token));
     } catch {
       this.scheduleRetry();
       return;
@@ -144,8 +158,9 @@ export class Connection {
       }
       this.teardown(connectionLost());
       // 503: the server is busy or going down. Its Retry-After (1-5 s, jittered) cannot be read
-      // here, so the next attempt is spread over the whole capped window instead.
-      this.scheduleRetry(0, refusedStatus === 503);
+      // here, so the next attempt there is spread over the whole capped window instead.
+      // 4503: the node is not serving; the same holds for it.
+      this.scheduleRetry(0, refusedStatus === 503 || e.code === CLOSE_NODE_UNAVAILABLE);
     };
   }
 
@@ -174,9 +189,19 @@ export class Connection {
       this.pending.delete(r.re as number);
       clearTimeout(p.timer);
       if (r.ok) {
+        this.unavailableStreak = 0;
         const { re: _re, ok: _ok, ...result } = r;
         p.resolve(result);
-      } else p.reject(NatterError.fromWire(r.error));
+        return;
+      }
+      const err = NatterError.fromWire(r.error);
+      p.reject(err);
+      if (err.code !== "unavailable") this.unavailableStreak = 0;
+      else if (++this.unavailableStreak >= UNAVAILABLE_MOVE_AFTER && this.opts.servers.size > 1 && this.ws) {
+        // This node keeps refusing: try another; the outbox resends there (same client_id).
+        this.opts.servers.defer(this.opts.servers.current, Date.now() + (err.retryAfterMs ?? 0));
+        this.drop(this.ws);
+      }
     }
   }
 
@@ -251,11 +276,21 @@ export class Connection {
     }
   }
 
-  /** Waits the next backoff delay (over the whole capped window when `wholeWindow`), at least `notBeforeMs`, then connects. */
+  /**
+   * Moves to the next server and waits the next backoff delay, and at least
+   * what is left of that server's deferral. The server just left is deferred
+   * by `notBeforeMs`, or over the whole capped window when `wholeWindow`
+   * (with one server: that is the wait).
+   */
   private scheduleRetry(notBeforeMs = 0, wholeWindow = false): void {
     if (!this.running) return;
     const attempt = this.attempt++;
-    const delay = Math.max(notBeforeMs, fullJitterDelay(wholeWindow ? Infinity : attempt, this.opts.backoff));
+    const servers = this.opts.servers;
+    const now = Date.now();
+    if (notBeforeMs > 0) servers.defer(servers.current, now + notBeforeMs);
+    if (wholeWindow) servers.defer(servers.current, now + fullJitterDelay(Infinity, this.opts.backoff));
+    const next = servers.advance();
+    const delay = Math.max(servers.waitFor(next, now), fullJitterDelay(attempt, this.opts.backoff));
     const at = Date.now() + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

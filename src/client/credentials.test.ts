@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configDir, credentialsPath, loadCredentials, saveCredentials, type Credentials } from "./credentials.ts";
+import { configDir, credentialsPath, knownServers, loadCredentials, saveCredentials, saveLearnedNodes, type Credentials } from "./credentials.ts";
 
 const creds: Credentials = {
   server: "http://127.0.0.1:1234",
+  servers: ["http://127.0.0.1:1234"],
   token: "secret-token",
   user: { id: "u_1", name: "Ann", phone: "+15550001", last_seen: null },
   device: { id: "dv_1", name: "laptop", created_at: 1 },
@@ -66,6 +67,26 @@ describe("credentials", () => {
   test("a malformed file is reported, not treated as logged out", () => {
     const path = saveCredentials(creds);
     writeFileSync(path, JSON.stringify({ server: "x" }));
+    expect(() => loadCredentials()).toThrow(/malformed/);
+  });
+
+  test("a profile of one URL string (older natter) loads as a list of one", () => {
+    const path = saveCredentials(creds);
+    const { servers: _s, ...old } = creds;
+    writeFileSync(path, JSON.stringify(old));
+    expect(loadCredentials()).toEqual(creds);
+  });
+
+  test("several servers: `server` is the first (for older readers); learned nodes follow them, saved only for the same token", () => {
+    const path = saveCredentials({ ...creds, server: "http://a:1", servers: ["http://a:1", "http://b:2"] });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ server: "http://a:1", servers: ["http://a:1", "http://b:2"] });
+    expect(saveLearnedNodes("default", "another-token", ["http://c:3"])).toBe(false);
+    expect(saveLearnedNodes("default", creds.token, ["http://c:3"])).toBe(true);
+    expect(saveLearnedNodes("default", creds.token, ["http://c:3"])).toBe(false);
+    const c = loadCredentials()!;
+    expect(c.nodes).toEqual(["http://c:3"]);
+    expect(knownServers(c)).toEqual(["http://a:1", "http://b:2", "http://c:3"]);
+    writeFileSync(path, JSON.stringify({ ...c, servers: [] }));
     expect(() => loadCredentials()).toThrow(/malformed/);
   });
 });

@@ -2,10 +2,11 @@
 // natter server. See docs/client.md for its guarantees.
 export { NatterClient, type ClientOptions, type ConnState, type SendParams } from "./client.ts";
 export type { OutgoingEntry } from "./outbox.ts";
-export { login, HttpApi, baseUrl } from "./http.ts";
+export { login, HttpApi, baseUrl, onSomeServer, triedNowhere } from "./http.ts";
+export { ServerRotation, uniqueServers } from "./servers.ts";
 export { deviceOps, type DeviceOps, type OpRunner } from "./devices.ts";
 export { loginCommand, terminalQr } from "./link.ts";
-export { configDir, loadCredentials, saveCredentials, removeCredentials, credentialsPath, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
+export { configDir, loadCredentials, saveCredentials, removeCredentials, credentialsPath, knownServers, saveLearnedNodes, DEFAULT_PROFILE, type Credentials } from "./credentials.ts";
 export { fullJitterDelay, backoffCeiling } from "./backoff.ts";
 export {
   uploadMedia,

@@ -10,9 +10,10 @@ function shellWord(s: string): string {
   return PLAIN.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command that logs a new device in with `code` on `server`. */
-export function loginCommand(server: string, code: string): string {
-  return `natter login --server ${shellWord(server)} --code ${shellWord(code)}`;
+/** The command that logs a new device in with `code` on `server` (several: comma-separated). */
+export function loginCommand(server: string | readonly string[], code: string): string {
+  const list = typeof server === "string" ? server : server.join(",");
+  return `natter login --server ${shellWord(list)} --code ${shellWord(code)}`;
 }
 
 /** Screens are not scratched: the lowest error correction keeps the code smallest. */

@@ -99,7 +99,7 @@ export interface HelloEvent {
   device: Device;
   heartbeat_ms: number;
   protocol: number;
-  /** Addition: a cluster's node URLs, so a client can move to another node when its own dies. */
+  /** (Addition) The base URLs of the cluster's nodes (a node's --peers); absent on a single node. */
   nodes?: string[];
 }
 /** Addition: events may have been missed (a node of the cluster died or its link overflowed): gap-fill every channel. */

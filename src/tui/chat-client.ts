@@ -24,6 +24,10 @@ export interface ChatClient {
   readonly device: Device | null;
   /** Why the client stopped trying (the server refused the token), if it did. */
   readonly error?: NatterError | null;
+  /** The server URL in use or being tried (NatterClient), when known. */
+  readonly server?: string;
+  /** Every server URL known (given, then learned from hello). */
+  readonly servers?: readonly string[];
   connect(): void;
   close(): void;
   /** While waiting to reconnect: tries now; false when no retry is waiting. */

@@ -130,7 +130,7 @@ export class ChatController {
 
   private connAction(): Action {
     const c = this.client;
-    return { type: "conn", state: c.state, nextRetryAt: c.nextRetryAt, error: c.error ? c.error.message : null };
+    return { type: "conn", state: c.state, nextRetryAt: c.nextRetryAt, error: c.error ? c.error.message : null, node: c.server ?? null, nodes: c.servers?.length ?? 1 };
   }
 
   // ---- events from the client ----

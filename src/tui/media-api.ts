@@ -2,7 +2,7 @@
 // for /file and downloads for /save, all with the device token. The client
 // library does the streaming and checking; this binds it to one login so the
 // controller (and a fake in tests) needs no server URL or token.
-import { baseUrl, downloadMedia, uploadMedia, type Progress } from "../client/index.ts";
+import { baseUrl, downloadMedia, onSomeServer, ServerRotation, uploadMedia, type Progress } from "../client/index.ts";
 import { NatterError, type MediaInfo, type WireError } from "../protocol/index.ts";
 
 export type MediaInfoFn = (id: string) => Promise<MediaInfo>;
@@ -39,13 +39,15 @@ export function mediaInfoFetcher(server: string, token: string, timeoutMs = 10_0
   };
 }
 
-/** The real MediaApi for one login. */
-export function mediaApi(server: string, token: string): MediaApi {
+/** The real MediaApi for one login; with several servers, a call moves to the next one that can take it (onSomeServer). */
+export function mediaApi(servers: string | readonly string[], token: string): MediaApi {
+  const rotation = new ServerRotation(servers);
+  const on = <T,>(f: (server: string) => Promise<T>) => onSomeServer(rotation, f);
   return {
-    info: mediaInfoFetcher(server, token),
-    upload: (path, o = {}) => uploadMedia(server, token, path, o),
+    info: (id) => on((server) => mediaInfoFetcher(server, token)(id)),
+    upload: (path, o = {}) => on((server) => uploadMedia(server, token, path, o)),
     download: async (id, choose, o = {}) => {
-      const d = await downloadMedia(server, token, id, choose, o);
+      const d = await on((server) => downloadMedia(server, token, id, choose, o));
       return { path: d.path ?? "", size: d.size };
     },
   };

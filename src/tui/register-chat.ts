@@ -11,7 +11,7 @@ export function registerChat(program: Command): void {
   program
     .command("chat")
     .description("Open the terminal chat client (asks for a server and login code on first run)")
-    .option("--server <url>", "server URL (overrides the saved one; asks for a login code if it differs)")
+    .option("--server <url>", "server URL, or several nodes' URLs comma-separated (overrides the saved ones; asks for a login code if none is the saved login's)")
     .addOption(new Option("--profile <name>", "credentials profile, for several accounts on one machine").env("NATTER_PROFILE"))
     .action(async (opts: ChatCommandOptions) => {
       // ink turns live rendering off when CI/CONTINUOUS_INTEGRATION is set (read once, when it loads).

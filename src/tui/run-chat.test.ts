@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { ALICE } from "../../test/support/fake-chat-client.ts";
 import { chooseCredentials, sameServer } from "./run-chat.tsx";
 
-const saved = { server: "http://chat.example.org:8080", token: "t", user: ALICE, device: { id: "d", name: "x", created_at: 0 } };
+const saved = { server: "http://chat.example.org:8080", servers: ["http://chat.example.org:8080"], token: "t", user: ALICE, device: { id: "d", name: "x", created_at: 0 } };
 
 test("sameServer compares origins", () => {
   expect(sameServer("http://chat.example.org:8080/", "http://chat.example.org:8080")).toBe(true);
@@ -24,4 +24,13 @@ test("no credentials, or unreadable ones, ask for a login with a reason", () => 
     throw new Error("credentials file x is malformed; run natter login again");
   });
   expect(bad).toEqual({ creds: null, reason: expect.stringContaining("malformed") });
+});
+
+test("a --server list naming any server of the saved login (given or learned) uses it over that list", () => {
+  const cluster = { ...saved, servers: ["http://n1:1", "http://n2:2"], server: "http://n1:1", nodes: ["http://n3:3"] };
+  expect(chooseCredentials({ server: "n3:3,http://n4:4" }, () => cluster).creds).toMatchObject({ server: "http://n3:3", servers: ["http://n3:3", "http://n4:4"], nodes: undefined });
+  expect(chooseCredentials({ server: "http://n2:2" }, () => cluster).creds?.servers).toEqual(["http://n2:2"]);
+  const other = chooseCredentials({ server: "http://n9:9,http://n8:8" }, () => cluster);
+  expect(other.creds).toBeNull();
+  expect(other.reason).toContain("saved login is for http://n1:1,http://n2:2");
 });

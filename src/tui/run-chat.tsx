@@ -2,8 +2,9 @@
 // takes over the screen, and gives it back on every way out.
 import { render } from "ink";
 import { hostname } from "node:os";
-import { login, NatterClient } from "../client/index.ts";
-import { loadCredentials, saveCredentials, type Credentials } from "../client/credentials.ts";
+import { DEFAULT_PROFILE, login, NatterClient } from "../client/index.ts";
+import { knownServers, loadCredentials, saveCredentials, saveLearnedNodes, type Credentials } from "../client/credentials.ts";
+import { serverList } from "./components/setup.tsx";
 import type { ChatCommandOptions } from "./register-chat.ts";
 import { Root } from "./components/root.tsx";
 import { mediaApi } from "./media-api.ts";
@@ -33,7 +34,11 @@ export function sameServer(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-/** Picks saved credentials, or explains why we must ask for a login code. */
+/**
+ * Picks saved credentials, or explains why we must ask for a login code.
+ * A --server list that names any server of the saved login (given or
+ * learned) is the same cluster: the saved token is used over that list, for this run.
+ */
 export function chooseCredentials(opts: ChatCommandOptions, load: (profile?: string) => Credentials | null): { creds: Credentials | null; reason?: string } {
   let creds: Credentials | null;
   try {
@@ -43,9 +48,12 @@ export function chooseCredentials(opts: ChatCommandOptions, load: (profile?: str
   }
   const profile = opts.profile ? `profile "${opts.profile}"` : "this computer";
   if (!creds) return { creds: null, reason: `No saved login for ${profile}: log in with a code from your admin.` };
-  if (opts.server && !sameServer(creds.server, opts.server))
-    return { creds: null, reason: `The saved login is for ${creds.server}; log in to ${opts.server} with a code.` };
-  return { creds };
+  if (!opts.server) return { creds };
+  const given = serverList(opts.server);
+  const list = typeof given === "string" ? [opts.server] : given;
+  if (!list.some((g) => knownServers(creds).some((k) => sameServer(k, g))))
+    return { creds: null, reason: `The saved login is for ${creds.servers.join(",")}; log in to ${opts.server} with a code.` };
+  return { creds: { ...creds, server: list[0]!, servers: list, nodes: undefined } };
 }
 
 export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
@@ -83,13 +91,24 @@ export async function runChat(opts: ChatCommandOptions, io: ChatIo = { stdin: pr
         defaultServer="http://localhost:8080"
         defaultDevice={`${hostname()} terminal`}
         login={async (server, code, device) => {
-          const r = await login(server, code, device);
-          const c: Credentials = { server, token: r.token, user: r.user, device: r.device };
+          const servers = server.split(",");
+          const r = await login(servers, code, device);
+          const c: Credentials = { server: servers[0]!, servers, token: r.token, user: r.user, device: r.device };
           saveCredentials(c, opts.profile);
           return c;
         }}
-        makeClient={(c) => new NatterClient({ server: c.server, token: c.token })}
-        media={(c) => mediaApi(c.server, c.token)}
+        makeClient={(c) => {
+          const client = new NatterClient({ servers: knownServers(c), token: c.token });
+          // Nodes learned from hello are kept in the profile (not for a run with its own --server).
+          if (!opts.server)
+            client.on("servers", () => {
+              try {
+                saveLearnedNodes(opts.profile ?? DEFAULT_PROFILE, c.token, client.learnedServers);
+              } catch {}
+            });
+          return client;
+        }}
+        media={(c) => mediaApi(knownServers(c), c.token)}
         onExit={() => {}}
       />
     </ThemeContext.Provider>,

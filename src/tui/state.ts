@@ -67,6 +67,9 @@ export interface ChatState {
   nextRetryAt: number | null;
   /** Why the client gave up (the server refused our token), if it did. */
   connError: string | null;
+  /** The server in use or being tried, and how many the client knows (several: the nodes of a cluster). */
+  node: string | null;
+  nodes: number;
   channels: Record<string, ChannelState>;
   users: Record<string, UserState>;
   /** channel -> user -> expiry time of their typing indicator. */
@@ -80,7 +83,7 @@ export interface ChatState {
 }
 
 export type Action =
-  | { type: "conn"; state: ConnState; nextRetryAt: number | null; error?: string | null }
+  | { type: "conn"; state: ConnState; nextRetryAt: number | null; error?: string | null; node?: string | null; nodes?: number }
   | { type: "hello"; user: User }
   | { type: "channels"; channels: Channel[] }
   | { type: "channel"; channel: Channel }
@@ -103,7 +106,7 @@ export type Action =
   | { type: "tick"; now: number };
 
 export function initialState(me: User | null = null): ChatState {
-  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, channels: {}, users: {}, typing: {}, outbox: [], notice: null, media: {}, transfers: [] };
+  const s: ChatState = { me, conn: "connecting", nextRetryAt: null, connError: null, node: null, nodes: 1, channels: {}, users: {}, typing: {}, outbox: [], notice: null, media: {}, transfers: [] };
   return me ? learnUser(s, me) : s;
 }
 
@@ -112,8 +115,10 @@ export function reduce(s: ChatState, a: Action): ChatState {
   switch (a.type) {
     case "conn": {
       const connError = a.error ?? null;
-      if (s.conn === a.state && s.nextRetryAt === a.nextRetryAt && s.connError === connError) return s;
-      return { ...s, conn: a.state, nextRetryAt: a.nextRetryAt, connError };
+      const node = a.node ?? null;
+      const nodes = a.nodes ?? 1;
+      if (s.conn === a.state && s.nextRetryAt === a.nextRetryAt && s.connError === connError && s.node === node && s.nodes === nodes) return s;
+      return { ...s, conn: a.state, nextRetryAt: a.nextRetryAt, connError, node, nodes };
     }
     case "hello":
       return learnUser({ ...s, me: a.user }, a.user);

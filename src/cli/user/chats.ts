@@ -1,6 +1,6 @@
 // natter chats [--json]: the caller's channels, most recent first.
 import type { Command } from "commander";
-import { HttpApi } from "../../client/index.ts";
+import { HttpApi, knownServers } from "../../client/index.ts";
 import type { Channel } from "../../protocol/index.ts";
 import { parseSession, preview, processIo, runClientCommand, requireSession, sessionFlags, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
@@ -30,7 +30,7 @@ export function chatsTable(channels: Channel[], names: Names): string[][] {
 
 export async function runChats(o: ChatsOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const api = new HttpApi(s.server, s.token);
+  const api = new HttpApi(knownServers(s), s.token);
   const { channels } = await api.call("getAll", {});
   if (o.json) return io.out(JSON.stringify({ channels }) + "\n");
   if (channels.length === 0) return io.out(`No chats yet. Start one with: natter send --to PHONE TEXT${sessionFlags(o)}\n`);

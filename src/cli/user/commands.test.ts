@@ -44,13 +44,19 @@ function usageError(f: () => unknown): CliError {
 describe("login", () => {
   test("takes server, code, device and profile", async () => {
     const o = await parse(registerLogin, ["login", "--server", "http://h:1", "--code", " abc ", "--device", "phone", "--profile", "work"]);
-    expect(o).toEqual({ server: "http://h:1", code: "abc", device: "phone", profile: "work", json: false });
+    expect(o).toEqual({ servers: ["http://h:1"], code: "abc", device: "phone", profile: "work", json: false });
+  });
+  test("several servers, comma-separated: each normalised (bare host:port is http), repeats dropped, order kept", async () => {
+    const o = await parse(registerLogin, ["login", "--server", "n2:8080, http://n1:8080/,n2:8080", "--code", "x"]);
+    expect(o.servers).toEqual(["http://n2:8080", "http://n1:8080"]);
+    expect(usageError(() => parseLoginOptions({ server: "http://a:1,,http://b:2", code: "x" })).exitCode).toBe(EXIT.usage);
+    expect(usageError(() => parseLoginOptions({ server: "http://a:1,ftp://b", code: "x" })).exitCode).toBe(EXIT.usage);
   });
   test("device defaults to the hostname; server and profile come from the environment", async () => {
     process.env.NATTER_SERVER = "http://env:2";
     process.env.NATTER_PROFILE = "p2";
     const o = await parse(registerLogin, ["login", "--code", "x"]);
-    expect(o.server).toBe("http://env:2");
+    expect(o.servers).toEqual(["http://env:2"]);
     expect(o.profile).toBe("p2");
     expect(o.device.length).toBeGreaterThan(0);
   });
@@ -104,10 +110,11 @@ describe("history", () => {
 
 describe("chats and watch", () => {
   test("chats takes the session options", async () => {
-    expect(await parse(registerChats, ["chats", "--json", "--server", "http://x:3"])).toEqual({ profile: "default", server: "http://x:3", json: true });
+    expect(await parse(registerChats, ["chats", "--json", "--server", "http://x:3"])).toEqual({ profile: "default", servers: ["http://x:3"], json: true });
+    expect(await parse(registerChats, ["chats", "--server", "x:3,y:4"])).toMatchObject({ servers: ["http://x:3", "http://y:4"] });
   });
   test("watch takes the session options", async () => {
-    expect(await parse(registerWatch, ["watch", "--profile", "b"])).toEqual({ profile: "b", server: undefined, json: false });
+    expect(await parse(registerWatch, ["watch", "--profile", "b"])).toEqual({ profile: "b", servers: undefined, json: false });
   });
 });
 
@@ -119,6 +126,10 @@ describe("session", () => {
       const e = usageError(() => requireSession({ profile: "default", json: false }));
       expect(e.exitCode).toBe(EXIT.auth);
       expect(e.message).toMatch(/natter login/);
+      // The hint carries the servers given, as one --server list.
+      expect(usageError(() => requireSession({ profile: "default", servers: ["http://a:1", "http://b:2"], json: false })).message).toContain(
+        "natter login --server http://a:1,http://b:2 --code CODE",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

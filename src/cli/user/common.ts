@@ -4,12 +4,12 @@ import { Option, type Command } from "commander";
 import { DEFAULT_PROFILE, loadCredentials, type Credentials } from "../../client/index.ts";
 import { NatterError } from "../../protocol/index.ts";
 import { CliError, EXIT, runCommand } from "../run.ts";
-import { serverUrl } from "../server-url.ts";
+import { serverUrls } from "../server-url.ts";
 
 export interface SessionOptions {
   profile: string;
-  /** Overrides the saved server URL. */
-  server?: string;
+  /** Overrides the saved server URLs (for this run only). */
+  servers?: string[];
   json: boolean;
 }
 
@@ -30,7 +30,7 @@ export const processIo: Io = {
 /** Adds --profile, --server and (if the command prints data) --json. */
 export function sessionOptions(cmd: Command, { json = true } = {}): Command {
   cmd.addOption(new Option("--profile <name>", "credentials profile").env("NATTER_PROFILE").default(DEFAULT_PROFILE));
-  cmd.addOption(new Option("--server <url>", "server URL (overrides the saved one)").env("NATTER_SERVER"));
+  cmd.addOption(new Option("--server <url>", "server URL, or several nodes' URLs comma-separated (overrides the saved ones)").env("NATTER_SERVER"));
   if (json) cmd.option("--json", "print JSON instead of text", false);
   return cmd;
 }
@@ -39,7 +39,7 @@ export function sessionOptions(cmd: Command, { json = true } = {}): Command {
 export function parseSession(raw: Record<string, unknown>): SessionOptions {
   return {
     profile: typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE,
-    server: typeof raw.server === "string" && raw.server ? serverUrl(raw.server) : undefined,
+    servers: typeof raw.server === "string" && raw.server ? serverUrls(raw.server) : undefined,
     json: raw.json === true,
   };
 }
@@ -49,13 +49,13 @@ export function parseSession(raw: Record<string, unknown>): SessionOptions {
  * NAME` unless it is the default, and ` --server URL` when one was given.
  * Every hint that prints a command ends with these, so it works as printed.
  */
-export function sessionFlags(s: { profile: string; server?: string }): string {
-  return (s.profile === DEFAULT_PROFILE ? "" : ` --profile ${s.profile}`) + (s.server ? ` --server ${s.server}` : "");
+export function sessionFlags(s: { profile: string; servers?: string[] }): string {
+  return (s.profile === DEFAULT_PROFILE ? "" : ` --profile ${s.profile}`) + (s.servers ? ` --server ${s.servers.join(",")}` : "");
 }
 
-/** `natter login --server URL --code CODE [--profile NAME]`, with the server filled in when known. */
-export function loginHint(profile: string, server?: string): string {
-  return `natter login --server ${server ?? "URL"} --code CODE${sessionFlags({ profile })}`;
+/** `natter login --server URL[,URL...] --code CODE [--profile NAME]`, with the servers filled in when known. */
+export function loginHint(profile: string, servers?: string[]): string {
+  return `natter login --server ${servers?.join(",") ?? "URL"} --code CODE${sessionFlags({ profile })}`;
 }
 
 /** The saved credentials (with --server applied); throws CliError exit 4 if not logged in. */
@@ -66,8 +66,9 @@ export function requireSession(s: SessionOptions): Credentials {
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.auth);
   }
-  if (!c) throw new CliError(`not logged in${s.profile === DEFAULT_PROFILE ? "" : ` (profile ${s.profile})`}; run: ${loginHint(s.profile, s.server)}`, EXIT.auth);
-  return s.server ? { ...c, server: s.server } : c;
+  if (!c) throw new CliError(`not logged in${s.profile === DEFAULT_PROFILE ? "" : ` (profile ${s.profile})`}; run: ${loginHint(s.profile, s.servers)}`, EXIT.auth);
+  // --server overrides the saved servers and their learned nodes, for this run.
+  return s.servers ? { ...c, server: s.servers[0]!, servers: s.servers, nodes: undefined } : c;
 }
 
 /**
@@ -90,11 +91,11 @@ export async function runClientCommand(opts: boolean | Record<string, unknown>, 
 
 function reloginHint(raw: Record<string, unknown>): string {
   const profile = typeof raw.profile === "string" && raw.profile ? raw.profile : DEFAULT_PROFILE;
-  let server: string | undefined;
+  let servers: string[] | undefined;
   try {
-    server = parseSession(raw).server ?? loadCredentials(profile)?.server;
+    servers = parseSession(raw).servers ?? loadCredentials(profile)?.servers;
   } catch {}
-  return loginHint(profile, server);
+  return loginHint(profile, servers);
 }
 
 /** A positive integer option, or a usage error. */

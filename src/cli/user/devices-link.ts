@@ -2,7 +2,7 @@
 // device in as you, with the exact `natter login` line to run there and the
 // same line as a QR code.
 import type { Command } from "commander";
-import { baseUrl, HttpApi, loginCommand, terminalQr } from "../../client/index.ts";
+import { HttpApi, knownServers, loginCommand, terminalQr } from "../../client/index.ts";
 import { formatTime, parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 
 export interface DevicesLinkOptions extends SessionOptions {
@@ -23,10 +23,11 @@ export function duration(ms: number): string {
 
 export async function runDevicesLink(o: DevicesLinkOptions, io: Io = processIo, now: () => number = Date.now): Promise<void> {
   const s = requireSession(o);
-  const server = baseUrl(s.server);
-  const { code, expires_at } = await new HttpApi(server, s.token).devices.link();
-  const command = loginCommand(server, code);
-  if (o.json) return io.out(JSON.stringify({ code, expires_at, server, command }) + "\n");
+  const { code, expires_at } = await new HttpApi(knownServers(s), s.token).devices.link();
+  // The new device gets the servers this one was given; it learns the other nodes from hello.
+  const servers = s.servers;
+  const command = loginCommand(servers, code);
+  if (o.json) return io.out(JSON.stringify({ code, expires_at, server: servers[0], servers, command }) + "\n");
   io.out(
     `Link code: ${code} (works once, expires ${formatTime(expires_at)}, in ${duration(expires_at - now())})\n` +
       `On the new device, run:\n\n  ${command}\n\n`,

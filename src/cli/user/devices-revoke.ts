@@ -1,7 +1,7 @@
 // natter devices revoke ID [--json]: logs one of your devices out for good.
 // Revoking this device also removes its saved login.
 import type { Command } from "commander";
-import { HttpApi, removeCredentials } from "../../client/index.ts";
+import { HttpApi, knownServers, removeCredentials } from "../../client/index.ts";
 import { CliError, EXIT } from "../run.ts";
 import { parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 
@@ -16,7 +16,7 @@ export function parseDevicesRevokeOptions(raw: Record<string, unknown>, device: 
 
 export async function runDevicesRevoke(o: DevicesRevokeOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const api = new HttpApi(s.server, s.token);
+  const api = new HttpApi(knownServers(s), s.token);
   const target = (await api.devices.list()).find((d) => d.id === o.device);
   await api.devices.revoke(o.device); // not_found for an id that is not yours
   const self = target?.current === true;

@@ -38,13 +38,13 @@ describe("natter devices", () => {
       await p.parseAsync(argv, { from: "user" });
       return got;
     };
-    expect(await run(["devices"])).toEqual({ profile: "default", server: undefined, json: false });
-    expect(await run(["devices", "--json", "--profile", "work"])).toEqual({ profile: "work", server: undefined, json: true });
-    expect(await run(["devices", "list", "--server", "http://h:1"])).toEqual({ profile: "default", server: "http://h:1", json: false });
+    expect(await run(["devices"])).toEqual({ profile: "default", servers: undefined, json: false });
+    expect(await run(["devices", "--json", "--profile", "work"])).toEqual({ profile: "work", servers: undefined, json: true });
+    expect(await run(["devices", "list", "--server", "http://h:1"])).toEqual({ profile: "default", servers: ["http://h:1"], json: false });
   });
 
   test("link: --json, and --no-qr leaves the QR code out", async () => {
-    expect(await parse(registerDevicesLink, ["devices", "link"])).toEqual({ profile: "default", server: undefined, json: false, qr: true });
+    expect(await parse(registerDevicesLink, ["devices", "link"])).toEqual({ profile: "default", servers: undefined, json: false, qr: true });
     expect(await parse(registerDevicesLink, ["devices", "link", "--json", "--no-qr"])).toMatchObject({ json: true, qr: false });
   });
 

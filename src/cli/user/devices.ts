@@ -1,7 +1,7 @@
 // natter devices [list] [--json]: this user's devices; `link` and `revoke`
 // are subcommands (devices-link.ts, devices-revoke.ts).
 import type { Command } from "commander";
-import { HttpApi } from "../../client/index.ts";
+import { HttpApi, knownServers } from "../../client/index.ts";
 import type { OwnDevice } from "../../protocol/index.ts";
 import { formatTime, parseSession, processIo, requireSession, runClientCommand, sessionOptions, table, type Io, type SessionOptions } from "./common.ts";
 import { registerDevicesLink } from "./devices-link.ts";
@@ -20,7 +20,7 @@ export function devicesTable(devices: OwnDevice[]): string[][] {
 
 export async function runDevices(o: DevicesOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const devices = await new HttpApi(s.server, s.token).devices.list();
+  const devices = await new HttpApi(knownServers(s), s.token).devices.list();
   if (o.json) return io.out(JSON.stringify({ devices }) + "\n");
   io.out(table(devicesTable(devices)));
 }

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { downloadMedia } from "../../client/index.ts";
+import { downloadMedia, HttpApi, knownServers } from "../../client/index.ts";
 import { CliError, EXIT } from "../run.ts";
 import { parseSession, processIo, requireSession, runClientCommand, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { progressBar } from "./progress.ts";
@@ -42,16 +42,17 @@ export function targetPath(o: DownloadOptions, offered: string, cwd = process.cw
 
 export async function runDownload(o: DownloadOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
+  const api = new HttpApi(knownServers(s), s.token);
   if (o.output === "-") {
     const out = new WritableStream<Uint8Array>({
       write: (chunk) => new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))),
     });
-    await downloadMedia(s.server, s.token, o.media, out);
+    await api.onServer((server) => downloadMedia(server, s.token, o.media, out));
     return;
   }
   let bar = progressBar(o.media);
-  const d = await downloadMedia(
-    s.server,
+  const d = await api.onServer((server) => downloadMedia(
+    server,
     s.token,
     o.media,
     (offered) => {
@@ -60,7 +61,7 @@ export async function runDownload(o: DownloadOptions, io: Io = processIo): Promi
       return p;
     },
     { resume: true, onProgress: (p) => (o.json ? undefined : bar.update(p)) },
-  );
+  ));
   if (!o.json) bar.finish();
   if (o.json) io.out(JSON.stringify(d) + "\n");
   else io.out(`saved ${d.path} (${d.size} bytes, ${d.mime})\n`);

@@ -1,6 +1,6 @@
 // natter history CHANNEL [--limit N] [--before SEQ] [--after SEQ] [--json]
 import type { Command } from "commander";
-import { HttpApi } from "../../client/index.ts";
+import { HttpApi, knownServers } from "../../client/index.ts";
 import type { Message, OpParams } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../run.ts";
 import { formatTime, intOption, parseSession, runClientCommand, processIo, requireSession, sessionFlags, sessionOptions, type Io, type SessionOptions } from "./common.ts";
@@ -35,7 +35,7 @@ export function historyLines(messages: Message[], names: Names): string {
 
 export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const api = new HttpApi(s.server, s.token);
+  const api = new HttpApi(knownServers(s), s.token);
   const params: OpParams["getMessages"] = {
     channel: o.channel,
     ...(o.limit !== undefined && { limit: o.limit }),

@@ -2,7 +2,7 @@
 // natter send (--to ... | --channel ...) --file PATH [--type image|video|audio|file] [CAPTION|-]
 // Exits 0 only once the server has stored the message.
 import type { Command } from "commander";
-import { fullJitterDelay, HttpApi, messageTypeFor, uploadMedia } from "../../client/index.ts";
+import { fullJitterDelay, HttpApi, knownServers, messageTypeFor, uploadMedia } from "../../client/index.ts";
 import { NatterError, type Message, type OpParams } from "../../protocol/index.ts";
 import { looksLikePhone } from "../../protocol/phone.ts";
 import { CliError, EXIT } from "../run.ts";
@@ -63,7 +63,7 @@ export async function sendAcked(api: HttpApi, params: OpParams["sendMessage"], t
 
 export async function runSend(o: SendOptions, io: Io = processIo): Promise<void> {
   const s = requireSession(o);
-  const api = new HttpApi(s.server, s.token);
+  const api = new HttpApi(knownServers(s), s.token);
   const content = o.text === "-" ? stdinText(await io.stdin()) : o.text;
   if (!content && !o.file) throw new CliError("refusing to send an empty message", EXIT.usage);
   let to = o.to;
@@ -71,7 +71,8 @@ export async function runSend(o: SendOptions, io: Io = processIo): Promise<void>
   let media: { id: string; type: "image" | "video" | "audio" | "file" } | null = null;
   if (o.file) {
     const bar = progressBar(o.file.slice(o.file.lastIndexOf("/") + 1));
-    const up = await uploadMedia(s.server, s.token, o.file, { onProgress: (p) => (o.json ? undefined : bar.update(p)) });
+    const file = o.file;
+    const up = await api.onServer((server) => uploadMedia(server, s.token, file, { onProgress: (p) => (o.json ? undefined : bar.update(p)) }));
     if (!o.json) bar.finish();
     media = { id: up.id, type: o.type ?? messageTypeFor(up.mime) };
   }

@@ -4,7 +4,7 @@
 // library, so no message is lost or printed twice. SIGINT/SIGTERM exit 0.
 // Media messages name their media id, for `natter download`.
 import type { Command } from "commander";
-import { HttpApi, NatterClient, type ConnState } from "../../client/index.ts";
+import { HttpApi, knownServers, NatterClient, saveLearnedNodes, type ConnState } from "../../client/index.ts";
 import { NatterError, type Message, type ServerEvent } from "../../protocol/index.ts";
 import { unreachable } from "../run.ts";
 import { formatTime, parseSession, processIo, runClientCommand, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
@@ -50,16 +50,23 @@ function stateNote(s: ConnState, c: NatterClient, wasOpen: boolean): string | nu
     const retry = at ? ` in ${Math.max(0, (at - Date.now()) / 1000).toFixed(1)}s` : "";
     return wasOpen ? `natter: connection lost; reconnecting${retry}` : `natter: could not connect yet; retrying${retry}`;
   }
-  if (s === "open") return "natter: connected";
+  if (s === "open") return c.servers.length > 1 ? `natter: connected to ${c.server}` : "natter: connected";
   return null;
 }
 
 /** Runs until `stop` aborts (resolves) or the token is refused (rejects with unauthorized). */
 export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortSignal = exitSignal()): Promise<void> {
   const s = requireSession(o);
-  const client = new NatterClient({ server: s.server, token: s.token });
+  const client = new NatterClient({ servers: knownServers(s), token: s.token });
+  // Nodes learned from hello are kept in the profile (not for a run with its own --server).
+  if (!o.servers)
+    client.on("servers", () => {
+      try {
+        saveLearnedNodes(o.profile, s.token, client.learnedServers);
+      } catch {}
+    });
   const names = new Names(s.user);
-  const api = new HttpApi(s.server, s.token);
+  const api = new HttpApi(knownServers(s), s.token);
   const getUsers = (ids: string[]) => api.call("getUsers", { ids });
   // Names for the first events. A refused token or a server that cannot be
   // reached at all (refused, unknown host, TLS) fails here at once; a server

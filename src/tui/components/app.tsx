@@ -7,7 +7,7 @@ import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore,
 import type { ChatController } from "../controller.ts";
 import { chatRows, conversationLines, headerInfo, snippet } from "../layout.ts";
 import { displayName, type ChannelState, type ChatState } from "../state.ts";
-import { Banner, bannerText } from "./banner.tsx";
+import { Banner, bannerText, hostOf } from "./banner.tsx";
 import { ChatList } from "./chat-list.tsx";
 import { Composer, composerHeight, Question } from "./composer.tsx";
 import { clampScroll, Conversation } from "./conversation.tsx";
@@ -77,7 +77,9 @@ export function App(p: AppProps) {
   const listW = narrow ? cols : cols >= 110 ? 32 : cols >= 90 ? 28 : 24;
   const convW = narrow ? cols : cols - listW - 1;
   const queued = state.outbox.filter((e) => e.status !== "failed").length;
-  const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server: p.server }) ? 1 : 0;
+  // The node in use (or being tried) when the client knows it, else the server we were given.
+  const server = state.node ?? p.server;
+  const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server, nodes: state.nodes }) ? 1 : 0;
   const mainH = height - bannerH - 1;
   const replying = u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
   const question = u.overlay?.kind === "confirm" ? u.overlay.question : null;
@@ -127,7 +129,9 @@ export function App(p: AppProps) {
   const showList = !helpOpen && (!narrow || (u.focus === "list" && u.overlay === null));
   const showConv = !showList || !narrow;
   const me = state.me;
-  const who = me ? `${me.name} · ${hostOf(p.server)}` : hostOf(p.server);
+  // With several nodes, which one we are on (of how many).
+  const where = hostOf(server) + (state.nodes > 1 ? ` (one of ${state.nodes} nodes)` : "");
+  const who = me ? `${me.name} · ${where}` : where;
   const hint = hintText(u, !!question, !!selectedMedia(state, u), scroll);
   const placeholder = !u.open ? "Type /new PHONE to start a chat, /help for more" : state.conn === "open" ? `Message ${header.title}` : `Message ${header.title} (sent when back online)`;
 
@@ -173,7 +177,7 @@ export function App(p: AppProps) {
 
   return (
     <Box flexDirection="column" width={cols} height={height}>
-      <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} error={state.connError} now={now} queued={queued} server={p.server} width={cols} />
+      <Banner conn={state.conn} nextRetryAt={state.nextRetryAt} error={state.connError} now={now} queued={queued} server={server} nodes={state.nodes} width={cols} />
       <Box flexDirection="row" height={mainH}>
         {showList ? <ChatList rows={rows} selected={listIndex} openId={chId} focused={u.focus === "list"} width={listW} height={mainH} /> : null}
         {showList && showConv ? <PaneBorder height={mainH} /> : null}
@@ -205,12 +209,4 @@ function PaneBorder({ height }: { height: number }) {
 function replyLabel(s: ChatState, ch: ChannelState | null, id: string): string {
   const m = ch?.messages.find((x) => x.id === id);
   return m ? `Replying to ${displayName(s, m.sender)}: ${snippet(m)}` : "Replying";
-}
-
-function hostOf(server: string): string {
-  try {
-    return new URL(server).host;
-  } catch {
-    return server;
-  }
 }

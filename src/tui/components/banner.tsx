@@ -12,6 +12,8 @@ export interface BannerProps {
   now: number;
   queued: number;
   server: string;
+  /** How many servers the client knows; with several the banner names the one it tries. */
+  nodes?: number;
   width: number;
 }
 
@@ -25,13 +27,23 @@ export function bannerText(p: Omit<BannerProps, "width">): string | null {
       return `Connecting to ${p.server}…${q}`;
     case "reconnecting": {
       const secs = p.nextRetryAt === null ? 0 : Math.ceil((p.nextRetryAt - p.now) / 1000);
-      return secs > 0 ? `Connection lost · reconnecting in ${secs} s (Ctrl-R: now)${q}` : `Connection lost · reconnecting…${q}`;
+      const to = (p.nodes ?? 1) > 1 ? ` to ${hostOf(p.server)}` : "";
+      return secs > 0 ? `Connection lost · reconnecting${to} in ${secs} s (Ctrl-R: now)${q}` : `Connection lost · reconnecting${to}…${q}`;
     }
     case "offline":
       if (p.error) return `Signed out: ${p.error}. Log in again: natter chat --server URL (asks for a new code)${q}`;
       return `Offline${q || " · messages you send are queued"}`;
     case "closed":
       return `Disconnected${q}`;
+  }
+}
+
+/** host:port of a server URL (the URL itself if it is not one). */
+export function hostOf(server: string): string {
+  try {
+    return new URL(server).host;
+  } catch {
+    return server;
   }
 }
 

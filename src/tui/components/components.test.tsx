@@ -38,6 +38,8 @@ test("chat list: name, time, preview, unread badge, online dot, selection", () =
 test("banner: reconnect countdown, queued sends, nothing when open", () => {
   expect(bannerText({ conn: "open", nextRetryAt: null, now: 0, queued: 0, server: "s" })).toBeNull();
   expect(bannerText({ conn: "reconnecting", nextRetryAt: 4200, now: 1000, queued: 2, server: "s" })).toBe("Connection lost · reconnecting in 4 s (Ctrl-R: now) · 2 messages queued");
+  // Several nodes: the banner names the one it tries next.
+  expect(bannerText({ conn: "reconnecting", nextRetryAt: 4200, now: 1000, queued: 0, server: "http://n2:8080", nodes: 3 })).toBe("Connection lost · reconnecting to n2:8080 in 4 s (Ctrl-R: now)");
   const { lastFrame } = render(<Banner conn="connecting" nextRetryAt={null} now={0} queued={0} server="http://h:1" width={60} />);
   expect(lastFrame()).toContain("Connecting to http://h:1…");
 });

@@ -19,24 +19,36 @@ export interface SetupProps {
 }
 
 const FIELDS = [
-  { key: "server", label: "Server URL", hint: "e.g. http://chat.example.org:8080" },
+  { key: "server", label: "Server URL", hint: "e.g. http://chat.example.org:8080; several nodes: URL1,URL2" },
   { key: "code", label: "Login code", hint: "from your admin: natter admin users add / users code" },
   { key: "device", label: "Device name", hint: "how this terminal shows in your devices" },
 ] as const;
 
-/** Checks and normalizes what was typed; returns an error text or the values. */
-export function validateSetup(server: string, code: string, device: string): string | { server: string; code: string; device: string } {
-  let url: URL;
-  const s = server.trim();
-  try {
-    url = new URL(/^[a-z]+:\/\//i.test(s) ? s : `http://${s}`);
-  } catch {
-    return "the server URL does not look like a URL";
+/** One server URL, or several comma-separated, normalized (a bare host:port is http://); or an error text. */
+export function serverList(server: string): string[] | string {
+  const out: string[] = [];
+  for (const part of server.split(",")) {
+    const s = part.trim();
+    let url: URL;
+    try {
+      url = new URL(/^[a-z]+:\/\//i.test(s) ? s : `http://${s}`);
+    } catch {
+      return "the server URL does not look like a URL";
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return "the server URL must start with http:// or https://";
+    const u = url.origin + url.pathname.replace(/\/+$/, "");
+    if (!out.includes(u)) out.push(u);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "the server URL must start with http:// or https://";
+  return out;
+}
+
+/** Checks and normalizes what was typed; returns an error text or the values (several servers comma-joined). */
+export function validateSetup(server: string, code: string, device: string): string | { server: string; code: string; device: string } {
+  const list = serverList(server);
+  if (typeof list === "string") return list;
   if (code.trim() === "") return "enter the login code";
   if (device.trim() === "") return "enter a device name";
-  return { server: url.origin + url.pathname.replace(/\/+$/, ""), code: code.trim(), device: device.trim() };
+  return { server: list.join(","), code: code.trim(), device: device.trim() };
 }
 
 interface SetupState {
