@@ -128,10 +128,11 @@ class Client {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(this.token)}`);
       this.ws = ws;
-      this.node = node;
       ws.onmessage = (e) => {
         const f = JSON.parse(String(e.data));
         if (f.ev === "hello") {
+          // `node` names where the client is served: set only once that node said hello.
+          this.node = node;
           this.backAt = performance.now();
           resolve();
         } else if (f.ev === "message") this.onMessage(f.message);
@@ -336,8 +337,8 @@ async function failover(c: Cluster, o: ClusterBenchOptions, progress: Progress):
   const before = await c.waitSameMap();
   const victim = "n2";
   const onVictim = clients.filter((cl) => cl.node === victim);
-  const moved = before.shards.filter((s) => s.node === victim).length;
-  progress(`failover: kill -9 ${victim} (${moved} shards, ${onVictim.length} clients)`);
+  const shards = before.shards.filter((s) => s.node === victim).length;
+  progress(`failover: kill -9 ${victim} (${shards} shards, ${onVictim.length} clients)`);
   const t0 = performance.now();
   await c.kill9(victim);
   const survivors = c.ids.filter((id) => id !== victim);
@@ -345,10 +346,11 @@ async function failover(c: Cluster, o: ClusterBenchOptions, progress: Progress):
   await Promise.all(survivors.map((id) => c.waitHealthy(id, 120_000)));
   const served = (performance.now() - t0) / 1000;
   const deadline = performance.now() + 120_000;
-  while (onVictim.some((cl) => cl.node === victim) && performance.now() < deadline) await Bun.sleep(20);
-  const back = onVictim.every((cl) => cl.node !== victim) ? Math.max(0, ...onVictim.map((cl) => cl.backAt - t0)) / 1000 : null;
+  const moved = (cl: Client) => cl.node !== victim && cl.backAt > t0;
+  while (!onVictim.every(moved) && performance.now() < deadline) await Bun.sleep(20);
+  const back = onVictim.every(moved) ? Math.max(0, ...onVictim.map((cl) => cl.backAt - t0)) / 1000 : null;
   for (const cl of clients) cl.close();
-  return { clients_on_killed: onVictim.length, shards_moved: moved, shards_served_s: Math.round(served * 100) / 100, clients_back_s: back === null ? null : Math.round(back * 100) / 100 };
+  return { clients_on_killed: onVictim.length, shards_moved: shards, shards_served_s: Math.round(served * 100) / 100, clients_back_s: back === null ? null : Math.round(back * 100) / 100 };
 }
 
 async function runOn(nodes: number, o: ClusterBenchOptions, progress: Progress, report: ClusterBenchReport): Promise<void> {

@@ -93,6 +93,23 @@ async function poll<V>(f: () => Promise<V | null | undefined | false>, ms: numbe
 
 let phoneCounter = 0;
 
+/**
+ * Runs `f` again while it fails with a 503 `unavailable` (a shard moving, no
+ * quorum yet), waiting its retry_after_ms; gives up after `ms`.
+ */
+async function retryUnavailable<T>(f: () => Promise<T>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      const m = /\b503\b.*"retry_after_ms":(\d+)/.exec(String((e as Error)?.message));
+      if (!m || Date.now() > end) throw e;
+      await Bun.sleep(Math.min(2000, Number(m[1])));
+    }
+  }
+}
+
 export class Cluster {
   readonly nodes = new Map<string, ClusterNode>();
   /** proxies.get("n1>n2"): the link n1 uses to reach n2. */
@@ -346,17 +363,19 @@ export class Cluster {
     await Promise.all(this.links(id).map((p) => p.heal()));
   }
 
-  /** Creates a user through node `via` (admin HTTP); returns the user and a login code. */
+  /** Creates a user through node `via` (admin HTTP); returns the user and a login code. Retries `unavailable` (503) as a client does. */
   async createUser(name: string, via = this.ids[0]!, phone?: string): Promise<{ user: TestUser["user"]; code: string }> {
     const number = phone ?? `+1556${String(process.pid % 1000).padStart(3, "0")}${String(++phoneCounter).padStart(4, "0")}`;
-    const res = await adminFetch(this.server(via), "POST", "/admin/users", { name, phone: number });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`create user on ${via}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as { user: TestUser["user"]; code: string };
+    return retryUnavailable(async () => {
+      const res = await adminFetch(this.server(via), "POST", "/admin/users", { name, phone: number });
+      if (res.status === 200 || res.status === 201) return (await res.json()) as { user: TestUser["user"]; code: string };
+      throw new Error(`create user on ${via}: ${res.status} ${await res.text()}`);
+    });
   }
 
-  /** Logs a device in through node `via` with a login code. */
+  /** Logs a device in through node `via` with a login code (retrying `unavailable`). */
   async login(code: string, via = this.ids[0]!, device = "dev1"): Promise<TestUser> {
-    const l = await login(this.server(via), code, device);
+    const l = await retryUnavailable(() => login(this.server(via), code, device));
     return { user: l.user, token: l.token, deviceId: l.device.id };
   }
 
