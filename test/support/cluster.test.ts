@@ -4,11 +4,11 @@
 // leaves no process of its own behind.
 
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMsg } from "../e2e/server-helpers.ts";
-import { until, WsClient } from "../harness.ts";
+import { until } from "../harness.ts";
 import { startCluster } from "./cluster.ts";
 
 setDefaultTimeout(60_000);
@@ -82,8 +82,7 @@ describe("cluster harness (single-node servers)", () => {
       // A websocket over the n1 -> n2 link goes silent on partition, without a close.
       const u = await c.makeUser("carol", { createdOn: "n2" });
       const v = await c.makeUser("dave", { createdOn: "n2" });
-      const link = { ...c.server("n2"), wsUrl: `${c.linkUrl("n1", "n2").replace(/^http/, "ws")}/ws` };
-      const over = await WsClient.connect(link, u.token);
+      const over = await c.connect(u, "n2", { through: c.linkUrl("n1", "n2") });
       const direct = await c.connect(v, "n2");
       const proxy = c.proxies.get("n1>n2")!;
       await c.partition("n2");
@@ -106,14 +105,17 @@ describe("cluster harness (single-node servers)", () => {
   });
 
   test("a node that fails to start: start rejects with its log and leaves nothing behind", async () => {
-    const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith("natter-cluster-")));
-    const err = await startCluster({ nodes: 1, args: ["--shards", "nope"] }).then(
-      () => null,
-      (e: Error) => e.message,
-    );
-    expect(err).toContain("n1 exited");
-    expect(err).toContain("--shards");
-    const after = readdirSync(tmpdir()).filter((d) => d.startsWith("natter-cluster-") && !before.has(d));
-    expect(after).toEqual([]);
+    const base = mkdtempSync(join(tmpdir(), "natter-cluster-test-"));
+    try {
+      const err = await startCluster({ nodes: 1, args: ["--shards", "nope"], tmpBase: base }).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      expect(err).toContain("n1 exited");
+      expect(err).toContain("--shards");
+      expect(readdirSync(base)).toEqual([]);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   secretInEnv?: boolean;
   /** Command instead of bin/natter. */
   bin?: string;
+  /** Where the cluster's temp dir is made (default: the system tmp dir). */
+  tmpBase?: string;
   /** How long a node may take to listen. Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -198,7 +200,7 @@ export class Cluster {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const count = options.nodes ?? 3;
     const opts = { ...options, nodes: count, cluster: options.cluster ?? count > 1, proxied: options.proxied ?? false };
-    const c = new Cluster(mkdtempSync(join(tmpdir(), "natter-cluster-")), opts);
+    const c = new Cluster(mkdtempSync(join(options.tmpBase ?? tmpdir(), "natter-cluster-")), opts);
     try {
       const ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
       for (const id of ids) {
@@ -385,11 +387,27 @@ export class Cluster {
     return this.login(code, opts.loginOn ?? opts.createdOn, opts.device);
   }
 
-  /** A websocket as `u` to node `id`, closed by `stop`. */
-  async connect(u: TestUser, id: string): Promise<WsClient> {
-    const c = await WsClient.connect(this.server(id), u.token);
-    this.clients.push(c);
-    return c;
+  /**
+   * A websocket as `u` to node `id` (waits for hello), closed by `stop`;
+   * `through` another URL that leads to it (a link's proxy). A refused upgrade (a node just started and still busy, a shard moving) is
+   * tried again for up to `ms`, as a client would; use WsClient directly to
+   * test a refusal.
+   */
+  async connect(u: TestUser, id: string, opts: { through?: string; ms?: number } = {}): Promise<WsClient> {
+    const ms = opts.ms ?? 20_000;
+    const end = Date.now() + ms;
+    const server = this.server(id);
+    if (opts.through) server.wsUrl = `${opts.through.replace(/^http/, "ws")}/ws`;
+    for (;;) {
+      try {
+        const c = await WsClient.connect(server, u.token);
+        this.clients.push(c);
+        return c;
+      } catch (e) {
+        if (Date.now() > end) throw new Error(`${id}: ${(e as Error).message} (for ${ms} ms)`);
+        await Bun.sleep(100);
+      }
+    }
   }
 
   /** Ends every node and proxy started here (by PID) and removes the temp dir. */
