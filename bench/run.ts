@@ -15,6 +15,7 @@ import { runHistory, type HistoryScenarioResult } from "./scenarios/history.ts";
 import { runConnect, type ConnectScenarioResult } from "./scenarios/connect.ts";
 import { runReconnect, type ReconnectScenarioResult } from "./scenarios/reconnect.ts";
 import { runMedia, type MediaScenarioResult } from "./scenarios/media.ts";
+import { runClusterBench } from "./scenarios/cluster.ts";
 
 export interface BenchReport {
   date: string;
@@ -53,6 +54,7 @@ function commit(natterRoot: string | null): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "cluster") return runClusterBench(process.argv.slice(3));
   let o: BenchOptions;
   try {
     const parsed = parseOptions(process.argv.slice(2));

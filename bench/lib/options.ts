@@ -67,6 +67,8 @@ Scenarios (default: sqlite relay direct):
   connect    N idle websockets: server RSS per connection
   reconnect  N clients reconnect after a server restart
   all        every scenario above
+  cluster    1 node vs 3 nodes, cross-node latency, kill -9 failover; run alone,
+             with its own options (npm run bench -- cluster --help)
 
 Options:
   --quick                  small, short runs of every scenario (under a minute)
