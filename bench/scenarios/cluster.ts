@@ -11,7 +11,7 @@
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { serverSupportsCluster, startCluster, type Cluster } from "../../test/support/cluster.ts";
+import { startCluster, type Cluster } from "../../test/support/cluster.ts";
 import { Histogram, type LatencySummary } from "../lib/histogram.ts";
 import { cpuPercent, cpuSample, machineInfo } from "../lib/procstat.ts";
 import { fmt, makeProgress, ratio, table, type Progress } from "../lib/report.ts";
@@ -430,10 +430,6 @@ export async function runClusterBench(argv: string[]): Promise<number> {
     o = parsed;
   } catch (e) {
     process.stderr.write(`bench cluster: ${(e as Error).message}\n\n${CLUSTER_HELP}`);
-    return 2;
-  }
-  if (!(await serverSupportsCluster())) {
-    process.stderr.write("bench cluster: this natter has no cluster support (`natter serve --help` lists no --node-id); nothing measured\n");
     return 2;
   }
   const progress = makeProgress(false);

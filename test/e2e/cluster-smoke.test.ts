@@ -1,19 +1,17 @@
 // Three natter nodes on loopback, one replica dir: they come up healthy with
 // one shard map, a user created through one node logs in through the others,
-// and users chat 1:1 with each client on a different node. Skipped until
-// `natter serve` accepts --node-id (then it runs by itself).
+// and users chat 1:1 with each client on a different node.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { allMessages, freshCode, isMsg } from "./server-helpers.ts";
 import { WsClient, type TestUser } from "../harness.ts";
-import { serverSupportsCluster, startCluster, type Cluster } from "../support/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
 
 setDefaultTimeout(90_000);
 
-const supported = await serverSupportsCluster();
 let cluster: Cluster;
 
-describe.skipIf(!supported)("cluster smoke (3 nodes)", () => {
+describe("cluster smoke (3 nodes)", () => {
   beforeAll(async () => {
     cluster = await startCluster({ nodes: 3 });
   });
@@ -81,12 +79,7 @@ describe.skipIf(!supported)("cluster smoke (3 nodes)", () => {
   });
 });
 
-// Keeps the file from being an empty suite while the server side is missing.
-test.skipIf(supported)("cluster smoke: skipped, `natter serve --help` has no --node-id yet", () => {
-  expect(supported).toBe(false);
-});
-
-describe.skipIf(!supported)("cluster smoke: a partitioned node (3 nodes, a proxy on every link)", () => {
+describe("cluster smoke: a partitioned node (3 nodes, a proxy on every link)", () => {
   let c: Cluster;
   beforeAll(async () => {
     c = await startCluster({ nodes: 3, proxied: true });

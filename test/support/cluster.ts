@@ -61,14 +61,6 @@ export interface ClusterStatus {
   shards: Array<{ shard: number; node: string; replica_lag_ms: number | null }>;
 }
 
-let supportsCluster: Promise<boolean> | null = null;
-
-/** True when `natter serve --help` lists --node-id (the server side of the cluster has landed). */
-export function serverSupportsCluster(bin = NATTER): Promise<boolean> {
-  supportsCluster ??= runCli(["serve", "--help"], { bin }).then((r) => (r.stdout + r.stderr).includes("--node-id"));
-  return supportsCluster;
-}
-
 /** A free loopback port: bound, read and released (the node binds it right after). */
 export function freePort(): number {
   const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
