@@ -16,7 +16,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { adminFetch, login, NATTER, runCli, WsClient, type TestServer, type TestUser } from "../harness.ts";
+import { adminFetch, login, NATTER, WsClient, type TestServer, type TestUser } from "../harness.ts";
 import { spawnProxy, type ProxyProcess } from "./tcp-proxy.ts";
 
 export interface ClusterOptions {
