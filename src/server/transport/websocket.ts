@@ -30,6 +30,8 @@ export interface WsData {
   user: string;
   device: string;
   conn: Conn | null;
+  /** The last frame's handling, while any is unfinished: the next one runs after it (arrival order). */
+  tail?: Promise<void> | null;
 }
 
 type Ws = ServerWebSocket<WsData>;
@@ -78,6 +80,16 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDep
 /** Bun websocket handlers and options for /ws. */
 export function websocketHandlers({ edge, hub, accounts, presence, log, limits }: WsDeps): WebSocketHandler<WsData> {
   const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
+  /** One frame: parsed, run as the connection's caller, answered. Never throws (edge.op does not). */
+  const handle = async (ws: Ws, conn: Conn, raw: string | Buffer): Promise<void> => {
+    const msg = parseFrame(raw);
+    if (msg === null) return badFrame(ws, "frame must be a JSON object with an op");
+    const { id, op, ...params } = msg;
+    const re = typeof id === "number" || typeof id === "string" ? id : null;
+    if (typeof op !== "string") return badFrame(ws, "frame has no op");
+    const result = await edge.op(conn.caller, op, params);
+    if (ws.readyState === 1) reply(ws, { re, ...result }, hub);
+  };
   return {
     maxPayloadLength: limits.maxFrameBytes,
     backpressureLimit: limits.sendBufferBytes,
@@ -103,17 +115,19 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits }
       }
     },
 
-    async message(ws, raw) {
+    // Frames of one socket are handled one after another, in arrival order, so their
+    // commits (hence seqs) and replies follow that order whatever each op awaits.
+    // Sockets still run concurrently (and their writes group-commit together).
+    message(ws, raw) {
       const conn = ws.data.conn;
       if (!conn) return;
       conn.alive = true;
-      const msg = parseFrame(raw);
-      if (msg === null) return badFrame(ws, "frame must be a JSON object with an op");
-      const { id, op, ...params } = msg;
-      const re = typeof id === "number" || typeof id === "string" ? id : null;
-      if (typeof op !== "string") return badFrame(ws, "frame has no op");
-      const result = await edge.op(conn.caller, op, params);
-      if (ws.readyState === 1) reply(ws, { re, ...result }, hub);
+      const run = () => handle(ws, conn, raw);
+      const tail = ws.data.tail ? ws.data.tail.then(run) : run();
+      ws.data.tail = tail;
+      void tail.then(() => {
+        if (ws.data.tail === tail) ws.data.tail = null;
+      });
     },
 
     pong(ws) {
