@@ -171,7 +171,7 @@ export class Chat {
       replyTo = p.reply_to;
     }
     if (p.media !== undefined) await this.media!.shared(state.channel.id, p.media);
-    const { message: row, duplicate } = await this.store.appendMessage({
+    const appended = this.store.appendMessage({
       channel: state.channel.id,
       sender: caller.user,
       client_id: p.client_id,
@@ -181,6 +181,8 @@ export class Chat {
       reply_to: replyTo,
       sent_at: Date.now(),
     });
+    caller.handedOver?.(); // the append is queued: the connection's next op may start
+    const { message: row, duplicate } = await appended;
     const message = toMessage(row);
     if (!duplicate) {
       // No await between the commit and the publish: events leave in seq order.
