@@ -43,6 +43,8 @@ export const OP_SCHEMAS = {
     avatar_url: { kind: "string", optional: true, max: 2000 },
     members: { kind: "ids", optional: true, max: 1000 },
     join: { kind: "enum", optional: true, values: ["invite", "open"] },
+    // Addition: the same creator and client_id always name the same group (a retry returns it).
+    client_id: { kind: "string", optional: true, min: 1, max: 128 },
   },
   // max_uses and expires_in_ms are additions, each at most the server's limit (bad_request above it).
   createInvite: {

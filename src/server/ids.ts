@@ -16,6 +16,13 @@ function randomBase32(chars: number): string {
 export const newUserId = () => "u_" + randomBase32(16);
 export const newDeviceId = () => "dv_" + randomBase32(16);
 export const newGroupId = () => "g_" + randomBase32(20);
+/** The group `creator` makes with `clientId`: the same pair always names the same group (100 bits of SHA-256). */
+export function groupIdFor(creator: string, clientId: string): string {
+  const h = createHash("sha256").update(`${creator}\n${clientId}`).digest();
+  let s = "g_";
+  for (let i = 0; i < 20; i++) s += ALPHABET[h[i]! & 31];
+  return s;
+}
 /** 40 random base32 chars = 200 bits. */
 export const newToken = () => "nt_" + randomBase32(40);
 /** Human-typable login code: 12 chars (60 bits) in groups of four. */

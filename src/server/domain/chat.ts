@@ -14,8 +14,9 @@ import {
   type User,
 } from "../../protocol/index.ts";
 import { lookupPhone } from "../../protocol/phone.ts";
-import { directChannelId, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
+import { directChannelId, groupIdFor, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
+import { planMemberChange } from "../store/channels.ts";
 import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
@@ -170,7 +171,7 @@ export class Chat {
       replyTo = p.reply_to;
     }
     if (p.media !== undefined) await this.media!.shared(state.channel.id, p.media);
-    const { message: row, duplicate } = await this.store.appendMessage({
+    const appended = this.store.appendMessage({
       channel: state.channel.id,
       sender: caller.user,
       client_id: p.client_id,
@@ -180,6 +181,8 @@ export class Chat {
       reply_to: replyTo,
       sent_at: Date.now(),
     });
+    caller.handedOver?.(); // the append is queued: the connection's next op may start
+    const { message: row, duplicate } = await appended;
     const message = toMessage(row);
     if (!duplicate) {
       // No await between the commit and the publish: events leave in seq order.
@@ -209,9 +212,16 @@ export class Chat {
     if (to === user) throw new NatterError("bad_request", "cannot start a direct chat with yourself");
     const id = directChannelId(user, to);
     let state = await this.store.getChannel(id);
+    if (!state && !(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
+    // Lists before the channel (as for groups, see addToUserLists), once per process per chat:
+    // idempotent, and also repairs a list left behind by a crash under an older version.
+    if (!this.linkedDirect.has(id)) {
+      await Promise.all([this.store.addUserChannels(user, [id]), this.store.addUserChannels(to, [id])]);
+      if (this.linkedDirect.size >= 100_000) this.linkedDirect.clear();
+      this.linkedDirect.add(id);
+    }
     let created = false;
     if (!state) {
-      if (!(await this.store.getUser(to))) throw new NatterError("not_found", "no such user");
       created = true;
       state = await this.store.createChannel(
         { id, kind: "direct", name: "", description: "", avatar_url: "", join: "invite", created_at: Date.now(), created_by: user, last_seq: 0 },
@@ -220,13 +230,6 @@ export class Chat {
           { user: to, role: "member" },
         ],
       );
-    }
-    // Idempotent, once per process per chat: also repairs a user list left behind by a crash
-    // between the channel commit and the list writes.
-    if (!this.linkedDirect.has(id)) {
-      await Promise.all([this.store.addUserChannels(user, [id]), this.store.addUserChannels(to, [id])]);
-      if (this.linkedDirect.size >= 100_000) this.linkedDirect.clear();
-      this.linkedDirect.add(id);
     }
     if (!isCurrent(state, user)) throw new NatterError("forbidden", "not a member of this channel");
     if (created) await this.introduce(state, [to]);
@@ -300,9 +303,14 @@ export class Chat {
     if (others.length + 1 > this.limits.maxGroupMembers)
       throw new NatterError("group_full", `a group holds at most ${this.limits.maxGroupMembers} members`);
     await this.requireUsers([creator, ...others]);
+    const id = p.client_id === undefined ? newGroupId() : groupIdFor(creator, p.client_id);
+    // Lists first (see addToUserLists); the channel's shard keeps the first create of an id.
+    await this.addToUserLists(id, [creator, ...others]);
+    const before = p.client_id === undefined ? null : await this.store.getChannel(id);
+    if (before) return this.view(before, creator); // a retry: the first group, its lists now whole
     const state = await this.store.createChannel(
       {
-        id: newGroupId(),
+        id,
         kind: "group",
         name: p.name,
         description: p.description ?? "",
@@ -314,7 +322,6 @@ export class Chat {
       },
       [{ user: creator, role: "admin" }, ...others.map((u) => ({ user: u, role: "member" as const }))],
     );
-    await this.addToUserLists(state.channel.id, [creator, ...others]);
     for (const u of others) this.memberEvent(state, u, "added", creator);
     await this.introduce(state, others);
     return this.view(state, creator);
@@ -359,7 +366,10 @@ export class Chat {
    *  forbidden, saying why, otherwise. A current member gets the channel and nothing changes. */
   async joinGroup(user: string, p: OpParams["joinGroup"]): Promise<Channel> {
     let state = await this.group(p.channel);
-    if (isCurrent(state, user)) return this.view(state, user);
+    if (isCurrent(state, user)) {
+      await this.addToUserLists(p.channel, [user]); // a retry repairs the list row a crash may have missed
+      return this.view(state, user);
+    }
     const at = Date.now();
     const max = this.limits.maxGroupMembers;
     if (state.channel.join === "open") state = await this.store.changeMembers(p.channel, { kind: "add", users: [user], role: "member", at, max });
@@ -375,9 +385,11 @@ export class Chat {
     let state = await this.group(channel);
     this.requireAdmin(state, actor);
     await this.requireUsers(users);
-    const fresh = [...new Set(users)].filter((u) => !isCurrent(state, u));
-    state = await this.store.changeMembers(channel, { kind: "add", users: fresh, role: "member", at: Date.now(), max: this.limits.maxGroupMembers });
-    await this.addToUserLists(channel, fresh);
+    const change = { kind: "add", users, role: "member", at: Date.now(), max: this.limits.maxGroupMembers } as const;
+    const { fresh } = planMemberChange(state, change); // group_full before any write (the commit checks again)
+    // Every named user's list row, members already in included: adding them again repairs it.
+    await this.addToUserLists(channel, [...new Set(users)]);
+    state = await this.store.changeMembers(channel, { ...change, users: fresh });
     const by = "user" in actor ? actor.user : ADMIN_BY;
     for (const u of fresh) this.memberEvent(state, u, "added", by);
     await this.introduce(state, fresh);
@@ -417,6 +429,12 @@ export class Chat {
     for (const u of new Set(users)) if (!(await this.store.getUser(u))) throw new NatterError("not_found", `no such user: ${u}`);
   }
 
+  /**
+   * Writes `channel` into each user's channel list (shard(user), idempotent). Group creates and
+   * adds write the lists BEFORE the membership commit (another shard), so a crash between the two
+   * leaves at worst a list row without a membership, which getAll skips, never a member who
+   * cannot see the group. A join writes after its commit and a retried join repairs it.
+   */
   private async addToUserLists(channel: string, users: string[]): Promise<void> {
     await Promise.all(users.map((u) => this.store.addUserChannels(u, [channel])));
   }

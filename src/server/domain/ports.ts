@@ -23,6 +23,12 @@ export interface Caller {
   user: string;
   device: string;
   conn?: ConnRef;
+  /**
+   * Called by an op once its last write is queued in its shard's writer (which keeps that
+   * order): the connection's next op may start, and its writes queue behind. An op that
+   * never calls it releases the next one when it finishes.
+   */
+  handedOver?(): void;
 }
 
 /** Whether a user may attach a media id to a message (the media module answers; none yet means no). */

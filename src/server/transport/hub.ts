@@ -19,6 +19,8 @@ export class Conn implements Caller, ConnRef {
   slow = false;
   /** Channel topics this connection is subscribed to. */
   readonly channels = new Set<string>();
+  /** Set by the websocket while an op of this connection runs (see Caller.handedOver). */
+  handedOver?: () => void;
 
   constructor(
     readonly id: number,

@@ -32,9 +32,14 @@ export interface WsData {
   user: string;
   device: string;
   conn: Conn | null;
+  /** While a frame is unfinished: resolves when the last frame's op has handed over (or finished). */
+  started?: Promise<void> | null;
+  /** While a frame is unfinished: resolves when the last frame's reply has been sent. */
+  answered?: Promise<void> | null;
 }
 
 type Ws = ServerWebSocket<WsData>;
+type Order = { started?: Promise<void> | null; answered?: Promise<void> | null };
 
 function reply(ws: Ws, frame: unknown, hub?: Hub): void {
   if (ws.send(JSON.stringify(frame)) === 0 && ws.data.conn) hub?.closeSlow([ws.data.conn]);
@@ -79,7 +84,34 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDep
 
 /** Bun websocket handlers and options for /ws. */
 export function websocketHandlers({ edge, hub, accounts, presence, log, limits, nodes }: WsDeps): WebSocketHandler<WsData> {
-  const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
+  const badFrame = (message: string) => ({ re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
+  /** One frame's reply: the frame parsed and run as the connection's caller. Never throws (edge.op does not). */
+  const outcome = async (conn: Conn, raw: string | Buffer): Promise<object> => {
+    const msg = parseFrame(raw);
+    if (msg === null) return badFrame("frame must be a JSON object with an op");
+    const { id, op, ...params } = msg;
+    const re = typeof id === "number" || typeof id === "string" ? id : null;
+    if (typeof op !== "string") return badFrame("frame has no op");
+    return { re, ...(await edge.op(conn.caller, op, params)) };
+  };
+  /** One frame in its socket's order: starts after the previous op handed over, answers after its reply. */
+  const handle = async (ws: Ws, conn: Conn, raw: string | Buffer, before: Order, go: () => void, done: () => void): Promise<void> => {
+    if (before.started) await before.started;
+    conn.handedOver = go;
+    let frame: object;
+    try {
+      frame = await outcome(conn, raw);
+    } finally {
+      if (conn.handedOver === go) conn.handedOver = undefined;
+      go();
+    }
+    try {
+      if (before.answered) await before.answered;
+      if (ws.readyState === 1) reply(ws, frame, hub);
+    } finally {
+      done();
+    }
+  };
   return {
     maxPayloadLength: limits.maxFrameBytes,
     backpressureLimit: limits.sendBufferBytes,
@@ -106,17 +138,25 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits, 
       }
     },
 
-    async message(ws, raw) {
+    // Frames of one socket take effect and are answered in arrival order, whatever each op
+    // awaits: an op starts once the previous one has handed over (its last write is queued in
+    // its shard's writer, which keeps that order; see Caller.handedOver) or finished, and its
+    // reply leaves after the previous one's. Sockets run concurrently.
+    message(ws, raw) {
       const conn = ws.data.conn;
       if (!conn) return;
       conn.alive = true;
-      const msg = parseFrame(raw);
-      if (msg === null) return badFrame(ws, "frame must be a JSON object with an op");
-      const { id, op, ...params } = msg;
-      const re = typeof id === "number" || typeof id === "string" ? id : null;
-      if (typeof op !== "string") return badFrame(ws, "frame has no op");
-      const result = await edge.op(conn.caller, op, params);
-      if (ws.readyState === 1) reply(ws, { re, ...result }, hub);
+      const d = ws.data;
+      const before = { started: d.started, answered: d.answered };
+      let go!: () => void;
+      let done!: () => void;
+      const started = new Promise<void>((r) => (go = r));
+      const answered = new Promise<void>((r) => (done = r));
+      d.started = started;
+      d.answered = answered;
+      void handle(ws, conn, raw, before, go, done).then(() => {
+        if (d.answered === answered) d.started = d.answered = null;
+      });
     },
 
     pong(ws) {

@@ -1,0 +1,61 @@
+// Release soak: `npm run soak [-- --phase crash] [--kills N] [--seed S]`.
+// Runs its phases in order and exits 0 only when no invariant broke. Phases:
+// crash: kill -9 at random moments under mixed traffic (test/support/crash-loop.ts).
+import { rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { tempDir } from "../test/harness.ts";
+import { runCrashLoop } from "../test/support/crash-loop.ts";
+
+const USAGE = `usage: npm run soak -- [--phase crash] [--kills N] [--seed S]
+  --phase P   run only phase P (default: every phase; phases: crash)
+  --kills N   crash: server kills (default 1000)
+  --seed S    seed of the random choices (default: from the clock, printed)
+`;
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { phase: { type: "string" }, kills: { type: "string" }, seed: { type: "string" }, help: { type: "boolean" } },
+});
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const kills = Number(values.kills ?? 1000);
+const seed = Number(values.seed ?? Date.now() % 1_000_000);
+if (!Number.isSafeInteger(kills) || kills < 1 || !Number.isSafeInteger(seed)) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+
+/** Each phase returns its broken invariants (empty = held). */
+const PHASES: Record<string, () => Promise<string[]>> = {
+  async crash() {
+    const dir = tempDir("natter-soak-crash-");
+    try {
+      const t0 = Date.now();
+      const r = await runCrashLoop({ kills, seed, dataDir: dir, log: (l) => process.stdout.write(`[crash] ${l}\n`) });
+      process.stdout.write(
+        `[crash] done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${r.kills} kills, ${r.acked} acked messages (${r.checkedMessages} checks), ` +
+          `${r.uploads} uploads, ${r.groupChanges} group changes, ${r.receipts} receipts, ${r.violations.length} violations\n`,
+      );
+      return r.violations;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+const names = values.phase ? [values.phase] : Object.keys(PHASES);
+if (names.some((n) => !PHASES[n])) {
+  process.stderr.write(`unknown phase: ${values.phase}\n${USAGE}`);
+  process.exit(2);
+}
+process.stdout.write(`soak: seed ${seed}, phases ${names.join(", ")}\n`);
+let broken = 0;
+for (const n of names) {
+  const v = await PHASES[n]!();
+  for (const line of v.slice(0, 50)) process.stdout.write(`[${n}] VIOLATION ${line}\n`);
+  broken += v.length;
+}
+process.stdout.write(broken === 0 ? "soak: every invariant held\n" : `soak: ${broken} violations\n`);
+process.exit(broken === 0 ? 0 : 1);
