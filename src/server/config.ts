@@ -59,6 +59,17 @@ export interface ServerConfig {
   store: string;
   /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
   phoneRegion: string;
+  // ---- failed authentications and /metrics (src/server/transport/throttle.ts, http.ts) ----
+  /** Failed logins / bad tokens a client address (or login-code prefix) may have at once. */
+  loginFailureBurst: number;
+  /** Failures a minute an address or code prefix earns back. */
+  loginFailuresPerMin: number;
+  /** How long an address or code prefix out of allowance is refused (ms). */
+  loginLockoutMs: number;
+  /** Bearer token that may read /metrics besides the admin token ("" = the admin token only). */
+  metricsToken: string;
+  /** File holding the metrics token (read at start; "" = none). */
+  metricsTokenFile: string;
 }
 
 type Kind = "string" | "int" | "enum" | "bool";
@@ -104,6 +115,11 @@ export const DEFAULTS: ServerConfig = {
   replicaSyncMs: 100,
   store: "",
   phoneRegion: "",
+  loginFailureBurst: 20,
+  loginFailuresPerMin: 10,
+  loginLockoutMs: 60_000,
+  metricsToken: "",
+  metricsTokenFile: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -138,6 +154,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
   { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
+  { key: "loginFailureBurst", flag: "login-failure-burst", kind: "int", min: 1, help: "failed logins / bad tokens a client address or login-code prefix may have before it is refused" },
+  { key: "loginFailuresPerMin", flag: "login-failures-per-min", kind: "int", min: 1, help: "failed authentications a minute an address or code prefix earns back" },
+  { key: "loginLockoutMs", flag: "login-lockout-ms", kind: "int", min: 1, help: "how long an address or code prefix out of allowance is refused (rate_limited)" },
+  { key: "metricsToken", flag: "metrics-token", kind: "string", help: "bearer token that may read /metrics besides the admin token (prefer NATTER_METRICS_TOKEN or --metrics-token-file)" },
+  { key: "metricsTokenFile", flag: "metrics-token-file", kind: "string", help: "file holding the /metrics bearer token" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");

@@ -31,6 +31,7 @@ import type { CommitStat, Store } from "./store/types.ts";
 import { Edge } from "./transport/edge.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
+import { AuthThrottle } from "./transport/throttle.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
 
 export interface ServerDeps {
@@ -157,10 +158,11 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const devices = new Devices(store, hub, { linkCodeTtlMs: config.linkCodeTtlMs, maxLinkCodes: config.maxLinkCodes });
   accounts.onLogin = (device, code) => devices.loggedIn(device, code);
   const dispatch = createDispatch(chat, devices);
-  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
+  const throttle = new AuthThrottle({ burst: config.loginFailureBurst, perMin: config.loginFailuresPerMin, lockoutMs: config.loginLockoutMs });
+  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs, throttle });
   const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
   const admin = new Admin(store, accounts, chat, hub, node);
-  const ws = { edge, hub, accounts, presence, metrics, log, limits: config };
+  const ws = { edge, hub, accounts, presence, metrics, log, limits: config, throttle };
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
@@ -183,9 +185,11 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         metrics,
         connections: () => hub.size,
         health: () => ({ replication: replication ? replication.health() : { enabled: false } }),
+        metricsTokens: [adminToken, config.metricsToken, config.metricsTokenFile ? readFileSync(config.metricsTokenFile, "utf8").trim() : ""],
+        throttle,
       }),
     )
-    .use(adminRoutes({ edge, admin, adminToken, backupStatus: () => (replication ? replication.status() : { enabled: false }) }));
+    .use(adminRoutes({ edge, admin, adminToken, throttle, backupStatus: () => (replication ? replication.status() : { enabled: false }) }));
 
   app.listen({
     hostname: config.host,
@@ -198,12 +202,13 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   });
   const bun = app.server!;
   hub.server = bun;
+  throttle.server = bun;
   edge.startLagMonitor();
   media?.start();
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
   void warnLegacyPhones(store, config.phoneRegion, log).catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);
-  const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
+  const sweep = setInterval(() => (limiter.sweep(), devices.sweep(), throttle.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
     url,

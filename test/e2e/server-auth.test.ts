@@ -132,7 +132,7 @@ describe("websocket authentication", () => {
 
   test("the upgrade's 401 is a JSON unauthorized error, counted as a refused connection", async () => {
     const metric = async () => {
-      const text = await (await fetch(server.url + "/metrics")).text();
+      const text = await (await fetch(server.url + "/metrics", { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
       return Number(/natter_connections_refused_total\{reason="unauthorized"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     const before = await metric();

@@ -13,6 +13,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Edge } from "./edge.ts";
 import type { Conn, Hub } from "./hub.ts";
 import { bearer, toNatterError } from "./errors.ts";
+import type { AuthThrottle } from "./throttle.ts";
 
 /** What the /ws endpoint uses. */
 export interface WsDeps {
@@ -23,6 +24,8 @@ export interface WsDeps {
   metrics: Metrics;
   log: Logger;
   limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes">;
+  /** Bad tokens at the upgrade count against the client's address. */
+  throttle?: AuthThrottle;
 }
 
 /** Per-socket data: who authenticated at the upgrade, then the hub's Conn once open. */
@@ -50,16 +53,16 @@ export function isWsUpgrade(req: Request): boolean {
  * (503 with Retry-After) and without a valid token (401), as JSON errors;
  * otherwise upgrades with the caller as the socket's data.
  */
-export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDeps) {
+export function websocketUpgrade({ edge, hub, accounts, metrics, limits, throttle }: WsDeps) {
   const admit = async (req: Request): Promise<WsData> => {
     edge.admitConnection(hub.size, limits.maxConnections);
     // The last ?token wins, as it did under Elysia's query parser.
     const token = new URL(req.url).searchParams.getAll("token").pop() ?? bearer(req);
     try {
-      const caller = await accounts.authenticate(token);
+      const caller = throttle ? await throttle.guard(req, undefined, () => accounts.authenticate(token)) : await accounts.authenticate(token);
       return { user: caller.user, device: caller.device, conn: null };
     } catch (e) {
-      metrics.refused.inc({ reason: "unauthorized" });
+      metrics.refused.inc({ reason: e instanceof NatterError && e.code === "rate_limited" ? "rate_limited" : "unauthorized" });
       throw e;
     }
   };
