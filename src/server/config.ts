@@ -31,6 +31,10 @@ export interface ServerConfig {
   ratePerSec: number;
   maxConnections: number;
   sendBufferBytes: number;
+  /** Hard bound of a connection's send buffer: past it the connection is closed at once (Bun's backpressureLimit). */
+  sendBufferMaxBytes: number;
+  /** A connection over sendBufferBytes whose buffer has not drained for this long is closed (ms). */
+  slowConsumerMs: number;
   loginCodeTtlMs: number;
   /** Lifetime of a device-link code from linkDevice (ms). */
   linkCodeTtlMs: number;
@@ -101,6 +105,8 @@ export const DEFAULTS: ServerConfig = {
   ratePerSec: 100,
   maxConnections: 18_000,
   sendBufferBytes: 4 * 1024 * 1024,
+  sendBufferMaxBytes: 64 * 1024 * 1024,
+  slowConsumerMs: 10_000,
   loginCodeTtlMs: 60 * 60 * 1000,
   linkCodeTtlMs: 5 * 60 * 1000,
   maxLinkCodes: 5,
@@ -139,7 +145,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
-  { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer before a slow consumer is closed" },
+  { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer above which a connection that does not drain for --slow-consumer-ms is closed" },
+  { key: "sendBufferMaxBytes", flag: "send-buffer-max-bytes", kind: "int", min: 1024, help: "per-connection send buffer past which a connection is closed at once" },
+  { key: "slowConsumerMs", flag: "slow-consumer-ms", kind: "int", min: 10, help: "how long a send buffer over --send-buffer-bytes may go without draining before the connection is closed" },
   { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
   { key: "linkCodeTtlMs", flag: "link-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a device-link code (natter devices link)" },
   { key: "maxLinkCodes", flag: "max-link-codes", kind: "int", min: 1, help: "device-link codes a user may have outstanding at once" },

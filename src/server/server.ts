@@ -143,7 +143,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   }
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
-  const hub = new Hub(metrics, config.sendBufferBytes);
+  const hub = new Hub(metrics, { softBytes: config.sendBufferBytes, hardBytes: Math.max(config.sendBufferBytes, config.sendBufferMaxBytes), stallMs: config.slowConsumerMs });
   const accounts = new Accounts(store, hub, config.loginCodeTtlMs, config.phoneRegion);
   const limits = {
     maxMessageBytes: config.maxMessageBytes,
@@ -203,6 +203,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   const bun = app.server!;
   hub.server = bun;
   throttle.server = bun;
+  hub.startStallWatch();
   edge.startLagMonitor();
   media?.start();
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
@@ -229,6 +230,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         edge.draining = true;
         clearInterval(heartbeat);
         clearInterval(sweep);
+        hub.stopStallWatch();
         edge.stopLagMonitor();
         bun.stop(false); // stop accepting; in-flight HTTP requests finish
         const deadline = Date.now() + 10_000;

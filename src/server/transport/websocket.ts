@@ -23,7 +23,7 @@ export interface WsDeps {
   presence: Pick<Presence, "online" | "offline" | "snapshot">;
   metrics: Metrics;
   log: Logger;
-  limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes">;
+  limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes" | "sendBufferMaxBytes">;
   /** Bad tokens at the upgrade count against the client's address. */
   throttle?: AuthThrottle;
 }
@@ -83,7 +83,7 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits }
   const badFrame = (ws: Ws, message: string) => reply(ws, { re: null, ok: false, error: edge.error(new NatterError("bad_request", message), "ws").toWire() });
   return {
     maxPayloadLength: limits.maxFrameBytes,
-    backpressureLimit: limits.sendBufferBytes,
+    backpressureLimit: Math.max(limits.sendBufferBytes, limits.sendBufferMaxBytes), // the hard bound; the stall rule is the hub's
     closeOnBackpressureLimit: true,
     idleTimeout: 0,
     sendPings: false,
@@ -117,6 +117,10 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits }
       if (typeof op !== "string") return badFrame(ws, "frame has no op");
       const result = await edge.op(conn.caller, op, params);
       if (ws.readyState === 1) reply(ws, { re, ...result }, hub);
+    },
+
+    drain(ws) {
+      if (ws.data.conn) hub.drained(ws.data.conn);
     },
 
     pong(ws) {
