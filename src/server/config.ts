@@ -74,6 +74,8 @@ export interface ServerConfig {
   metricsToken: string;
   /** File holding the metrics token (read at start; "" = none). */
   metricsTokenFile: string;
+  /** Origins (comma-separated, "*" any) browsers may call the HTTP API from; "" = CORS off. */
+  corsOrigin: string;
 }
 
 type Kind = "string" | "int" | "enum" | "bool";
@@ -126,6 +128,7 @@ export const DEFAULTS: ServerConfig = {
   loginLockoutMs: 60_000,
   metricsToken: "",
   metricsTokenFile: "",
+  corsOrigin: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -167,6 +170,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "loginLockoutMs", flag: "login-lockout-ms", kind: "int", min: 1, help: "how long an address or code prefix out of allowance is refused (rate_limited)" },
   { key: "metricsToken", flag: "metrics-token", kind: "string", help: "bearer token that may read /metrics besides the admin token (prefer NATTER_METRICS_TOKEN or --metrics-token-file)" },
   { key: "metricsTokenFile", flag: "metrics-token-file", kind: "string", help: "file holding the /metrics bearer token" },
+  { key: "corsOrigin", flag: "cors-origin", kind: "string", help: "origins (comma-separated, * for any) browsers may call the HTTP API from; empty: CORS off" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");

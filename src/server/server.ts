@@ -32,6 +32,7 @@ import { Edge } from "./transport/edge.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
 import { AuthThrottle } from "./transport/throttle.ts";
+import { corsPreflight, parseCorsOrigins, responseHeaders } from "./transport/headers.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
 
 export interface ServerDeps {
@@ -168,10 +169,14 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
   // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
   const upgrade = websocketUpgrade(ws);
+  const cors = parseCorsOrigins(config.corsOrigin);
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
     isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? upgrade(req, server)) : app.fetch(req);
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute } } })
-    .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, responseHeaders(request, cors));
+      return corsPreflight(request, cors) ?? refuseOversizeBody(request, config.maxFrameBytes);
+    })
     .onError(({ error, code }) => {
       if (code === "NOT_FOUND") return edge.response(new NatterError("not_found", "no such route"), "http");
       if (code === "PARSE" || code === "VALIDATION") return edge.response(new NatterError("bad_request", "malformed request"), "http");

@@ -140,7 +140,8 @@ describe("websocket authentication", () => {
     try {
       expect(raw.response?.status).toBe(401);
       expect(raw.response?.headers["content-type"]).toBe("application/json");
-      expect(JSON.parse(await raw.fullBody())).toEqual({ ok: false, error: { code: "unauthorized", message: "invalid or revoked token" } });
+      const body = JSON.parse(await raw.fullBody());
+      expect(body).toEqual({ ok: false, error: { code: "unauthorized", message: "invalid or revoked token", request_id: raw.response?.headers["x-request-id"] } });
     } finally {
       raw.destroy();
     }

@@ -39,7 +39,7 @@ export function tokenMatcher(secrets: readonly string[]): (token: string | null)
 }
 
 function opResponse(outcome: OpOutcome): Response {
-  return outcome.ok ? json(outcome) : errorResponse(NatterError.fromWire(outcome.error));
+  return outcome.ok ? json(outcome) : errorResponse(NatterError.fromWire(outcome.error), outcome.error.request_id);
 }
 
 export interface ApiDeps {
