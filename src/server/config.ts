@@ -30,6 +30,8 @@ export interface ServerConfig {
   rateBurst: number;
   ratePerSec: number;
   maxConnections: number;
+  /** Open websockets one user may have; one more is refused at the upgrade (rate_limited). */
+  maxConnectionsPerUser: number;
   sendBufferBytes: number;
   /** Hard bound of a connection's send buffer: past it the connection is closed at once (Bun's backpressureLimit). */
   sendBufferMaxBytes: number;
@@ -106,6 +108,7 @@ export const DEFAULTS: ServerConfig = {
   rateBurst: 300,
   ratePerSec: 100,
   maxConnections: 18_000,
+  maxConnectionsPerUser: 32,
   sendBufferBytes: 4 * 1024 * 1024,
   sendBufferMaxBytes: 64 * 1024 * 1024,
   slowConsumerMs: 10_000,
@@ -148,6 +151,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
+  { key: "maxConnectionsPerUser", flag: "max-connections-per-user", kind: "int", min: 1, help: "open websockets one user may have; one more is refused at the upgrade (429)" },
   { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer above which a connection that does not drain for --slow-consumer-ms is closed" },
   { key: "sendBufferMaxBytes", flag: "send-buffer-max-bytes", kind: "int", min: 1024, help: "per-connection send buffer past which a connection is closed at once" },
   { key: "slowConsumerMs", flag: "slow-consumer-ms", kind: "int", min: 10, help: "how long a send buffer over --send-buffer-bytes may go without draining before the connection is closed" },

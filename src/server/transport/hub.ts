@@ -242,6 +242,11 @@ export class Hub implements Delivery {
     return [...this.byUser.values()].flat();
   }
 
+  /** Live connections of `user`. */
+  countOf(user: string): number {
+    return this.byUser.get(user)?.length ?? 0;
+  }
+
   isOnline(user: string): boolean {
     return this.byUser.has(user);
   }

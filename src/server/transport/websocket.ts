@@ -23,7 +23,7 @@ export interface WsDeps {
   presence: Pick<Presence, "online" | "offline" | "snapshot">;
   metrics: Metrics;
   log: Logger;
-  limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes" | "sendBufferMaxBytes">;
+  limits: Pick<ServerConfig, "maxConnections" | "maxConnectionsPerUser" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes" | "sendBufferMaxBytes">;
   /** Bad tokens at the upgrade count against the client's address. */
   throttle?: AuthThrottle;
 }
@@ -58,13 +58,18 @@ export function websocketUpgrade({ edge, hub, accounts, metrics, limits, throttl
     edge.admitConnection(hub.size, limits.maxConnections);
     // The last ?token wins, as it did under Elysia's query parser.
     const token = new URL(req.url).searchParams.getAll("token").pop() ?? bearer(req);
+    let caller: Awaited<ReturnType<typeof accounts.authenticate>>;
     try {
-      const caller = throttle ? await throttle.guard(req, undefined, () => accounts.authenticate(token)) : await accounts.authenticate(token);
-      return { user: caller.user, device: caller.device, conn: null };
+      caller = throttle ? await throttle.guard(req, undefined, () => accounts.authenticate(token)) : await accounts.authenticate(token);
     } catch (e) {
       metrics.refused.inc({ reason: e instanceof NatterError && e.code === "rate_limited" ? "rate_limited" : "unauthorized" });
       throw e;
     }
+    if (hub.countOf(caller.user) >= limits.maxConnectionsPerUser) {
+      metrics.refused.inc({ reason: "max_connections_per_user" });
+      throw new NatterError("rate_limited", `this user has ${limits.maxConnectionsPerUser} connections open already`, edge.retryAfterMs());
+    }
+    return { user: caller.user, device: caller.device, conn: null };
   };
   return async (req: Request, server: Server<WsData>): Promise<Response | undefined> => {
     let data: WsData;
