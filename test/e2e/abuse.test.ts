@@ -30,7 +30,7 @@ beforeAll(async () => {
   const [ua, ub] = await Promise.all([makeUser(server, "CanaryA"), makeUser(server, "CanaryB")]);
   [aUser, bUser] = [ua, ub];
   [a, b] = await Promise.all([connect(ua), connect(ub)]);
-});
+}, 60_000);
 afterAll(async () => {
   for (const c of open) c.close();
   await server?.cleanup();

@@ -12,7 +12,7 @@ let u: TestUser;
 beforeAll(async () => {
   [server, cors] = await Promise.all([startServer(), startServer({ args: ["--cors-origin", "https://chat.example.com"] })]);
   u = await makeUser(server, "Headers");
-});
+}, 60_000);
 afterAll(async () => {
   await Promise.all([server?.cleanup(), cors?.cleanup()]);
 });

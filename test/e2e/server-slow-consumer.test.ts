@@ -13,7 +13,7 @@ beforeAll(async () => {
   server = await startServer({
     args: ["--send-buffer-bytes", "1048576", "--slow-consumer-ms", "1500", "--rate-burst", "100000", "--rate-per-sec", "100000"],
   });
-});
+}, 60_000);
 afterAll(async () => {
   for (const c of open) c.close();
   await server?.cleanup();
