@@ -2,10 +2,11 @@
 // request id in every HTTP error (body and X-Request-Id), security headers on
 // every HTTP response (no CSP on media downloads, whose type and disposition
 // stay), CORS off unless --cors-origin, and no token or code in the log.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { addUser, api, login, makeUser, startServer, type TestServer, type TestUser } from "../harness.ts";
 import { download, png, uploadOk } from "./media-helpers.ts";
 
+setDefaultTimeout(30_000); // servers and CLI calls are slow on a loaded machine
 let server: TestServer;
 let cors: TestServer;
 let u: TestUser;
