@@ -48,7 +48,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
-    env: { ...process.env, NATTER_LOG_LEVEL: "info", ...opts.env },
+    // Test files make many deliberate auth failures from 127.0.0.1: the failure throttle is
+    // proved at its defaults in server-login-throttle.test.ts, which overrides this.
+    env: { ...process.env, NATTER_LOG_LEVEL: "info", NATTER_LOGIN_FAILURE_BURST: "1000000", ...opts.env },
   });
   let out = "";
   let resolveUrl: (u: string) => void;

@@ -165,6 +165,8 @@ export interface WireError {
   code: ErrorCode;
   message: string;
   retry_after_ms?: number;
+  /** On every HTTP error and on `internal` errors: the id the server's log line of this error carries. */
+  request_id?: string;
 }
 
 export type Reply =

@@ -30,7 +30,13 @@ export interface ServerConfig {
   rateBurst: number;
   ratePerSec: number;
   maxConnections: number;
+  /** Open websockets one user may have; one more is refused at the upgrade (rate_limited). */
+  maxConnectionsPerUser: number;
   sendBufferBytes: number;
+  /** Hard bound of a connection's send buffer: past it the connection is closed at once (Bun's backpressureLimit). */
+  sendBufferMaxBytes: number;
+  /** A connection over sendBufferBytes whose buffer has not drained for this long is closed (ms). */
+  slowConsumerMs: number;
   loginCodeTtlMs: number;
   /** Lifetime of a device-link code from linkDevice (ms). */
   linkCodeTtlMs: number;
@@ -72,6 +78,19 @@ export interface ServerConfig {
   leaseMs: number;
   /** A node silent this long to a majority is dead and its shards move (ms); more than the lease. */
   failureAfterMs: number;
+  // ---- failed authentications and /metrics (src/server/transport/throttle.ts, http.ts) ----
+  /** Failed logins / bad tokens a client address (or login-code prefix) may have at once. */
+  loginFailureBurst: number;
+  /** Failures a minute an address or code prefix earns back. */
+  loginFailuresPerMin: number;
+  /** How long an address or code prefix out of allowance is refused (ms). */
+  loginLockoutMs: number;
+  /** Bearer token that may read /metrics besides the admin token ("" = the admin token only). */
+  metricsToken: string;
+  /** File holding the metrics token (read at start; "" = none). */
+  metricsTokenFile: string;
+  /** Origins (comma-separated, "*" any) browsers may call the HTTP API from; "" = CORS off. */
+  corsOrigin: string;
 }
 
 type Kind = "string" | "int" | "enum" | "bool";
@@ -102,7 +121,10 @@ export const DEFAULTS: ServerConfig = {
   rateBurst: 300,
   ratePerSec: 100,
   maxConnections: 18_000,
+  maxConnectionsPerUser: 32,
   sendBufferBytes: 4 * 1024 * 1024,
+  sendBufferMaxBytes: 64 * 1024 * 1024,
+  slowConsumerMs: 10_000,
   loginCodeTtlMs: 60 * 60 * 1000,
   linkCodeTtlMs: 5 * 60 * 1000,
   maxLinkCodes: 5,
@@ -123,6 +145,12 @@ export const DEFAULTS: ServerConfig = {
   clusterHeartbeatMs: 200,
   leaseMs: 2000,
   failureAfterMs: 3000,
+  loginFailureBurst: 20,
+  loginFailuresPerMin: 10,
+  loginLockoutMs: 60_000,
+  metricsToken: "",
+  metricsTokenFile: "",
+  corsOrigin: "",
 };
 
 /** Every option: its flag, its env var (NATTER_ + flag in SCREAMING_SNAKE) and its config-file key (the camelCase key). */
@@ -142,7 +170,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },
-  { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer before a slow consumer is closed" },
+  { key: "maxConnectionsPerUser", flag: "max-connections-per-user", kind: "int", min: 1, help: "open websockets one user may have; one more is refused at the upgrade (429)" },
+  { key: "sendBufferBytes", flag: "send-buffer-bytes", kind: "int", min: 1024, help: "per-connection send buffer above which a connection that does not drain for --slow-consumer-ms is closed" },
+  { key: "sendBufferMaxBytes", flag: "send-buffer-max-bytes", kind: "int", min: 1024, help: "per-connection send buffer past which a connection is closed at once" },
+  { key: "slowConsumerMs", flag: "slow-consumer-ms", kind: "int", min: 10, help: "how long a send buffer over --send-buffer-bytes may go without draining before the connection is closed" },
   { key: "loginCodeTtlMs", flag: "login-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a login code" },
   { key: "linkCodeTtlMs", flag: "link-code-ttl-ms", kind: "int", min: 1, help: "lifetime of a device-link code (natter devices link)" },
   { key: "maxLinkCodes", flag: "max-link-codes", kind: "int", min: 1, help: "device-link codes a user may have outstanding at once" },
@@ -163,6 +194,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "clusterHeartbeatMs", flag: "cluster-heartbeat-ms", kind: "int", min: 10, help: "interval of node-to-node heartbeats (ms)" },
   { key: "leaseMs", flag: "lease-ms", kind: "int", min: 50, help: "a node writes only while a majority answered a heartbeat it sent less than this ago (ms)" },
   { key: "failureAfterMs", flag: "failure-after-ms", kind: "int", min: 100, help: "a node silent this long to a majority is dead and its shards move (ms); at least 1.25 x --lease-ms" },
+  { key: "loginFailureBurst", flag: "login-failure-burst", kind: "int", min: 1, help: "failed logins / bad tokens a client address or login-code prefix may have before it is refused" },
+  { key: "loginFailuresPerMin", flag: "login-failures-per-min", kind: "int", min: 1, help: "failed authentications a minute an address or code prefix earns back" },
+  { key: "loginLockoutMs", flag: "login-lockout-ms", kind: "int", min: 1, help: "how long an address or code prefix out of allowance is refused (rate_limited)" },
+  { key: "metricsToken", flag: "metrics-token", kind: "string", help: "bearer token that may read /metrics besides the admin token (prefer NATTER_METRICS_TOKEN or --metrics-token-file)" },
+  { key: "metricsTokenFile", flag: "metrics-token-file", kind: "string", help: "file holding the /metrics bearer token" },
+  { key: "corsOrigin", flag: "cors-origin", kind: "string", help: "origins (comma-separated, * for any) browsers may call the HTTP API from; empty: CORS off" },
 ];
 
 export const envName = (flag: string) => "NATTER_" + flag.toUpperCase().replace(/-/g, "_");

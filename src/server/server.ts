@@ -39,6 +39,8 @@ import { parsePeers } from "./config.ts";
 import { ShardedStore } from "./store/sharded-store.ts";
 import { adminRoutes, apiRoutes } from "./transport/http.ts";
 import { Hub } from "./transport/hub.ts";
+import { AuthThrottle } from "./transport/throttle.ts";
+import { corsPreflight, parseCorsOrigins, responseHeaders } from "./transport/headers.ts";
 import { isWsUpgrade, websocketHandlers, websocketUpgrade, type WsData } from "./transport/websocket.ts";
 
 export interface ServerDeps {
@@ -170,7 +172,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   }
   // Media: uploads under DATA/media, unless the caller passed its own MediaAccess.
   const media = deps.media ? null : createMedia(config, dataDir, store, metrics, log);
-  const hub = new Hub(metrics, config.sendBufferBytes);
+  const hub = new Hub(metrics, { softBytes: config.sendBufferBytes, hardBytes: Math.max(config.sendBufferBytes, config.sendBufferMaxBytes), stallMs: config.slowConsumerMs });
   const delivery = cluster ? new ClusterDelivery(hub, cluster) : hub;
   const accounts = new Accounts(store, delivery, config.loginCodeTtlMs, config.phoneRegion);
   const limits = {
@@ -187,15 +189,17 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   accounts.onLogin = (device, code) => devices.loggedIn(device, code);
   const localDispatch = createDispatch(chat, devices);
   const dispatch = cluster ? clusterDispatch(localDispatch, cluster) : localDispatch;
-  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs });
+  const throttle = new AuthThrottle({ burst: config.loginFailureBurst, perMin: config.loginFailuresPerMin, lockoutMs: config.loginLockoutMs });
+  const edge = new Edge({ authenticate: (t) => accounts.authenticate(t), dispatch, limiter, metrics, log, overloadLagMs: config.overloadLagMs, throttle });
   const node = () => ({ connections: hub.size, uptime_ms: Date.now() - edge.startedAt, rss_bytes: process.memoryUsage().rss });
   const admin = new Admin(store, accounts, chat, delivery, node);
-  const ws = { edge, hub, accounts, presence, metrics, log, limits: config, nodes: cluster ? [...parsePeers(config.peers).values()] : undefined };
+  const ws = { edge, hub, accounts, presence, metrics, log, limits: config, throttle, nodes: cluster ? [...parsePeers(config.peers).values()] : undefined };
 
   // Bun upgrades /ws itself, in a native route, with a few bytes of data per socket (Elysia's
   // ws layer keeps a whole request context per socket); Elysia answers everything else, other
   // requests to these paths included ("/ws/*" catches "/ws/", which Elysia folds into "/ws").
   const upgrade = websocketUpgrade(ws);
+  const cors = parseCorsOrigins(config.corsOrigin);
   // A cluster node out of its quorum takes no connections: clients go to another node.
   const outOfQuorum = (): Response | undefined =>
     cluster && !cluster.hasQuorum() ? edge.response(new NatterError("unavailable", "this node is out of its cluster's quorum; use another node", 1000), "ws") : undefined;
@@ -203,7 +207,10 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? outOfQuorum() ?? upgrade(req, server)) : app.fetch(req);
   const clusterRoute = (req: Request): Response | Promise<Response> => (cluster ? cluster.handle(req) : app.fetch(req));
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute, "/cluster/*": clusterRoute } } })
-    .onRequest(({ request }) => refuseOversizeBody(request, config.maxFrameBytes))
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, responseHeaders(request, cors));
+      return corsPreflight(request, cors) ?? refuseOversizeBody(request, config.maxFrameBytes);
+    })
     .onError(({ error, code }) => {
       if (code === "NOT_FOUND") return edge.response(new NatterError("not_found", "no such route"), "http");
       if (code === "PARSE" || code === "VALIDATION") return edge.response(new NatterError("bad_request", "malformed request"), "http");
@@ -221,6 +228,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
           ...(cluster ? { cluster: { node: cluster.o.self, quorum: cluster.hasQuorum(), fingerprint: cluster.fingerprint } } : {}),
         }),
         ready: cluster ? () => cluster!.ready() && !edge.draining : undefined,
+        metricsTokens: [adminToken, config.metricsToken, config.metricsTokenFile ? readFileSync(config.metricsTokenFile, "utf8").trim() : ""],
+        throttle,
       }),
     )
     .use(
@@ -228,6 +237,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         edge,
         admin,
         adminToken,
+        throttle,
         backupStatus: () => (replication ? replication.status() : { enabled: false }),
         clusterStatus: cluster ? () => clusterStatus(cluster!, replication) : undefined,
       }),
@@ -244,6 +254,8 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   });
   const bun = app.server!;
   hub.server = bun;
+  throttle.server = bun;
+  hub.startStallWatch();
   edge.startLagMonitor();
   media?.start();
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
@@ -278,7 +290,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     // An upload lands on one node; a download elsewhere fetches the blob from it first.
     if (media) media.fetchMissing = (sha, temp) => cluster!.fetchBlob(sha, (chunk) => temp.write(chunk));
   }
-  const sweep = setInterval(() => (limiter.sweep(), devices.sweep()), 60_000);
+  const sweep = setInterval(() => (limiter.sweep(), devices.sweep(), throttle.sweep()), 60_000);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bun.port}`;
   log.info("listening", {
     url,
@@ -300,6 +312,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
         cluster?.stop();
         clearInterval(heartbeat);
         clearInterval(sweep);
+        hub.stopStallWatch();
         edge.stopLagMonitor();
         bun.stop(false); // stop accepting; in-flight HTTP requests finish
         const deadline = Date.now() + 10_000;

@@ -94,7 +94,7 @@ describe("natter send --file and natter download", () => {
     const id = (JSON.parse(sent.stdout) as Message).media!;
     const out = join(work, "movie-copy.bin");
     const ranged = async () => {
-      const text = await (await fetch(server.url + "/metrics")).text();
+      const text = await (await fetch(server.url + "/metrics", { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
       return Number(/natter_media_downloads_total\{status="206"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     // What a killed download leaves: the first 1 MiB.

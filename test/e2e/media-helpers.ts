@@ -93,7 +93,7 @@ export function filesUnder(server: TestServer, sub: "blobs" | "tmp"): string[] {
 
 /** Reads /metrics and returns the value of one series (0 if absent). */
 export async function metric(server: TestServer, series: string): Promise<number> {
-  const text = await (await fetch(server.url + "/metrics")).text();
+  const text = await (await fetch(server.url + "/metrics", { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
   const line = text.split("\n").find((l) => l.startsWith(series + " "));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }

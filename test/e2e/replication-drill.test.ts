@@ -314,7 +314,7 @@ describe("replication drill", () => {
     expect(st.restarts).toBe(1);
     expect(st.last_exit).toContain("SIGKILL");
     expect(s1.output()).toContain("litestream died; restarting");
-    const metrics = await (await fetch(s1.url + "/metrics")).text();
+    const metrics = await (await fetch(s1.url + "/metrics", { headers: { authorization: `Bearer ${s1.adminToken}` } })).text();
     expect(metrics).toContain("natter_replication_restarts_total 1");
     expect(metrics).toMatch(/natter_replication_lag_seconds\{shard="15"\} /);
     // Replication still works after the restart: a new message reaches the replica (lag returns to 0).

@@ -108,7 +108,7 @@ test("commit -> replica lag stays under the documented 1 s recovery point", asyn
   lags.sort((a, b) => a - b);
   const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))]!;
   const st: any = await (await adminFetch(s, "GET", "/admin/backup")).json();
-  const nudges = (await (await fetch(s.url + "/metrics")).text()).match(/natter_replication_nudges_total (\d+)/)?.[1];
+  const nudges = (await (await fetch(s.url + "/metrics", { headers: { authorization: `Bearer ${s.adminToken}` } })).text()).match(/natter_replication_nudges_total (\d+)/)?.[1];
   console.log(
     `commit -> replica lag over ${lags.length} messages: min ${lags[0]!.toFixed(0)} ms, p50 ${pct(50).toFixed(0)} ms, ` +
       `p95 ${pct(95).toFixed(0)} ms, max ${lags[lags.length - 1]!.toFixed(0)} ms; ` +

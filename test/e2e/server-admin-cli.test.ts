@@ -2,7 +2,9 @@
 // (`users add --json`, `users code --json`), --help, env variables, and a
 // few human tables.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { adminFetch, api, login, makeUser, runCli, startServer, WsClient, type TestServer } from "../harness.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { adminFetch, api, login, makeUser, runCli, startServer, tempDir, WsClient, type TestServer } from "../harness.ts";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -56,6 +58,21 @@ describe("the contract forms", () => {
     });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).user.name).toBe("Env");
+  }, 20_000);
+
+  test("admin --token-file reads the token from a file (kept out of ps); a missing file exits 4", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "tok"), server.adminToken + "\n");
+    const r = await runCli(["admin", "--server", server.url, "--token-file", join(dir, "tok"), "stats", "--json"], { env: { NATTER_ADMIN_TOKEN: "wrong" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    writeFileSync(join(dir, "bad"), "wrong\n");
+    const bad = await runCli(["admin", "--server", server.url, "--token-file", join(dir, "bad"), "stats"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain(`the admin token from ${join(dir, "bad")} was not accepted`);
+    const missing = await runCli(["admin", "--server", server.url, "--token-file", join(dir, "none"), "stats"], { env: { NATTER_ADMIN_TOKEN: "" } });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("no such file");
   }, 20_000);
 
   test("an unreachable server is a clear error, exit 3", async () => {

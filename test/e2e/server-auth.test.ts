@@ -132,7 +132,7 @@ describe("websocket authentication", () => {
 
   test("the upgrade's 401 is a JSON unauthorized error, counted as a refused connection", async () => {
     const metric = async () => {
-      const text = await (await fetch(server.url + "/metrics")).text();
+      const text = await (await fetch(server.url + "/metrics", { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
       return Number(/natter_connections_refused_total\{reason="unauthorized"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     const before = await metric();
@@ -140,7 +140,8 @@ describe("websocket authentication", () => {
     try {
       expect(raw.response?.status).toBe(401);
       expect(raw.response?.headers["content-type"]).toBe("application/json");
-      expect(JSON.parse(await raw.fullBody())).toEqual({ ok: false, error: { code: "unauthorized", message: "invalid or revoked token" } });
+      const body = JSON.parse(await raw.fullBody());
+      expect(body).toEqual({ ok: false, error: { code: "unauthorized", message: "invalid or revoked token", request_id: raw.response?.headers["x-request-id"] } });
     } finally {
       raw.destroy();
     }

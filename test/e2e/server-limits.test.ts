@@ -191,11 +191,11 @@ describe("frames and heartbeats (--max-frame-bytes 4096 --heartbeat-ms 300)", ()
   }, 20_000);
 });
 
-describe("slow consumer (--send-buffer-bytes 1048576)", () => {
+describe("slow consumer past the hard bound (--send-buffer-max-bytes 1048576; the stall rule out of reach)", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer({
-      args: ["--send-buffer-bytes", "1048576", "--rate-burst", "100000", "--rate-per-sec", "100000"],
+      args: ["--send-buffer-bytes", "1048576", "--send-buffer-max-bytes", "1048576", "--slow-consumer-ms", "600000", "--rate-burst", "100000", "--rate-per-sec", "100000"],
     });
     servers.push(server);
   });

@@ -9,6 +9,8 @@ export interface AdminOptions {
   server?: string;
   data?: string;
   token?: string;
+  /** A file holding the admin token (kept out of `ps`, unlike --token). */
+  tokenFile?: string;
   json?: boolean;
 }
 
@@ -20,7 +22,7 @@ export interface AdminClient {
 
 /**
  * Resolves `--server`/NATTER_SERVER and the admin token (`--token`,
- * NATTER_ADMIN_TOKEN, DATA/admin.token). No token at all is a CliError
+ * `--token-file`, NATTER_ADMIN_TOKEN, DATA/admin.token). No token at all is a CliError
  * (exit 4) before any call; a token the server refuses is one too, naming
  * where the token came from.
  */
@@ -28,6 +30,11 @@ export function adminClient(o: AdminOptions, env = process.env): AdminClient {
   const server = serverUrl(o.server || env.NATTER_SERVER || "http://127.0.0.1:8080");
   let token = o.token || env.NATTER_ADMIN_TOKEN;
   let from = o.token ? "--token" : "NATTER_ADMIN_TOKEN";
+  if (!o.token && o.tokenFile) {
+    if (!existsSync(o.tokenFile)) throw new CliError(`--token-file ${o.tokenFile}: no such file`, EXIT.auth);
+    token = readFileSync(o.tokenFile, "utf8").trim();
+    from = o.tokenFile;
+  }
   if (!token) {
     const data = o.data ?? env.NATTER_DATA ?? "./data";
     const p = join(data, "admin.token");

@@ -16,7 +16,8 @@ export function registerAdmin(program: Command): void {
     .description("administer a natter server (needs the admin token)")
     .option("--server <url>", "server URL (env NATTER_SERVER; default http://127.0.0.1:8080)")
     .option("--data <dir>", "data directory whose admin.token to use (env NATTER_DATA; default ./data)")
-    .option("--token <token>", "admin token (env NATTER_ADMIN_TOKEN)");
+    .option("--token-file <file>", "file holding the admin token (or env NATTER_ADMIN_TOKEN; both stay out of ps)")
+    .option("--token <token>", "admin token (visible to other local users in ps: prefer --token-file or NATTER_ADMIN_TOKEN)");
   registerUsers(admin);
   registerDevices(admin);
   registerGroups(admin);

@@ -11,6 +11,7 @@ import { DiskFull, diskFullReporter } from "../disk-full.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { bearer, errorResponse, toNatterError } from "./errors.ts";
+import type { AuthThrottle } from "./throttle.ts";
 
 /** A reply body without `re`: `ok` and the op's result (OpResults), or the error. */
 export type OpOutcome = ({ ok: true } & Record<string, unknown>) | { ok: false; error: WireError };
@@ -24,6 +25,8 @@ export interface EdgeDeps {
   log: Logger;
   /** Event-loop lag above which new connections are refused (ms). */
   overloadLagMs: number;
+  /** Counts bad tokens per address and refuses an address out of allowance (rate_limited). */
+  throttle?: AuthThrottle;
 }
 
 export class Edge {
@@ -90,7 +93,8 @@ export class Edge {
 
   /** The caller of an HTTP request, from its bearer token; unauthorized without a valid one. */
   authenticate(req: Request): Promise<Caller> {
-    return this.deps.authenticate(bearer(req));
+    const t = this.deps.throttle;
+    return t ? t.guard(req, undefined, () => this.deps.authenticate(bearer(req))) : this.deps.authenticate(bearer(req));
   }
 
   /** authenticate(), then admit(). */

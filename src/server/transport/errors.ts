@@ -1,28 +1,54 @@
 // HTTP helpers of the edge: errors as protocol error bodies and responses,
 // bearer tokens, JSON bodies read and validated against a schema.
 
+import { randomBytes } from "node:crypto";
 import { NatterError, validate, type ParamsOf, type Schema, type WireError } from "../../protocol/index.ts";
 import { asDiskFull, DiskFull } from "../disk-full.ts";
 import type { Logger } from "../log.ts";
 
-/** Converts any thrown value to a NatterError: a full disk is a DiskFull; unexpected ones are logged and become `internal`. */
+/** A fresh request id (64 random bits, hex): names one error in a response and in the log. */
+export const newRequestId = () => randomBytes(8).toString("hex");
+
+/** `internal`: what a client sees of an unexpected failure; only its request id leads to the logged details. */
+export class InternalError extends NatterError {
+  constructor(readonly requestId: string) {
+    super("internal", "internal server error");
+  }
+  override toWire(): WireError {
+    return { ...super.toWire(), request_id: this.requestId };
+  }
+}
+
+/**
+ * Converts any thrown value to a NatterError: a full disk is a DiskFull;
+ * unexpected ones are logged (stack and request id, never in a reply) and
+ * become an InternalError carrying that request id.
+ */
 export function toNatterError(e: unknown, log: Logger, where: string): NatterError {
   if (e instanceof NatterError) return e;
   const full = asDiskFull(e);
   if (full instanceof DiskFull) return full;
-  log.error("unexpected error", { where, error: String((e as Error)?.stack ?? e) });
-  return new NatterError("internal", "internal server error");
+  const requestId = newRequestId();
+  log.error("unexpected error", { where, request_id: requestId, error: String((e as Error)?.stack ?? e) });
+  return new InternalError(requestId);
 }
 
-export function errorBody(e: NatterError): { ok: false; error: WireError } {
-  return { ok: false, error: e.toWire() };
+export function errorBody(e: NatterError, requestId?: string): { ok: false; error: WireError } {
+  const error = e.toWire();
+  if (requestId !== undefined) error.request_id = requestId;
+  return { ok: false, error };
 }
 
-/** A JSON HTTP response for an error, with Retry-After where the code carries one. */
-export function errorResponse(e: NatterError): Response {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+/**
+ * A JSON HTTP response for an error, with Retry-After where the code carries
+ * one, and a request id (the logged one for `internal`, else fresh) in the
+ * body's `error.request_id` and the X-Request-Id header.
+ */
+export function errorResponse(e: NatterError, requestId?: string): Response {
+  const id = (e instanceof InternalError ? e.requestId : requestId) ?? newRequestId();
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": id };
   if (e.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-  return new Response(JSON.stringify(errorBody(e)), { status: e.status, headers });
+  return new Response(JSON.stringify(errorBody(e, id)), { status: e.status, headers });
 }
 
 export function json(body: unknown, status = 200): Response {

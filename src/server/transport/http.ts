@@ -11,6 +11,7 @@ import { sha256 } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Edge, OpOutcome } from "./edge.ts";
 import { bearer, errorResponse, json, readBody, readJson } from "./errors.ts";
+import type { AuthThrottle } from "./throttle.ts";
 
 type Handler = (req: Request, params: Record<string, string>) => Promise<Response>;
 
@@ -25,8 +26,20 @@ function guarded(edge: Edge, where: string, h: Handler) {
   };
 }
 
+/** A check of a bearer token against `secrets`, in constant time (equal-length SHA-256 digests, every secret compared). */
+export function tokenMatcher(secrets: readonly string[]): (token: string | null) => boolean {
+  const digests = secrets.filter((s) => s !== "").map((s) => Buffer.from(sha256(s)));
+  return (token) => {
+    if (!token) return false;
+    const d = Buffer.from(sha256(token));
+    let ok = false;
+    for (const e of digests) ok = timingSafeEqual(d, e) || ok;
+    return ok;
+  };
+}
+
 function opResponse(outcome: OpOutcome): Response {
-  return outcome.ok ? json(outcome) : errorResponse(NatterError.fromWire(outcome.error));
+  return outcome.ok ? json(outcome) : errorResponse(NatterError.fromWire(outcome.error), outcome.error.request_id);
 }
 
 export interface ApiDeps {
@@ -40,9 +53,14 @@ export interface ApiDeps {
   health?: () => Record<string, unknown>;
   /** False makes /healthz 503 (a cluster node out of its quorum, or not yet serving its shards). */
   ready?: () => boolean;
+  /** Bearer tokens that may read /metrics (the admin token, the metrics token). */
+  metricsTokens: readonly string[];
+  /** Failed logins and bad tokens, per address and code prefix. */
+  throttle: AuthThrottle;
 }
 
-export function apiRoutes({ edge, login, metrics, connections, health, ready }: ApiDeps) {
+export function apiRoutes({ edge, login, metrics, connections, health, ready, metricsTokens, throttle }: ApiDeps) {
+  const metricsAllowed = tokenMatcher(metricsTokens);
   const op = async (req: Request, name: string, params: unknown) => {
     const caller = await edge.authenticate(req);
     // edge.op admits, runs and counts its own errors; a failed authentication is counted by guarded.
@@ -62,12 +80,21 @@ export function apiRoutes({ edge, login, metrics, connections, health, ready }: 
       const ok = ready ? ready() : true;
       return json({ ok, version: 1, uptime_ms: Date.now() - edge.startedAt, connections: connections(), draining: edge.draining, ...health?.() }, ok ? 200 : 503);
     })
-    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }))
+    .get(
+      "/metrics",
+      guarded(edge, "metrics", (req) =>
+        throttle.guard(req, undefined, async () => {
+          const t = bearer(req);
+          if (!metricsAllowed(t)) throw new NatterError("unauthorized", t ? "metrics token not accepted" : "metrics need a bearer token (admin or --metrics-token)");
+          return new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+        }),
+      ),
+    )
     .post(
       "/api/login",
       guarded(edge, "login", async (req) => {
         const p = await readBody(req, LOGIN_SCHEMA);
-        return json(await login(p.code, p.device ?? "device"));
+        return json(await throttle.guard(req, p.code, () => login(p.code, p.device ?? "device")));
       }),
     )
     .get("/api/chats", guarded(edge, "chats", (req) => op(req, "getAll", {})))
@@ -87,14 +114,18 @@ export interface AdminDeps {
   backupStatus?: () => BackupStatus;
   /** GET /admin/cluster: the cluster's view from this node (404 on a single node). */
   clusterStatus?: () => unknown;
+  /** Bad admin tokens count as failed authentications of their address. */
+  throttle: AuthThrottle;
 }
 
-export function adminRoutes({ edge, admin: ops, adminToken, backupStatus, clusterStatus }: AdminDeps) {
-  const expected = Buffer.from(sha256(adminToken));
+export function adminRoutes({ edge, admin: ops, adminToken, backupStatus, clusterStatus, throttle }: AdminDeps) {
+  const isAdmin = tokenMatcher([adminToken]);
   const admin = (where: string, h: Handler) =>
     guarded(edge, where, async (req, params) => {
-      const t = bearer(req);
-      if (!t || !timingSafeEqual(Buffer.from(sha256(t)), expected)) throw new NatterError("unauthorized", t ? "admin token not accepted" : "admin token required");
+      await throttle.guard(req, undefined, async () => {
+        const t = bearer(req);
+        if (!isAdmin(t)) throw new NatterError("unauthorized", t ? "admin token not accepted" : "admin token required");
+      });
       return h(req, params);
     });
   return new Elysia({ prefix: "/admin" })

@@ -68,10 +68,10 @@ test("closeDevice, closeAll and heartbeat reach every live connection", () => {
   expect(log.sort()).toEqual(["a close 1001", "b1 close 1001", "b2 close 1001"]);
 });
 
-test("a publish Bun reports dropped closes and counts, once, each recipient past the send-buffer bound; the others stay", () => {
+test("a publish Bun reports dropped closes and counts, once, each recipient past the hard send-buffer bound; the others stay", () => {
   const log: string[] = [];
   const metrics = new Metrics();
-  const hub = new Hub(metrics, 1000);
+  const hub = new Hub(metrics, { softBytes: 10, hardBytes: 1000, stallMs: 5000 });
   let result = -1;
   hub.server = { publish: (topic: string) => (log.push(`server publish ${topic}`), result) } as unknown as Server<unknown>;
   const sock = (name: string, buffered: number) =>
@@ -85,5 +85,27 @@ test("a publish Bun reports dropped closes and counts, once, each recipient past
   hub.toChannel("g", ["a", "b", "c"], "{}");
   hub.toUsers(["a"], "{}");
   expect(log.filter((l) => l.includes("terminate"))).toEqual(["full terminate"]);
+  expect(metrics.slowConsumers.get()).toBe(1);
+});
+
+test("the stall rule: over the soft bound and not drained for stallMs is closed; draining, or under the bound, is kept", () => {
+  const log: string[] = [];
+  const metrics = new Metrics();
+  const hub = new Hub(metrics, { softBytes: 100, hardBytes: 1_000_000, stallMs: 5000 });
+  hub.server = { publish: () => 1 } as unknown as Server<unknown>;
+  const buffered: Record<string, number> = { stopped: 0, reading: 0, idle: 0 };
+  const sock = (name: string) =>
+    Object.assign(fakeSocket(log, name), { getBufferedAmount: () => buffered[name]! }) as unknown as ServerWebSocket<unknown>;
+  hub.add(sock("stopped"), "a", "d1");
+  const reading = hub.add(sock("reading"), "b", "d2").conn;
+  hub.add(sock("idle"), "c", "d3");
+  hub.closeStalled(0);
+  buffered.stopped = 5000; // behind, never drains again
+  buffered.reading = 5000; // behind, but drains (Bun's drain) now and then
+  for (let t = 1000; t <= 20_000; t += 1000) {
+    if (t % 3000 === 0) hub.drained(reading, t);
+    hub.closeStalled(t);
+  }
+  expect(log.filter((l) => l.includes("terminate"))).toEqual(["stopped terminate"]);
   expect(metrics.slowConsumers.get()).toBe(1);
 });

@@ -17,6 +17,8 @@ export class Conn implements Caller, ConnRef {
   removed = false;
   /** True once closed for a send buffer past the bound (counted once). */
   slow = false;
+  /** When the send buffer was last seen to drain (Bun's drain), or under the soft bound (ms, Date.now()). */
+  progressAt = Date.now();
   /** Channel topics this connection is subscribed to. */
   readonly channels = new Set<string>();
   /** Set by the websocket while an op of this connection runs (see Caller.handedOver). */
@@ -44,6 +46,18 @@ export const channelTopic = (channel: string) => "c:" + channel;
 /** Channels with at least this many members fan out through a channel topic. */
 export const CHANNEL_TOPIC_MIN_MEMBERS = 3;
 
+/**
+ * The slow-consumer rule. A connection is closed as a slow consumer when its
+ * send buffer passes `hardBytes` (Bun drops the frame: memory stays bounded),
+ * or when it stays over `softBytes` without draining for `stallMs` (it
+ * stopped reading). A client that reads, however far behind, is kept.
+ */
+export interface SendBufferRule {
+  softBytes: number;
+  hardBytes: number;
+  stallMs: number;
+}
+
 export class Hub implements Delivery {
   /** Every live connection, by user: a few at most each, and an array costs a fifth of a Set. */
   private byUser = new Map<string, Conn[]>();
@@ -55,11 +69,16 @@ export class Hub implements Delivery {
   /** Told when a user's first connection opens and their last closes (the cluster's directory). */
   onPresence: ((user: string, online: boolean) => void) | null = null;
 
-  /** `sendBufferBytes`: a connection whose send buffer passes it is closed as a slow consumer (Bun's backpressureLimit). */
+  private readonly rule: SendBufferRule;
+  private stallTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** `rule`: when a connection is a slow consumer (the hard bound is Bun's backpressureLimit). */
   constructor(
     private readonly metrics: Metrics,
-    private readonly sendBufferBytes = Infinity,
-  ) {}
+    rule: Partial<SendBufferRule> = {},
+  ) {
+    this.rule = { softBytes: Infinity, hardBytes: Infinity, stallMs: Infinity, ...rule };
+  }
 
   get size(): number {
     return this.count;
@@ -178,12 +197,45 @@ export class Hub implements Delivery {
    */
   closeSlow(conns: Iterable<Conn>): void {
     const slow: Conn[] = [];
-    for (const c of conns) if (!c.removed && !c.slow && c.raw.getBufferedAmount() > this.sendBufferBytes) slow.push(c);
-    for (const c of slow) {
-      c.slow = true;
-      this.metrics.slowConsumers.inc();
-      c.raw.terminate(); // a close frame would wait behind the full buffer
+    for (const c of conns) if (!c.removed && !c.slow && c.raw.getBufferedAmount() > this.rule.hardBytes) slow.push(c);
+    for (const c of slow) this.terminateSlow(c);
+  }
+
+  /** Bun's drain: the connection's send buffer made progress. */
+  drained(conn: Conn, now = Date.now()): void {
+    conn.progressAt = now;
+  }
+
+  /**
+   * One pass of the stall rule: closes each connection over the soft bound
+   * that has not drained for stallMs; returns how many it closed.
+   */
+  closeStalled(now = Date.now()): number {
+    const stalled: Conn[] = [];
+    for (const c of this.all()) {
+      if (c.slow) continue;
+      if (c.raw.getBufferedAmount() <= this.rule.softBytes) c.progressAt = now;
+      else if (now - c.progressAt >= this.rule.stallMs) stalled.push(c);
     }
+    for (const c of stalled) this.terminateSlow(c);
+    return stalled.length;
+  }
+
+  /** Runs closeStalled every `everyMs` (a quarter of stallMs, at most a second) until stopStallWatch. */
+  startStallWatch(): void {
+    if (!Number.isFinite(this.rule.stallMs)) return;
+    this.stallTimer = setInterval(() => this.closeStalled(), Math.max(10, Math.min(1000, this.rule.stallMs / 4)));
+    this.stallTimer.unref?.();
+  }
+
+  stopStallWatch(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer);
+  }
+
+  private terminateSlow(c: Conn): void {
+    c.slow = true;
+    this.metrics.slowConsumers.inc();
+    c.raw.terminate(); // a close frame would wait behind the full buffer
   }
 
   /** The connection `ref` names, while it is live. */
@@ -194,6 +246,11 @@ export class Hub implements Delivery {
   /** A snapshot of every live connection. */
   private all(): Conn[] {
     return [...this.byUser.values()].flat();
+  }
+
+  /** Live connections of `user`. */
+  countOf(user: string): number {
+    return this.byUser.get(user)?.length ?? 0;
   }
 
   isOnline(user: string): boolean {

@@ -13,6 +13,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Edge } from "./edge.ts";
 import type { Conn, Hub } from "./hub.ts";
 import { bearer, toNatterError } from "./errors.ts";
+import type { AuthThrottle } from "./throttle.ts";
 
 /** What the /ws endpoint uses. */
 export interface WsDeps {
@@ -22,9 +23,11 @@ export interface WsDeps {
   presence: Pick<Presence, "online" | "offline" | "snapshot">;
   metrics: Metrics;
   log: Logger;
-  limits: Pick<ServerConfig, "maxConnections" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes">;
+  limits: Pick<ServerConfig, "maxConnections" | "maxConnectionsPerUser" | "heartbeatMs" | "maxFrameBytes" | "sendBufferBytes" | "sendBufferMaxBytes">;
   /** A cluster's node URLs, sent in hello. */
   nodes?: string[];
+  /** Bad tokens at the upgrade count against the client's address. */
+  throttle?: AuthThrottle;
 }
 
 /** Per-socket data: who authenticated at the upgrade, then the hub's Conn once open. */
@@ -57,18 +60,23 @@ export function isWsUpgrade(req: Request): boolean {
  * (503 with Retry-After) and without a valid token (401), as JSON errors;
  * otherwise upgrades with the caller as the socket's data.
  */
-export function websocketUpgrade({ edge, hub, accounts, metrics, limits }: WsDeps) {
+export function websocketUpgrade({ edge, hub, accounts, metrics, limits, throttle }: WsDeps) {
   const admit = async (req: Request): Promise<WsData> => {
     edge.admitConnection(hub.size, limits.maxConnections);
     // The last ?token wins, as it did under Elysia's query parser.
     const token = new URL(req.url).searchParams.getAll("token").pop() ?? bearer(req);
+    let caller: Awaited<ReturnType<typeof accounts.authenticate>>;
     try {
-      const caller = await accounts.authenticate(token);
-      return { user: caller.user, device: caller.device, conn: null };
+      caller = throttle ? await throttle.guard(req, undefined, () => accounts.authenticate(token)) : await accounts.authenticate(token);
     } catch (e) {
-      metrics.refused.inc({ reason: "unauthorized" });
+      metrics.refused.inc({ reason: e instanceof NatterError && e.code === "rate_limited" ? "rate_limited" : "unauthorized" });
       throw e;
     }
+    if (hub.countOf(caller.user) >= limits.maxConnectionsPerUser) {
+      metrics.refused.inc({ reason: "max_connections_per_user" });
+      throw new NatterError("rate_limited", `this user has ${limits.maxConnectionsPerUser} connections open already`, edge.retryAfterMs());
+    }
+    return { user: caller.user, device: caller.device, conn: null };
   };
   return async (req: Request, server: Server<WsData>): Promise<Response | undefined> => {
     let data: WsData;
@@ -114,7 +122,7 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits, 
   };
   return {
     maxPayloadLength: limits.maxFrameBytes,
-    backpressureLimit: limits.sendBufferBytes,
+    backpressureLimit: Math.max(limits.sendBufferBytes, limits.sendBufferMaxBytes), // the hard bound; the stall rule is the hub's
     closeOnBackpressureLimit: true,
     idleTimeout: 0,
     sendPings: false,
@@ -157,6 +165,10 @@ export function websocketHandlers({ edge, hub, accounts, presence, log, limits, 
       void handle(ws, conn, raw, before, go, done).then(() => {
         if (d.answered === answered) d.started = d.answered = null;
       });
+    },
+
+    drain(ws) {
+      if (ws.data.conn) hub.drained(ws.data.conn);
     },
 
     pong(ws) {
