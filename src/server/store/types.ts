@@ -1,5 +1,5 @@
 // The storage interfaces: everything the domain needs from persistence, and
-// nothing about SQL, in four parts (accounts, channels, messages, media) so a
+// nothing about SQL, in five parts (accounts, channels, messages, media, privacy) so a
 // consumer takes only the part it uses; `Store` is all of them. Every write
 // resolves only after it is committed. Implementations: sqlite/ (bun:sqlite
 // shards), libsql/ (@libsql/client), both on sharded-store.ts.
