@@ -320,14 +320,14 @@ export class Chat {
     await this.requireUsers([creator, ...named]);
     const id = p.client_id === undefined ? newGroupId() : groupIdFor(creator, p.client_id);
     const before = p.client_id === undefined ? null : await this.store.getChannel(id);
-    const refused = by === "operator" ? [] : await this.privacy.refusing(before ? named.filter((u) => !isCurrent(before, u)) : named, creator);
-    const others = named.filter((u) => !refused.includes(u));
+    const refused = by === "operator" ? new Set<string>() : await this.privacy.refusing(before ? named.filter((u) => !isCurrent(before, u)) : named, creator);
+    const others = named.filter((u) => !refused.has(u));
     if (!before && others.length + 1 > this.limits.maxGroupMembers)
       throw new NatterError("group_full", `a group holds at most ${this.limits.maxGroupMembers} members`);
     if (!before && by === "user") await this.takeGroupSlot(creator, id);
     // Lists first (see addToUserLists); the channel's shard keeps the first create of an id.
     await this.addToUserLists(id, [creator, ...others]);
-    if (before) return { channel: await this.view(before, creator), refused }; // a retry: the first group, its lists now whole
+    if (before) return { channel: await this.view(before, creator), refused: [...refused] }; // a retry: the first group, its lists now whole
     const state = await this.store.createChannel(
       {
         id,
@@ -344,7 +344,7 @@ export class Chat {
     );
     for (const u of others) this.memberEvent(state, u, "added", creator);
     await this.introduce(state, others);
-    return { channel: await this.view(state, creator), refused };
+    return { channel: await this.view(state, creator), refused: [...refused] };
   }
 
   /** Counts a new group against its creator's cap; rate_limited (nothing recorded) past it. */
@@ -417,8 +417,8 @@ export class Chat {
     await this.requireUsers(users);
     const before = state;
     const named = [...new Set(users)];
-    const refused = "user" in actor ? await this.privacy.refusing(named.filter((u) => !isCurrent(before, u)), actor.user) : [];
-    const allowed = named.filter((u) => !refused.includes(u));
+    const refused = "user" in actor ? await this.privacy.refusing(named.filter((u) => !isCurrent(before, u)), actor.user) : new Set<string>();
+    const allowed = named.filter((u) => !refused.has(u));
     const change = { kind: "add", users: allowed, role: "member", at: Date.now(), max: this.limits.maxGroupMembers } as const;
     const { fresh } = planMemberChange(state, change); // group_full before any write (the commit checks again)
     // Every allowed user's list row, members already in included: adding them again repairs it.
@@ -427,7 +427,7 @@ export class Chat {
     const by = "user" in actor ? actor.user : ADMIN_BY;
     for (const u of fresh) this.memberEvent(state, u, "added", by);
     await this.introduce(state, fresh);
-    return { channel: await this.view(state, "user" in actor ? actor.user : ""), refused };
+    return { channel: await this.view(state, "user" in actor ? actor.user : ""), refused: [...refused] };
   }
 
   async removeMember(actor: Actor, channel: string, user: string): Promise<void> {

@@ -41,10 +41,10 @@ export class PrivacyRules {
     return this.store.hasSent(directChannelId(user, other), user);
   }
 
-  /** Those of `users` whose add_to_groups does not let `adder` put them in a group, in order. */
-  async refusing(users: readonly string[], adder: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const u of new Set(users)) if (!(await this.allows(u, adder, "add_to_groups"))) out.push(u);
+  /** Those of `users` whose add_to_groups does not let `adder` put them in a group (in the order given). */
+  async refusing(users: readonly string[], adder: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const u of users) if (!out.has(u) && !(await this.allows(u, adder, "add_to_groups"))) out.add(u);
     return out;
   }
 }
