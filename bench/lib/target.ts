@@ -56,7 +56,10 @@ export class Target {
       opts.kind === "natter"
         ? [BUN, ...prof, join(opts.root ?? ROOT, "src/cli/main.ts"), "serve", "--host", "127.0.0.1", "--port", port, "--data", dataDir, ...(opts.args ?? [])]
         : [BUN, ...prof, join(ROOT, "bench/baselines/relay.ts"), "--port", port];
-    const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, NATTER_LOG_LEVEL: "info" } });
+    // The group-creation cap out of the way (setups make many groups per user): by the environment,
+    // which a natter from before the option (--natter DIR) ignores, where a flag would stop it.
+    const env = { ...process.env, NATTER_LOG_LEVEL: "info", NATTER_MAX_GROUPS_PER_HOUR: "10000000" };
+    const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env });
     const t = new Target(opts, proc, dataDir, ownsDir);
     let resolveUrl!: (u: string) => void;
     const urlP = new Promise<string>((r) => (resolveUrl = r));

@@ -354,7 +354,7 @@ async function failover(c: Cluster, o: ClusterBenchOptions, progress: Progress):
 }
 
 async function runOn(nodes: number, o: ClusterBenchOptions, progress: Progress, report: ClusterBenchReport): Promise<void> {
-  const c = await startCluster({ nodes, cluster: nodes > 1, args: [...BENCH_ARGS, ...o.serverArgs] });
+  const c = await startCluster({ nodes, cluster: nodes > 1, args: [...BENCH_ARGS, ...o.serverArgs], env: { NATTER_MAX_GROUPS_PER_HOUR: "10000000" } });
   const opened: Client[] = [];
   try {
     await c.waitHealthy(undefined, 120_000);

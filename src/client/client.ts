@@ -12,6 +12,7 @@ import {
   type OpName,
   type OpParams,
   type OpResults,
+  type Privacy,
   type ServerEvent,
   type User,
 } from "../protocol/index.ts";
@@ -218,6 +219,16 @@ export class NatterClient {
     this.emitOutbox();
     this.pump();
     return done;
+  }
+
+  /** This user's privacy settings: who finds them by phone, who may add them to groups. */
+  async getPrivacy(): Promise<Privacy> {
+    return (await this.request("getPrivacy", {})).privacy;
+  }
+
+  /** Changes the settings given (at least one); resolves with all of them. */
+  async setPrivacy(p: OpParams["setPrivacy"]): Promise<Privacy> {
+    return (await this.request("setPrivacy", p)).privacy;
   }
 
   /** Sends a failed entry again with the same client_id; for an entry still pending, waits for it. */

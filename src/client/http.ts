@@ -1,7 +1,7 @@
 // The HTTP side of the protocol: login, and any op as POST /api/OP. Used by
 // one-shot commands that need no live connection. Errors are NatterErrors;
 // a server that cannot be reached throws fetch's own error.
-import { NatterError, type LoginResult, type OpName, type OpParams, type OpResults, type WireError } from "../protocol/index.ts";
+import { NatterError, type LoginResult, type OpName, type OpParams, type OpResults, type Privacy, type WireError } from "../protocol/index.ts";
 import { deviceOps, type DeviceOps } from "./devices.ts";
 import { ServerRotation } from "./servers.ts";
 
@@ -121,6 +121,16 @@ export class HttpApi {
   /** POST /api/OP; resolves with the result, rejects with NatterError. */
   call<K extends OpName>(op: K, params: OpParams[K]): Promise<OpResults[K]> {
     return this.onServer((server) => this.callOn(server, op, params));
+  }
+
+  /** This user's privacy settings: who finds them by phone, who may add them to groups. */
+  async getPrivacy(): Promise<Privacy> {
+    return (await this.call("getPrivacy", {})).privacy;
+  }
+
+  /** Changes the settings given (at least one); resolves with all of them. */
+  async setPrivacy(p: OpParams["setPrivacy"]): Promise<Privacy> {
+    return (await this.call("setPrivacy", p)).privacy;
   }
 
   private async callOn<K extends OpName>(server: string, op: K, params: OpParams[K]): Promise<OpResults[K]> {

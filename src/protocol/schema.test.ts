@@ -8,6 +8,7 @@ test("every op of protocol v1 has a schema", () => {
       "getAll", "getMessages", "sendMessage", "createGroup", "createInvite", "joinGroup", "leaveGroup",
       "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping", "getUsers",
       "linkDevice", "listDevices", "revokeDevice", "revokeInvite", "listInvites",
+      "getPrivacy", "setPrivacy",
     ].sort(),
   );
   expect(isOpName("toString")).toBe(false);
@@ -29,6 +30,9 @@ test("missing, mistyped and out-of-range params are refused with a reason", () =
   expect(validateParams("addMembers", { channel: "c", members: [1] })).toMatchObject({ ok: false });
   expect(validateParams("typing", { channel: "c", state: "maybe" })).toMatchObject({ ok: false });
   expect(validateParams("ping", [])).toMatchObject({ ok: false });
+  expect(validateParams("setPrivacy", { find_by_phone: "friends" })).toEqual({ ok: false, message: "find_by_phone must be one of everyone, contacts, nobody" });
+  expect(validateParams("setPrivacy", { add_to_groups: 1 })).toMatchObject({ ok: false });
+  expect(validateParams("setPrivacy", { add_to_groups: "contacts" })).toEqual({ ok: true, value: { add_to_groups: "contacts" } });
 });
 
 test("a lone surrogate in any string or id is refused (it would collide with another after UTF-8 storage)", () => {

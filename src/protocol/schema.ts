@@ -2,7 +2,7 @@
 // A tiny declarative validator: it checks types, ranges and required fields
 // and drops unknown fields, so handlers receive exactly the typed params.
 
-import { MESSAGE_TYPES, type JoinPolicy, type MessageType } from "./types.ts";
+import { MESSAGE_TYPES, PRIVACY_AUDIENCES, type JoinPolicy, type MessageType } from "./types.ts";
 
 /** One field of a schema: its type and bounds. Config options use the same kinds. */
 export type FieldSpec =
@@ -69,6 +69,12 @@ export const OP_SCHEMAS = {
   // Group invites (additions): revoke one, list the live ones (group admins).
   revokeInvite: { channel: ID, invite: ID },
   listInvites: { channel: ID },
+  // Privacy (additions): the caller's own settings; setPrivacy needs at least one of its fields.
+  getPrivacy: {},
+  setPrivacy: {
+    find_by_phone: { kind: "enum", optional: true, values: PRIVACY_AUDIENCES },
+    add_to_groups: { kind: "enum", optional: true, values: PRIVACY_AUDIENCES },
+  },
 } as const satisfies Record<string, Schema>;
 
 export type OpName = keyof typeof OP_SCHEMAS;

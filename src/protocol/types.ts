@@ -8,6 +8,17 @@ export const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "video", 
 
 export type JoinPolicy = "invite" | "open";
 
+/** Addition: who a privacy setting lets in (getPrivacy / setPrivacy; docs/protocol.md "Privacy"). */
+export type PrivacyAudience = "everyone" | "contacts" | "nobody";
+export const PRIVACY_AUDIENCES: readonly PrivacyAudience[] = ["everyone", "contacts", "nobody"];
+/** Addition: a user's privacy settings; "everyone" for both until the user sets them. */
+export interface Privacy {
+  /** Who finds the user with findUser; anyone else gets not_found, as for an unknown number. */
+  find_by_phone: PrivacyAudience;
+  /** Who may put the user in a group (createGroup, addMembers); the others are `refused`. */
+  add_to_groups: PrivacyAudience;
+}
+
 export interface User {
   id: string;
   name: string;
@@ -203,12 +214,15 @@ export interface OpResults {
   getAll: { channels: Channel[] };
   getMessages: { messages: Message[]; has_more: boolean };
   sendMessage: { message: Message };
-  createGroup: { channel: Channel };
+  /** `refused` is an addition (this server always sends it; older ones do not): the named members
+   *  whose privacy settings do not let the caller add them, who were not added. */
+  createGroup: { channel: Channel; refused?: string[] };
   /** `expires_at` and `max_uses` are additions: the limits the invite was given. */
   createInvite: { invite: string; expires_at: number; max_uses: number };
   joinGroup: { channel: Channel };
   leaveGroup: Record<string, never>;
-  addMembers: { channel: Channel };
+  /** `refused`: as for createGroup. */
+  addMembers: { channel: Channel; refused?: string[] };
   removeMember: Record<string, never>;
   markDelivered: Record<string, never>;
   markSeen: Record<string, never>;
@@ -227,6 +241,10 @@ export interface OpResults {
   revokeInvite: Record<string, never>;
   /** Addition: the group's invites that still admit someone, oldest first (group admins). */
   listInvites: { invites: Invite[] };
+  /** Addition: the caller's privacy settings. */
+  getPrivacy: { privacy: Privacy };
+  /** Addition: the caller's privacy settings after the change. */
+  setPrivacy: { privacy: Privacy };
 }
 
 /** Login over HTTP: POST /api/login. */

@@ -181,6 +181,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     inviteTtlMs: config.inviteTtlMs,
     inviteMaxUses: config.inviteMaxUses,
     phoneRegion: config.phoneRegion,
+    maxGroupsPerHour: config.maxGroupsPerHour,
   };
   const chat = new Chat(store, delivery, limits, metrics, deps.media ?? media);
   const presence = new Presence(store, delivery);

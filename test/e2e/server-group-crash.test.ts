@@ -13,7 +13,7 @@ afterAll(async () => {
   for (const s of servers) await s.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
-const FAST = ["--rate-burst", "1000000", "--rate-per-sec", "1000000"];
+const FAST = ["--rate-burst", "1000000", "--rate-per-sec", "1000000", "--max-groups-per-hour", "1000000"];
 const boot = async () => {
   const s = await startServer({ dataDir: dir, args: FAST });
   servers.push(s);

@@ -1,10 +1,11 @@
-// The scriptable client commands: login, chats, send, history, watch.
+// The scriptable client commands: login, chats, send, history, watch, download, privacy.
 // One file per command: options, parse (tested apart) and run.
 import type { Command } from "commander";
 import { registerChats } from "./chats.ts";
 import { registerDownload } from "./download.ts";
 import { registerHistory } from "./history.ts";
 import { registerLogin } from "./login.ts";
+import { registerPrivacy } from "./privacy.ts";
 import { registerSend } from "./send.ts";
 import { registerWatch } from "./watch.ts";
 
@@ -16,4 +17,5 @@ export function registerClientCommands(program: Command): void {
   registerHistory(program);
   registerWatch(program);
   registerDownload(program);
+  registerPrivacy(program);
 }

@@ -17,9 +17,10 @@ import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, groupIdFor, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
 import { planMemberChange } from "../store/channels.ts";
-import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, UserLookup } from "../store/types.ts";
+import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, PrivacyStore, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
+import { PrivacyRules } from "./privacy.ts";
 import { toMessage, toUser } from "./views.ts";
 
 export interface ChatLimits {
@@ -31,7 +32,11 @@ export interface ChatLimits {
   inviteMaxUses: number;
   /** Country of phone numbers given without a country code ("" = none). */
   phoneRegion?: string;
+  /** Groups a user may create in any hour (createGroup; the operator's are not counted); none: no cap. */
+  maxGroupsPerHour?: number;
 }
+
+const HOUR_MS = 60 * 60 * 1000;
 
 /** The acting party of a membership op: a user, or the operator through /admin. */
 export type Actor = { user: string } | { admin: true };
@@ -47,14 +52,18 @@ const reads = (me: MemberRow, seq: number) => periods(me).some(([lo, hi]) => seq
 export class Chat {
   /** Direct chats whose members' channel lists are known to be written (bounded). */
   private readonly linkedDirect = new Set<string>();
+  /** Who may find each user by phone and add them to groups. */
+  readonly privacy: PrivacyRules;
 
   constructor(
-    private readonly store: ChannelStore & MessageStore & UserLookup,
+    private readonly store: ChannelStore & MessageStore & UserLookup & PrivacyStore,
     private readonly delivery: Delivery,
     private readonly limits: ChatLimits,
     private readonly metrics: Metrics,
     private readonly media: MediaAccess | null = null,
-  ) {}
+  ) {
+    this.privacy = new PrivacyRules(store);
+  }
 
   // ---- reads ----
 
@@ -260,9 +269,11 @@ export class Chat {
     this.delivery.toUsers(others, JSON.stringify({ ev: "typing", channel: p.channel, user: caller.user, state: p.state }));
   }
 
-  async findUser(phone: string): Promise<User> {
+  /** The user with that phone, unless there is none or their find_by_phone leaves `caller` out:
+   *  both are the same not_found, so the op cannot tell whether a number is registered. */
+  async findUser(caller: string, phone: string): Promise<User> {
     const u = await lookupPhone(phone, this.limits.phoneRegion ?? "", (p) => this.store.userByPhone(p));
-    if (!u) throw new NatterError("not_found", "no user with that phone number");
+    if (!u || !(await this.privacy.allows(u.id, caller, "find_by_phone"))) throw new NatterError("not_found", "no user with that phone number");
     return toUser(u);
   }
 
@@ -298,16 +309,25 @@ export class Chat {
 
   // ---- groups ----
 
-  async createGroup(creator: string, p: CreateGroupParams): Promise<Channel> {
-    const others = [...new Set(p.members ?? [])].filter((u) => u !== creator);
-    if (others.length + 1 > this.limits.maxGroupMembers)
-      throw new NatterError("group_full", `a group holds at most ${this.limits.maxGroupMembers} members`);
-    await this.requireUsers([creator, ...others]);
+  /**
+   * A group of `creator` and the named members whose add_to_groups lets the creator add them; the
+   * others are `refused` (not added). A user's group past maxGroupsPerHour in an hour is
+   * rate_limited and changes nothing. A retry (same client_id) returns the first group and counts
+   * nothing again. The operator (`by` "operator", the admin routes) is held to neither rule.
+   */
+  async createGroup(creator: string, p: CreateGroupParams, by: "user" | "operator" = "user"): Promise<{ channel: Channel; refused: string[] }> {
+    const named = [...new Set(p.members ?? [])].filter((u) => u !== creator);
+    await this.requireUsers([creator, ...named]);
     const id = p.client_id === undefined ? newGroupId() : groupIdFor(creator, p.client_id);
+    const before = p.client_id === undefined ? null : await this.store.getChannel(id);
+    const refused = by === "operator" ? new Set<string>() : await this.privacy.refusing(before ? named.filter((u) => !isCurrent(before, u)) : named, creator);
+    const others = named.filter((u) => !refused.has(u));
+    if (!before && others.length + 1 > this.limits.maxGroupMembers)
+      throw new NatterError("group_full", `a group holds at most ${this.limits.maxGroupMembers} members`);
+    if (!before && by === "user") await this.takeGroupSlot(creator, id);
     // Lists first (see addToUserLists); the channel's shard keeps the first create of an id.
     await this.addToUserLists(id, [creator, ...others]);
-    const before = p.client_id === undefined ? null : await this.store.getChannel(id);
-    if (before) return this.view(before, creator); // a retry: the first group, its lists now whole
+    if (before) return { channel: await this.view(before, creator), refused: [...refused] }; // a retry: the first group, its lists now whole
     const state = await this.store.createChannel(
       {
         id,
@@ -324,7 +344,15 @@ export class Chat {
     );
     for (const u of others) this.memberEvent(state, u, "added", creator);
     await this.introduce(state, others);
-    return this.view(state, creator);
+    return { channel: await this.view(state, creator), refused: [...refused] };
+  }
+
+  /** Counts a new group against its creator's cap; rate_limited (nothing recorded) past it. */
+  private async takeGroupSlot(creator: string, id: string): Promise<void> {
+    const max = this.limits.maxGroupsPerHour;
+    if (max === undefined) return;
+    const wait = await this.store.takeGroupSlot(creator, id, Date.now(), HOUR_MS, max);
+    if (wait > 0) throw new NatterError("rate_limited", `at most ${max} new groups an hour; the next in ${Math.ceil(wait / 1000)} s`, wait);
   }
 
   /** A new invite (group admins): it admits `max_uses` joins until `expires_in_ms` from now, each
@@ -381,19 +409,25 @@ export class Chat {
     return this.view(state, user);
   }
 
-  async addMembers(actor: Actor, channel: string, users: string[]): Promise<Channel> {
+  /** Adds the named users whose add_to_groups lets a user `actor` add them (the operator: all);
+   *  the others are `refused`. Current members are never refused: adding them again repairs their list row. */
+  async addMembers(actor: Actor, channel: string, users: string[]): Promise<{ channel: Channel; refused: string[] }> {
     let state = await this.group(channel);
     this.requireAdmin(state, actor);
     await this.requireUsers(users);
-    const change = { kind: "add", users, role: "member", at: Date.now(), max: this.limits.maxGroupMembers } as const;
+    const before = state;
+    const named = [...new Set(users)];
+    const refused = "user" in actor ? await this.privacy.refusing(named.filter((u) => !isCurrent(before, u)), actor.user) : new Set<string>();
+    const allowed = named.filter((u) => !refused.has(u));
+    const change = { kind: "add", users: allowed, role: "member", at: Date.now(), max: this.limits.maxGroupMembers } as const;
     const { fresh } = planMemberChange(state, change); // group_full before any write (the commit checks again)
-    // Every named user's list row, members already in included: adding them again repairs it.
-    await this.addToUserLists(channel, [...new Set(users)]);
+    // Every allowed user's list row, members already in included: adding them again repairs it.
+    await this.addToUserLists(channel, allowed);
     state = await this.store.changeMembers(channel, { ...change, users: fresh });
     const by = "user" in actor ? actor.user : ADMIN_BY;
     for (const u of fresh) this.memberEvent(state, u, "added", by);
     await this.introduce(state, fresh);
-    return this.view(state, "user" in actor ? actor.user : "");
+    return { channel: await this.view(state, "user" in actor ? actor.user : ""), refused: [...refused] };
   }
 
   async removeMember(actor: Actor, channel: string, user: string): Promise<void> {

@@ -58,11 +58,13 @@ export const accountWrites = {
     await c.db.run("INSERT OR IGNORE INTO users (id, name, phone, created_at, last_seen) VALUES (?, ?, ?, ?, ?)", u.id, u.name, u.phone, u.created_at, u.last_seen);
   },
 
-  /** In shard(user): the user row, its devices and its channel list. */
+  /** In shard(user): the user row, its devices, its channel list, its privacy settings and group-creation log. */
   async deleteUserRows(c: WriteCtx, a: { id: string }): Promise<void> {
     await c.db.run("DELETE FROM users WHERE id = ?", a.id);
     await c.db.run("DELETE FROM devices WHERE user_id = ?", a.id);
     await c.db.run("DELETE FROM user_channels WHERE user_id = ?", a.id);
+    await c.db.run("DELETE FROM privacy WHERE user_id = ?", a.id);
+    await c.db.run("DELETE FROM group_creations WHERE user_id = ?", a.id);
   },
 
   async releasePhone(c: WriteCtx, a: { phone: string; user: string }): Promise<void> {

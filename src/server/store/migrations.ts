@@ -123,6 +123,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (channel_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // privacy: in shard(user), each user's settings (no row = "everyone" for both, the behaviour
+  // before this migration) and the groups they created in the last hour (the --max-groups-per-hour cap).
+  `
+  CREATE TABLE privacy (
+    user_id TEXT PRIMARY KEY,
+    find_by_phone TEXT NOT NULL,
+    add_to_groups TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE group_creations (
+    user_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, channel_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

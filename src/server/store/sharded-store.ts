@@ -26,6 +26,7 @@ import { shardOf } from "./layout.ts";
 import { countRows } from "./maintenance.ts";
 import { readMedia, readMediaLinks, readUnsent, sentIn, sharedWhileMember, uploadedBytes, usesBlob } from "./media.ts";
 import { countUnread, readMessage, readPage } from "./messages.ts";
+import { hasSent, readPrivacy } from "./privacy.ts";
 import type {
   AppendResult,
   ChannelRow,
@@ -44,6 +45,7 @@ import type {
   UserRow,
 } from "./types.ts";
 import type { WriteArgs, WriteOp, WriteResult } from "./write-ops.ts";
+import type { Privacy, PrivacyAudience } from "../../protocol/index.ts";
 
 const byCreation = (a: { created_at: number; id: string }, b: { created_at: number; id: string }) => a.created_at - b.created_at || a.id.localeCompare(b.id);
 
@@ -310,6 +312,24 @@ export abstract class ShardedStore implements Store {
 
   async mediaUsage(user: string): Promise<number> {
     return (await this.everyShard((db) => uploadedBytes(db, user))).reduce((a, b) => a + b, 0);
+  }
+
+  // ---- privacy (user-keyed; hasSent in the channel's shard) ----
+
+  async getPrivacy(user: string): Promise<Privacy> {
+    return readPrivacy(this.db(user), user);
+  }
+
+  async setPrivacy(user: string, p: { find_by_phone?: PrivacyAudience; add_to_groups?: PrivacyAudience }): Promise<Privacy> {
+    return this.writeAt(user, "setPrivacy", { user, ...p });
+  }
+
+  async hasSent(channel: string, user: string): Promise<boolean> {
+    return hasSent(this.db(channel), channel, user);
+  }
+
+  async takeGroupSlot(user: string, channel: string, at: number, windowMs: number, max: number): Promise<number> {
+    return this.writeAt(user, "takeGroupSlot", { user, channel, at, windowMs, max });
   }
 
   async stats(): Promise<StoreStats> {

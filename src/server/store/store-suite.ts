@@ -450,6 +450,57 @@ export function storeSuite(name: string, open: OpenStore): void {
       expect(await again.mediaVisibleTo("c1", "m1", "u2")).toBe(true);
     });
 
+    test("privacy: defaults until set, one setting kept when the other changes, survives a reopen, gone with the user", async () => {
+      const { store, dir } = await fresh();
+      await store.createUser(user("u1", "+1"));
+      await store.createUser(user("u2", "+2"));
+      expect(await store.getPrivacy("u1")).toEqual({ find_by_phone: "everyone", add_to_groups: "everyone" });
+      expect(await store.setPrivacy("u1", { find_by_phone: "contacts" })).toEqual({ find_by_phone: "contacts", add_to_groups: "everyone" });
+      expect(await store.setPrivacy("u1", { add_to_groups: "nobody" })).toEqual({ find_by_phone: "contacts", add_to_groups: "nobody" });
+      expect(await store.getPrivacy("u2")).toEqual({ find_by_phone: "everyone", add_to_groups: "everyone" });
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect(await again.getPrivacy("u1")).toEqual({ find_by_phone: "contacts", add_to_groups: "nobody" });
+      await again.deleteUser("u1");
+      expect(await again.getPrivacy("u1")).toEqual({ find_by_phone: "everyone", add_to_groups: "everyone" });
+    });
+
+    test("hasSent: true once the user has a message in the channel, for that user and channel only", async () => {
+      const { store } = await fresh();
+      await store.createChannel(channel("d1", "direct"), [
+        { user: "u1", role: "member" },
+        { user: "u2", role: "member" },
+      ]);
+      expect(await store.hasSent("d1", "u1")).toBe(false);
+      await store.appendMessage(msg("d1", "u2", "k1"));
+      expect(await store.hasSent("d1", "u1")).toBe(false);
+      expect(await store.hasSent("d1", "u2")).toBe(true);
+      expect(await store.hasSent("d2", "u2")).toBe(false);
+    });
+
+    test("group slots: max in the window, the next refused with the wait, a recorded group again free, the window frees one", async () => {
+      const { store, dir } = await fresh();
+      const H = 3_600_000;
+      expect(await store.takeGroupSlot("u1", "g1", 1_000, H, 3)).toBe(0);
+      expect(await store.takeGroupSlot("u1", "g2", 2_000, H, 3)).toBe(0);
+      expect(await store.takeGroupSlot("u1", "g3", 3_000, H, 3)).toBe(0);
+      // The 4th: refused until g1 leaves the window (1_000 + H), and nothing recorded.
+      expect(await store.takeGroupSlot("u1", "g4", 10_000, H, 3)).toBe(1_000 + H - 10_000);
+      expect(await store.takeGroupSlot("u1", "g4", 10_001, H, 3)).toBe(1_000 + H - 10_001);
+      // A retry of a recorded group takes no slot; another user has their own.
+      expect(await store.takeGroupSlot("u1", "g2", 10_000, H, 3)).toBe(0);
+      expect(await store.takeGroupSlot("u2", "g5", 10_000, H, 3)).toBe(0);
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect(await again.takeGroupSlot("u1", "g4", 1_000 + H - 1, H, 3)).toBe(1);
+      expect(await again.takeGroupSlot("u1", "g4", 1_000 + H, H, 3)).toBe(0);
+      expect(await again.takeGroupSlot("u1", "g6", 1_000 + H, H, 3)).toBe(2_000 + H - (1_000 + H));
+      // A lowered cap waits for enough of them to leave: 3 in the window, max 2 -> until the 2nd oldest (g3) leaves.
+      expect(await again.takeGroupSlot("u1", "g7", 1_000 + H, H, 2)).toBe(3_000 + H - (1_000 + H));
+    });
+
     test("stats count rows; everything survives close and reopen", async () => {
       const { store, dir } = await fresh();
       await store.createUser(user("u1", "+1"));

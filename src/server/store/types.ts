@@ -1,10 +1,10 @@
 // The storage interfaces: everything the domain needs from persistence, and
-// nothing about SQL, in four parts (accounts, channels, messages, media) so a
+// nothing about SQL, in five parts (accounts, channels, messages, media, privacy) so a
 // consumer takes only the part it uses; `Store` is all of them. Every write
 // resolves only after it is committed. Implementations: sqlite/ (bun:sqlite
 // shards), libsql/ (@libsql/client), both on sharded-store.ts.
 
-import type { Channel, Message } from "../../protocol/index.ts";
+import type { Channel, Message, Privacy, PrivacyAudience } from "../../protocol/index.ts";
 
 export interface UserRow {
   id: string;
@@ -223,8 +223,21 @@ export interface MediaStore {
   mediaUsage(user: string): Promise<number>;
 }
 
+/** Privacy settings and the group-creation cap (user-keyed), and the message check "contacts" needs. */
+export interface PrivacyStore {
+  /** The user's settings; the defaults ("everyone") if they never set any. */
+  getPrivacy(user: string): Promise<Privacy>;
+  /** Changes the given settings; returns them all. */
+  setPrivacy(user: string, p: { find_by_phone?: PrivacyAudience; add_to_groups?: PrivacyAudience }): Promise<Privacy>;
+  /** True if `user` sent at least one message in `channel`. */
+  hasSent(channel: string, user: string): Promise<boolean>;
+  /** Counts group `channel` against `user`'s `max` per `windowMs` ending at `at`: 0 if counted (or
+   *  counted before: a retry is free), else the ms until a slot frees (nothing recorded). */
+  takeGroupSlot(user: string, channel: string, at: number, windowMs: number, max: number): Promise<number>;
+}
+
 /** The whole store: every part, row counts, and close. */
-export interface Store extends AccountStore, ChannelStore, MessageStore, MediaStore {
+export interface Store extends AccountStore, ChannelStore, MessageStore, MediaStore, PrivacyStore {
   stats(): Promise<StoreStats>;
   /** Flushes pending commits and closes every shard. */
   close(): Promise<void>;

@@ -10,8 +10,9 @@ import { inviteWrites } from "./invites.ts";
 import { maintenanceWrites } from "./maintenance.ts";
 import { mediaWrites } from "./media.ts";
 import { messageWrites } from "./messages.ts";
+import { privacyWrites } from "./privacy.ts";
 
-export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites };
+export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites, ...privacyWrites };
 
 export type WriteOp = keyof typeof WRITES;
 export type WriteArgs<K extends WriteOp> = Parameters<(typeof WRITES)[K]>[1];
