@@ -50,6 +50,7 @@ describe("protocol fuzz", () => {
         `[fuzz seed ${SEED}] ${r.frames} frames, kinds ${JSON.stringify(r.kinds)}, canary ${r.canarySent} messages, ${r.violations.length} violations` +
           ` (rerun: NATTER_FUZZ_SEED=${SEED} NATTER_FUZZ_RUNS=${RUNS})`,
       );
+      for (const v of r.violations.slice(0, 5)) console.log(`[fuzz seed ${SEED}] VIOLATION ${v.slice(0, 3000)}`);
       expect(r.violations.slice(0, 20)).toEqual([]);
       expect(r.frames).toBeGreaterThanOrEqual(RUNS);
       expect(r.canarySent).toBeGreaterThan(0);

@@ -217,8 +217,10 @@ function wrongTypeFrame(w: FuzzWorld): fc.Arbitrary<FuzzFrame> {
   return fc
     .constantFrom(...pairs)
     .chain(([op, p]) => fc.tuple(fc.constant(op), fc.constant(p), paramsFor(op, w), wrongType(schemaOf(op)[p]!)))
-    .map(([op, p, params, bad]) => {
+    .map(([op, p, params, drawn]) => {
       const spec = schemaOf(op)[p]!;
+      // Judge the value the server sees: NaN and ±Infinity go on the wire as null.
+      const bad: unknown = JSON.parse(JSON.stringify(drawn));
       // null is "absent" to the validator: fine for an optional field, bad_request for a required one.
       const fits = bad === null ? spec.optional === true : checkField(p, spec, bad) === null;
       return request(`wrong-type ${op}.${p}`, op, { ...params, [p]: bad }, idOf(), fits ? undefined : "bad_request");
