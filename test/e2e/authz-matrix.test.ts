@@ -262,6 +262,8 @@ async function httpOutcome(base: string, token: string | null, call: HttpCall): 
   const body = call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
   if (call.body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(base + call.path, { method: call.method, headers, body });
+  // Every HTTP response has the security headers (docs/security.md), whichever route answered.
+  expect(`${call.method} ${call.path}: ${res.headers.get("x-content-type-options")}`).toEndWith(": nosniff");
   if (res.status >= 200 && res.status < 300) {
     const text = await res.text();
     return { outcome: "ok", body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
@@ -358,6 +360,7 @@ async function runCell(row: Row, column: Column): Promise<string[]> {
       if (h.method === "WS") {
         const raw = await upgradeStatus(server, token === null ? "/ws" : `/ws?token=${encodeURIComponent(token)}`);
         const status = raw.response?.status ?? 0;
+        if (status !== 101) expect(`GET /ws ${status}: ${raw.response?.headers["x-content-type-options"]}`).toEndWith(": nosniff");
         raw.destroy();
         outcome = status === 101 ? "ok" : (STATUS_CODE[status] ?? String(status));
       } else ({ outcome, body: result } = await httpOutcome(target.url, token, h));
