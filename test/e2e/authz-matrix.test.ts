@@ -30,7 +30,7 @@ interface Row {
 }
 
 /** The rows of docs/security.md's "Authorization matrix" table (section headings skipped). */
-export function matrixRows(): Row[] {
+function matrixRows(): Row[] {
   const doc = readFileSync(join(ROOT, "docs/security.md"), "utf8");
   const at = doc.indexOf("## Authorization matrix");
   if (at < 0) throw new Error("docs/security.md has no Authorization matrix section");
@@ -52,7 +52,7 @@ export function matrixRows(): Row[] {
 }
 
 /** Every HTTP route the server serves: the Elysia route sets, the native /ws route, and /cluster/* (node.ts's switch). */
-export function serverRoutes(): string[] {
+function serverRoutes(): string[] {
   const stub = { metricsTokens: [], adminToken: "x" } as any;
   const apps: any[] = [apiRoutes(stub), adminRoutes(stub), mediaRoutes(stub, stub, stub)];
   const routes = apps.flatMap((a) => a.routes.map((r: any) => `${r.method} ${r.path}`));
@@ -113,7 +113,7 @@ let phoneOfMember = "";
 const sockets: Partial<Record<Column, WsClient>> = {};
 let counter = 0;
 
-/** Members, history and media after removal: nothing after the removal or leave reaches a former member. */
+/** getMessages: a former member reads up to the removal or leave, and gets no event of the group after it; the others read on. */
 async function historyStops(c: Ctx, result: any, via: "ws" | "http"): Promise<void> {
   const seqs: number[] = result.messages.map((m: any) => m.seq);
   expect(seqs).toContain(c.fx.before.seq);
@@ -132,7 +132,7 @@ async function historyStops(c: Ctx, result: any, via: "ws" | "http"): Promise<vo
   }
 }
 
-const ids = (c: Ctx) => c.fx.group;
+const groupOf = (c: Ctx) => c.fx.group;
 const adminHttp = (method: string, path: (c: Ctx) => string | Promise<string>, body?: (c: Ctx) => unknown): Call => ({
   http: async (c) => ({ method, path: await path(c), body: body?.(c) }),
 });
@@ -145,9 +145,9 @@ const CALLS: Record<string, Call> = {
   "GET /ws (the upgrade; a refusal is HTTP 401 before any hello)": { http: () => ({ method: "WS", path: "/ws" }) },
   "POST /api/:op (here ping; every op row runs through it too)": { http: () => ({ method: "POST", path: "/api/ping", body: {} }) },
   "GET /api/chats": { http: () => ({ method: "GET", path: "/api/chats" }) },
-  "GET /api/channels/:id/messages": { http: (c) => ({ method: "GET", path: `/api/channels/${ids(c)}/messages` }), check: historyStops },
+  "GET /api/channels/:id/messages": { http: (c) => ({ method: "GET", path: `/api/channels/${groupOf(c)}/messages` }), check: historyStops },
   "POST /api/channels/:id/messages": {
-    http: (c) => ({ method: "POST", path: `/api/channels/${ids(c)}/messages`, body: { client_id: c.unique(), type: "text", content: "authz" } }),
+    http: (c) => ({ method: "POST", path: `/api/channels/${groupOf(c)}/messages`, body: { client_id: c.unique(), type: "text", content: "authz" } }),
   },
   "POST /api/login with a fresh code (any Authorization is ignored)": {
     http: async (c) => ({ method: "POST", path: "/api/login", body: { code: await freshCode(c.server, users.member.user.id), device: "authz" } }),
@@ -175,12 +175,12 @@ const CALLS: Record<string, Call> = {
   "DELETE /admin/devices/:id": adminHttp("DELETE", async (c) => `/admin/devices/${await c.spareDevice()}`),
   "POST /admin/groups": adminHttp("POST", () => "/admin/groups", () => ({ name: "authz", owner: users.admin.user.id, members: [] })),
   "GET /admin/groups": adminHttp("GET", () => "/admin/groups"),
-  "GET /admin/groups/:id": adminHttp("GET", (c) => `/admin/groups/${ids(c)}`),
-  "POST /admin/groups/:id/members": adminHttp("POST", (c) => `/admin/groups/${ids(c)}/members`, () => ({ members: [users.outsider.user.id] })),
-  "DELETE /admin/groups/:id/members/:user": adminHttp("DELETE", (c) => `/admin/groups/${ids(c)}/members/${users.plain.user.id}`),
-  "POST /admin/groups/:id/invite": adminHttp("POST", (c) => `/admin/groups/${ids(c)}/invite`, () => ({})),
-  "GET /admin/groups/:id/invites": adminHttp("GET", (c) => `/admin/groups/${ids(c)}/invites`),
-  "DELETE /admin/groups/:id/invites/:code": adminHttp("DELETE", (c) => `/admin/groups/${ids(c)}/invites/${encodeURIComponent(c.fx.invite)}`),
+  "GET /admin/groups/:id": adminHttp("GET", (c) => `/admin/groups/${groupOf(c)}`),
+  "POST /admin/groups/:id/members": adminHttp("POST", (c) => `/admin/groups/${groupOf(c)}/members`, () => ({ members: [users.outsider.user.id] })),
+  "DELETE /admin/groups/:id/members/:user": adminHttp("DELETE", (c) => `/admin/groups/${groupOf(c)}/members/${users.plain.user.id}`),
+  "POST /admin/groups/:id/invite": adminHttp("POST", (c) => `/admin/groups/${groupOf(c)}/invite`, () => ({})),
+  "GET /admin/groups/:id/invites": adminHttp("GET", (c) => `/admin/groups/${groupOf(c)}/invites`),
+  "DELETE /admin/groups/:id/invites/:code": adminHttp("DELETE", (c) => `/admin/groups/${groupOf(c)}/invites/${encodeURIComponent(c.fx.invite)}`),
   "GET /admin/backup": adminHttp("GET", () => "/admin/backup"),
   "GET /admin/stats": adminHttp("GET", () => "/admin/stats"),
   "GET /admin/cluster on a single node": adminHttp("GET", () => "/admin/cluster"),
