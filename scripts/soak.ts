@@ -1,20 +1,31 @@
-// Release soak: `npm run soak [-- --phase crash] [--kills N] [--seed S]`.
+// Release soak: `npm run soak [-- --phase crash|fuzz] [--kills N] [--fuzz-runs N] [--fuzz-seeds N] [--seed S]`.
 // Runs its phases in order and exits 0 only when no invariant broke. Phases:
 // crash: kill -9 at random moments under mixed traffic (test/support/crash-loop.ts).
+// fuzz: generated and mutated frames at a live server, several seeds (scripts/soak-fuzz.ts).
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { tempDir } from "../test/harness.ts";
 import { runCrashLoop } from "../test/support/crash-loop.ts";
+import { soakFuzz } from "./soak-fuzz.ts";
 
-const USAGE = `usage: npm run soak -- [--phase crash] [--kills N] [--seed S]
-  --phase P   run only phase P (default: every phase; phases: crash)
+const USAGE = `usage: npm run soak -- [--phase crash|fuzz] [--kills N] [--fuzz-runs N] [--fuzz-seeds N] [--seed S]
+  --phase P   run only phase P (default: every phase; phases: crash, fuzz)
   --kills N   crash: server kills (default 1000)
+  --fuzz-runs N   fuzz: fast-check runs per seed, each a batch of 1-12 frames (default 20000)
+  --fuzz-seeds N  fuzz: seeds, each on a fresh server (default 5)
   --seed S    seed of the random choices (default: from the clock, printed)
 `;
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { phase: { type: "string" }, kills: { type: "string" }, seed: { type: "string" }, help: { type: "boolean" } },
+  options: {
+    phase: { type: "string" },
+    kills: { type: "string" },
+    "fuzz-runs": { type: "string" },
+    "fuzz-seeds": { type: "string" },
+    seed: { type: "string" },
+    help: { type: "boolean" },
+  },
 });
 if (values.help) {
   process.stdout.write(USAGE);
@@ -22,7 +33,9 @@ if (values.help) {
 }
 const kills = Number(values.kills ?? 1000);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
-if (!Number.isSafeInteger(kills) || kills < 1 || !Number.isSafeInteger(seed)) {
+const fuzzRuns = Number(values["fuzz-runs"] ?? 20_000);
+const fuzzSeeds = Number(values["fuzz-seeds"] ?? 5);
+if (!Number.isSafeInteger(kills) || kills < 1 || !Number.isSafeInteger(seed) || !(fuzzRuns >= 1) || !(fuzzSeeds >= 1)) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -43,6 +56,7 @@ const PHASES: Record<string, () => Promise<string[]>> = {
       rmSync(dir, { recursive: true, force: true });
     }
   },
+  fuzz: () => soakFuzz({ runs: fuzzRuns, seed, rounds: fuzzSeeds, log: (l) => process.stdout.write(`[fuzz] ${l}\n`) }),
 };
 
 const names = values.phase ? [values.phase] : Object.keys(PHASES);

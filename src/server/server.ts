@@ -204,9 +204,15 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   // A cluster node out of its quorum takes no connections: clients go to another node.
   const outOfQuorum = (): Response | undefined =>
     cluster && !cluster.hasQuorum() ? edge.response(new NatterError("unavailable", "this node is out of its cluster's quorum; use another node", 1000), "ws") : undefined;
+  // Bun's native routes answer without Elysia's onRequest: their own answers get the same headers.
+  const headed = async <R extends Response | undefined>(req: Request, res: R | Promise<R>): Promise<R> => {
+    const r = await res;
+    if (r) for (const [k, v] of Object.entries(responseHeaders(req, cors))) if (!r.headers.has(k)) r.headers.set(k, v);
+    return r;
+  };
   const wsRoute = (req: Request, server: Server<WsData>): Response | Promise<Response | undefined> =>
-    isWsUpgrade(req) ? (refuseOversizeBody(req, config.maxFrameBytes) ?? outOfQuorum() ?? upgrade(req, server)) : app.fetch(req);
-  const clusterRoute = (req: Request): Response | Promise<Response> => (cluster ? cluster.handle(req) : app.fetch(req));
+    isWsUpgrade(req) ? headed(req, refuseOversizeBody(req, config.maxFrameBytes) ?? outOfQuorum() ?? upgrade(req, server)) : app.fetch(req);
+  const clusterRoute = (req: Request): Response | Promise<Response> => (cluster ? headed(req, cluster.handle(req)) : app.fetch(req));
   const app = new Elysia({ serve: { routes: { "/ws": wsRoute, "/ws/*": wsRoute, "/cluster/*": clusterRoute } } })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, responseHeaders(request, cors));

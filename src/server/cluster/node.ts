@@ -15,6 +15,7 @@ import type { Exec, Param } from "../store/exec.ts";
 import { shardOf } from "../store/layout.ts";
 import type { WriteArgs, WriteOp, WriteResult } from "../store/write-ops.ts";
 import type { Logger } from "../log.ts";
+import { newRequestId } from "../transport/errors.ts";
 import { PeerLink, type CallOut, type CallResult } from "./link.ts";
 import { Membership } from "./membership.ts";
 import { shardMap, viewFingerprint } from "./ownership.ts";
@@ -534,6 +535,8 @@ function toWire(e: unknown): WireError {
   return { code: "internal", message: e instanceof Error ? e.message : String(e) };
 }
 
+/** A protocol error body as every HTTP error has it: `ok: false` and a request id (body and X-Request-Id). */
 function jsonError(status: number, error: WireError): Response {
-  return Response.json({ error }, { status });
+  const id = newRequestId();
+  return Response.json({ ok: false, error: { ...error, request_id: id } }, { status, headers: { "x-request-id": id } });
 }
