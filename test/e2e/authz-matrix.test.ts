@@ -141,6 +141,8 @@ const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0
 /** Rows that are not an op called with params made by name. Keyed by the row's first cell without backticks. */
 const CALLS: Record<string, Call> = {
   getMessages: { op: "getMessages", check: historyStops },
+  // Sets the default again, so later cells (findUser, addMembers) see what they saw before.
+  setPrivacy: { op: "setPrivacy", params: () => ({ find_by_phone: "everyone", add_to_groups: "everyone" }) },
   "joinGroup with an invite made before the removal": { op: "joinGroup", params: (c) => ({ channel: c.fx.group, invite: c.fx.invite }) },
   "GET /ws (the upgrade; a refusal is HTTP 401 before any hello)": { http: () => ({ method: "WS", path: "/ws" }) },
   "POST /api/:op (here ping; every op row runs through it too)": { http: () => ({ method: "POST", path: "/api/ping", body: {} }) },
