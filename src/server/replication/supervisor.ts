@@ -10,7 +10,8 @@
 // says which of those positions the replica has reached; the shadow WAL
 // header tells which Litestream WAL index a salt belongs to.
 
-import { closeSync, existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { ReplicationStatus, ShardReplicationStatus } from "../../protocol/index.ts";
@@ -110,6 +111,7 @@ export class ReplicationSupervisor {
   private full: { since: number; lastErrorAt: number; lastLogAt: number; unlogged: number; cycled: boolean } | null = null;
   private fullErrors = 0;
   private lastSpaceCheck = 0;
+  private spaceChecking = false;
   /** Shards in Litestream's config (a cluster node replicates only the shards it serves). */
   private replicated: Set<number>;
   /** Litestream is being restarted on purpose (a new shard set): its exit is not a death. */
@@ -378,16 +380,20 @@ export class ReplicationSupervisor {
    * space is back and the replica still has not moved for 1 s, Litestream is restarted (it resumes from its
    * shadow WAL and ships what the replica misses).
    */
-  private checkTargetSpace(now: number): void {
-    if (this.o.target.kind !== "dir" || now - this.lastSpaceCheck < 1_000) return;
-    this.lastSpaceCheck = now;
+  private async checkTargetSpace(): Promise<void> {
+    if (this.o.target.kind !== "dir" || this.spaceChecking || Date.now() - this.lastSpaceCheck < 1_000) return;
+    this.spaceChecking = true; // async: a hung network mount must not block the event loop
     let free: number;
     try {
-      const st = statfsSync(this.o.target.dir);
+      const st = await statfs(this.o.target.dir);
       free = st.bavail * st.bsize;
     } catch {
       return;
+    } finally {
+      this.spaceChecking = false;
+      this.lastSpaceCheck = Date.now();
     }
+    const now = Date.now();
     const lag = Math.max(0, ...this.state.map((s) => (s.queue.length > 0 ? now - s.queue[0]!.since : 0)));
     if (free < TARGET_MIN_FREE) {
       if (lag > 1_000) this.noteTargetError(`no space left on device: ${free} bytes free in ${this.o.target.dir}`);
@@ -474,7 +480,7 @@ export class ReplicationSupervisor {
     } catch {
       // Litestream starting or restarting: positions stay as last seen; lag keeps growing.
     } finally {
-      this.checkTargetSpace(Date.now());
+      void this.checkTargetSpace();
       this.polling = false;
     }
   }
