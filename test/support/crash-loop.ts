@@ -298,8 +298,9 @@ async function restoreReplica(replica: string, res: CrashLoopResult): Promise<st
   res.replica!.restoreMs.push(Math.round(performance.now() - t0));
   res.replica!.checks++;
   const ok = r.stderr.match(/integrity_check: ok/g)?.length ?? 0;
-  if (r.code !== 0 || ok === 0 || /integrity_check: (?!ok)/.test(r.stderr)) {
-    res.violations.push(`replica restore failed (exit ${r.code}, ${ok} shards integrity_check ok): ${(r.stderr + r.stdout).slice(-800)}`);
+  const shards = Number(/restoring (\d+) shards/.exec(r.stderr)?.[1] ?? -1);
+  if (r.code !== 0 || ok !== shards || /integrity_check: (?!ok)/.test(r.stderr)) {
+    res.violations.push(`replica restore failed (exit ${r.code}, ${ok} of ${shards} shards integrity_check ok): ${(r.stderr + r.stdout).slice(-800)}`);
     rmSync(dir, { recursive: true, force: true });
     return null;
   }
