@@ -81,6 +81,9 @@ export interface ReplicationStatus {
   sync_interval_ms: number;
   /** Largest lag over all shards. */
   lag_ms: number;
+  /** The replica target refused writes for lack of space (Litestream or a blob copy: ENOSPC) and has not caught up since; when it started. */
+  target_full?: boolean;
+  target_full_since?: string | null;
   /** Media blob copies (null when the replica type holds no files: sftp, gcs, abs). */
   blobs: BlobMirrorStatus | null;
   shards: ShardReplicationStatus[];

@@ -56,6 +56,8 @@ export interface ServerConfig {
   mediaSweepIntervalMs: number;
   /** Total upload bytes per user; 0 means no quota. */
   mediaQuotaBytes: number;
+  /** An upload whose body sends nothing for this long is ended and nothing is kept (ms). */
+  uploadStallMs: number;
   // ---- replication and storage backends (src/server/replication, src/server/store/libsql) ----
   /** Litestream replica for every shard (directory, file://, s3://, sftp:// ...); "" = off. */
   replica: string;
@@ -137,6 +139,7 @@ export const DEFAULTS: ServerConfig = {
   mediaOrphanAgeMs: 24 * 60 * 60 * 1000,
   mediaSweepIntervalMs: 60 * 60 * 1000,
   mediaQuotaBytes: 0,
+  uploadStallMs: 20_000,
   replica: "",
   replicaMonitorMs: 100,
   replicaSyncMs: 100,
@@ -191,6 +194,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },
   { key: "mediaSweepIntervalMs", flag: "media-sweep-interval-ms", kind: "int", min: 100, help: "how often the orphan sweep runs" },
   { key: "mediaQuotaBytes", flag: "media-quota-bytes", kind: "int", min: 0, help: "upload bytes per user (0: no quota)" },
+  { key: "uploadStallMs", flag: "upload-stall-ms", kind: "int", min: 100, help: "an upload body that sends nothing for this long is ended (bad_request) and nothing is kept (ms)" },
   { key: "phoneRegion", flag: "phone-region", kind: "string", check: checkPhoneRegion, help: "country code (GB, US ...) for phone numbers typed without + or 00; empty: they are refused" },
   { key: "nodeId", flag: "node-id", kind: "string", check: checkNodeId, help: "this node's id in --peers (a cluster node; see docs/cluster.md)" },
   { key: "peers", flag: "peers", kind: "string", help: "every node of the cluster as id=url,... (this one included)" },

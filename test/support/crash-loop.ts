@@ -8,11 +8,23 @@
 //   user reads a channel's history (has a member row) iff getAll lists it;
 // - no half-written media: no upload temp file is left, and every
 //   acknowledged upload downloads whole (its row's blob exists).
+// With `replica`, the server replicates to a directory with Litestream, and
+// half the kills (seeded) take Litestream down at the same instant (the
+// machine dying) instead of letting it follow natter out. After the kills
+// the replica is checked (`replica.every`), restored while the server is down
+// (before the restart, so nothing shipped later helps) with `natter admin
+// restore` into a temp dir, which must succeed (every shard passes
+// integrity_check); a server started on the restored dir must open and:
+// - every message in it is in the data dir identically (channel, seq,
+//   sender, client id, content, media);
+// - its seqs are dense and match its channels' last_seq;
+// - every message acknowledged more than the recovery point (1 s) before
+//   the last kill is in it, and its media downloads whole.
 // Used by test/e2e/crash-loop.test.ts (a few kills) and scripts/soak.ts.
 
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { makeUser, startServer, WsClient, type TestServer, type TestUser } from "../harness.ts";
+import { makeUser, runCli, startServer, tempDir, until, WsClient, type TestServer, type TestUser } from "../harness.ts";
 import { bytes, uploadOk } from "../e2e/media-helpers.ts";
 
 export interface CrashLoopOptions {
@@ -21,6 +33,27 @@ export interface CrashLoopOptions {
   dataDir: string;
   /** Progress lines (one per kill). */
   log?: (line: string) => void;
+  /** Replicate to this directory (--replica) and check the replica after every `every`-th kill and after the last. */
+  replica?: { dir: string; every: number };
+}
+
+/** The documented recovery point at the default intervals (docs/operations.md). */
+export const RPO_MS = 1000;
+
+export interface ReplicaCheckResult {
+  /** Replica checks made (a restore and a server on it each). */
+  checks: number;
+  /** Messages found in the restored replicas and compared with the data dir. */
+  messages: number;
+  /** Acknowledged messages older than the recovery point at a check's kill, each found in the replica. */
+  withinRpo: number;
+  /** Acknowledged messages newer than that, not (yet) in the replica, and the oldest of them (ms before its kill). */
+  lost: number;
+  oldestLostMs: number;
+  /** Kills that took Litestream down at once (the rest let it follow natter within ~1 s). */
+  litestreamKills: number;
+  /** Restore times (ms, CLI process included). */
+  restoreMs: number[];
 }
 
 export interface CrashLoopResult {
@@ -30,6 +63,8 @@ export interface CrashLoopResult {
   uploads: number;
   groupChanges: number;
   receipts: number;
+  /** With `replica`: what the replica checks saw. */
+  replica: ReplicaCheckResult | null;
   /** Broken invariants, each a line; empty when all held. */
   violations: string[];
 }
@@ -53,6 +88,10 @@ interface Acked {
   client_id: string;
   content: string;
   media: string | null;
+  /** When the reply arrived (Date.now()). */
+  at: number;
+  /** Upload size for a media message. */
+  size?: number;
 }
 
 const FAST = ["--rate-burst", "1000000", "--rate-per-sec", "1000000", "--overload-lag-ms", "60000"];
@@ -81,10 +120,12 @@ async function connect(server: TestServer, u: TestUser): Promise<WsClient> {
 export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   const rnd = prng(o.seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  const res: CrashLoopResult = { kills: 0, acked: 0, checkedMessages: 0, uploads: 0, groupChanges: 0, receipts: 0, violations: [] };
+  const res: CrashLoopResult = { kills: 0, acked: 0, checkedMessages: 0, uploads: 0, groupChanges: 0, receipts: 0, replica: null, violations: [] };
   const acked: Acked[] = [];
   const uploads: Array<{ id: string; size: number; token: string }> = [];
-  let server: TestServer = await startServer({ dataDir: o.dataDir, args: FAST });
+  const args = o.replica ? [...FAST, "--replica", o.replica.dir] : FAST;
+  if (o.replica) res.replica = { checks: 0, messages: 0, withinRpo: 0, lost: 0, oldestLostMs: 0, litestreamKills: 0, restoreMs: [] };
+  let server: TestServer = await startServer({ dataDir: o.dataDir, args });
   try {
     const users: TestUser[] = [];
     for (const n of ["Ana", "Ben", "Cy", "Dee"]) users.push(await makeUser(server, n));
@@ -93,6 +134,8 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
     const group = (await a0.call("createGroup", { name: "crash", members: [ben.user.id, cy.user.id, dee.user.id], client_id: "crash-group" })).channel.id as string;
     const direct = (await a0.call("sendMessage", { to: ben.user.id, client_id: "seed", type: "text", content: "seed" })).message.channel as string;
     a0.close();
+    // The users and their devices are in the replica before the first kill (a restored replica is read with their tokens).
+    if (o.replica) await until(async () => ((await (await fetch(server.url + "/healthz")).json()) as any).replication?.lag_ms === 0, 30_000, "replica caught up");
     const channels = [group, direct];
     let k = 0;
     for (let kill = 0; kill < o.kills; kill++) {
@@ -110,7 +153,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
               const client_id = `${u.user.id}-${n}`;
               const content = `m${n}`;
               const rep = await ask(c, "sendMessage", { channel: ch, client_id, type: "text", content });
-              if (rep.ok) acked.push({ channel: ch, seq: rep.message.seq, sender: u.user.id, client_id, content, media: null });
+              if (rep.ok) acked.push({ channel: ch, seq: rep.message.seq, sender: u.user.id, client_id, content, media: null, at: Date.now() });
             } else if (r < 0.7) {
               const body = bytes(200 + Math.floor(rnd() * 5000), n);
               const m = await uploadOk(server, u.token, body);
@@ -119,7 +162,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
               const ch = u === cy || u === dee ? group : pick(channels);
               const client_id = `${u.user.id}-${n}`;
               const rep = await ask(c, "sendMessage", { channel: ch, client_id, type: "file", content: `f${n}`, media: m.id });
-              if (rep.ok) acked.push({ channel: ch, seq: rep.message.seq, sender: u.user.id, client_id, content: `f${n}`, media: m.id });
+              if (rep.ok) acked.push({ channel: ch, seq: rep.message.seq, sender: u.user.id, client_id, content: `f${n}`, media: m.id, at: Date.now(), size: body.length });
             } else if (r < 0.85) {
               const ch = u === cy || u === dee ? group : pick(channels);
               if ((await ask(c, "markSeen", { channel: ch, seq: 1 + Math.floor(rnd() * 50) })).ok) res.receipts++;
@@ -141,15 +184,41 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
       };
       const loops = users.map((_, i) => loop(i));
       await new Promise((r) => setTimeout(r, 100 + Math.floor(rnd() * 400)));
+      // Litestream goes with natter (the machine dies) on half the kills; otherwise it follows natter out.
+      const litestream = o.replica ? Number(readFileSync(join(o.dataDir, "litestream.pid"), "utf8")) : 0;
+      const withLitestream = o.replica !== undefined && rnd() < 0.5;
+      const killAt = Date.now();
+      if (withLitestream) {
+        try {
+          process.kill(litestream, "SIGKILL");
+          res.replica!.litestreamKills++;
+        } catch {}
+      }
       await server.kill();
       running = false;
       for (const c of clients) c.close();
       await Promise.all(loops);
       res.kills++;
-      server = await startServer({ dataDir: o.dataDir, args: FAST });
       const before = res.violations.length;
-      await check(server, o.dataDir, users, channels, acked, uploads, res);
-      o.log?.(`kill ${kill + 1}/${o.kills}: ${acked.length} acked, ${res.uploads} uploads, ${res.groupChanges} group changes, ${res.violations.length - before} new violations`);
+      let restored: string | null = null;
+      if (o.replica && ((kill + 1) % o.replica.every === 0 || kill === o.kills - 1)) {
+        // Litestream exits within ~1 s of natter (docs/operations.md "How it runs"); restore once it is gone.
+        for (let i = 0; i < 100 && existsSync(`/proc/${litestream}`); i++) await Bun.sleep(50);
+        if (existsSync(`/proc/${litestream}`)) res.violations.push(`kill ${kill + 1}: Litestream (pid ${litestream}) still running 5 s after natter died`);
+        restored = await restoreReplica(o.replica.dir, res);
+      }
+      server = await startServer({ dataDir: o.dataDir, args });
+      const history = await check(server, o.dataDir, users, channels, acked, uploads, res);
+      if (restored) {
+        await checkReplica(restored, ana, channels, history, acked, killAt, res);
+        rmSync(restored, { recursive: true, force: true });
+      }
+      const rep = res.replica;
+      o.log?.(
+        `kill ${kill + 1}/${o.kills}: ${acked.length} acked, ${res.uploads} uploads, ${res.groupChanges} group changes` +
+          (restored && rep ? `, replica: ${rep.messages} messages in ${rep.checks} restores, ${rep.lost} acked later than the recovery point not in it` : "") +
+          `, ${res.violations.length - before} new violations`,
+      );
     }
   } finally {
     res.acked = acked.length;
@@ -166,15 +235,15 @@ async function check(
   acked: Acked[],
   uploads: Array<{ id: string; size: number; token: string }>,
   res: CrashLoopResult,
-): Promise<void> {
+): Promise<Map<string, any[]>> {
   const bad = (s: string) => res.violations.push(s);
   const tmp = join(dataDir, "media", "tmp");
   const left = readdirSync(tmp);
   if (left.length > 0) bad(`upload temp files left: ${left.join(", ")}`);
   const clients = await Promise.all(users.map((u) => connect(server, u)));
+  const history = new Map<string, any[]>();
   try {
     // Membership from both sides, and a full history read by whoever can.
-    const history = new Map<string, any[]>();
     for (const [i, c] of clients.entries()) {
       const listed = new Set<string>((await c.call("getAll")).channels.map((x: { id: string }) => x.id));
       for (const ch of channels) {
@@ -183,22 +252,7 @@ async function check(
       }
     }
     const reader = clients[0]!; // Ana: creator and admin of the group, in the direct chat
-    for (const ch of channels) {
-      const all: any[] = [];
-      for (let after = 0; ; ) {
-        const r = await reader.call("getMessages", { channel: ch, after_seq: after, limit: 200 });
-        all.push(...r.messages);
-        if (r.messages.length === 0 || !r.has_more) break;
-        after = r.messages.at(-1).seq;
-      }
-      history.set(ch, all);
-      const seqs = all.map((m) => m.seq);
-      if (seqs.some((s, i) => s !== i + 1)) bad(`${ch}: seqs not dense`);
-      const keys = new Set(all.map((m) => `${m.sender}/${m.client_id}`));
-      if (keys.size !== all.length) bad(`${ch}: a (sender, client_id) stored twice`);
-      const last = (await reader.call("getAll")).channels.find((x: any) => x.id === ch)?.last_seq;
-      if (last !== all.length) bad(`${ch}: last_seq ${last} but ${all.length} messages`);
-    }
+    for (const ch of channels) history.set(ch, await readChannel(reader, ch, bad));
     let checked = 0;
     for (const m of acked) {
       const got = history.get(m.channel)?.[m.seq - 1];
@@ -214,5 +268,110 @@ async function check(
     }
   } finally {
     for (const c of clients) c.close();
+  }
+  return history;
+}
+
+/** A channel's whole history as `reader` sees it, checking seqs dense, (sender, client_id) unique and last_seq. */
+async function readChannel(reader: WsClient, ch: string, bad: (s: string) => void, where = ""): Promise<any[]> {
+  const all: any[] = [];
+  for (let after = 0; ; ) {
+    const r = await reader.call("getMessages", { channel: ch, after_seq: after, limit: 200 });
+    all.push(...r.messages);
+    if (r.messages.length === 0 || !r.has_more) break;
+    after = r.messages.at(-1).seq;
+  }
+  const seqs = all.map((m) => m.seq);
+  if (seqs.some((s, i) => s !== i + 1)) bad(`${where}${ch}: seqs not dense`);
+  const keys = new Set(all.map((m) => `${m.sender}/${m.client_id}`));
+  if (keys.size !== all.length) bad(`${where}${ch}: a (sender, client_id) stored twice`);
+  const last = (await reader.call("getAll")).channels.find((x: any) => x.id === ch)?.last_seq;
+  if (last !== all.length) bad(`${where}${ch}: last_seq ${last} but ${all.length} messages`);
+  return all;
+}
+
+/** `natter admin restore` of the replica into a new temp dir (returned), or null (a violation) if it failed. */
+async function restoreReplica(replica: string, res: CrashLoopResult): Promise<string | null> {
+  const dir = tempDir("natter-crash-restore-");
+  const t0 = performance.now();
+  const r = await runCli(["admin", "restore", "--replica", replica, "--data", dir, "--force"]);
+  res.replica!.restoreMs.push(Math.round(performance.now() - t0));
+  res.replica!.checks++;
+  const ok = r.stderr.match(/integrity_check: ok/g)?.length ?? 0;
+  const shards = Number(/restoring (\d+) shards/.exec(r.stderr)?.[1] ?? -1);
+  if (r.code !== 0 || ok !== shards || /integrity_check: (?!ok)/.test(r.stderr)) {
+    res.violations.push(`replica restore failed (exit ${r.code}, ${ok} of ${shards} shards integrity_check ok): ${(r.stderr + r.stdout).slice(-800)}`);
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return dir;
+}
+
+const mediaId = (m: any): string | null => m.media?.id ?? m.media ?? null;
+
+/**
+ * The restored replica against the data dir: it opens (a server starts on it, without --replica), every
+ * message in it is in the data dir identically, its seqs are dense, and everything acknowledged more than
+ * RPO_MS before the kill is in it with whole media.
+ */
+async function checkReplica(
+  dir: string,
+  reader: TestUser,
+  channels: string[],
+  data: Map<string, any[]>,
+  acked: Acked[],
+  killAt: number,
+  res: CrashLoopResult,
+): Promise<void> {
+  const rep = res.replica!;
+  const bad = (s: string) => res.violations.push(`replica: ${s}`);
+  let server: TestServer;
+  try {
+    server = await startServer({ dataDir: dir, args: FAST });
+  } catch (e) {
+    bad(`a server does not start on the restored replica: ${String(e).slice(0, 800)}`);
+    return;
+  }
+  try {
+    const c = await connect(server, reader).catch((e) => {
+      bad(`cannot connect to a server on the restored replica: ${e}`);
+      return null;
+    });
+    if (!c) return;
+    const restored = new Map<string, any[]>();
+    try {
+      for (const ch of channels) restored.set(ch, await readChannel(c, ch, bad, "restored "));
+    } finally {
+      c.close();
+    }
+    for (const [ch, msgs] of restored) {
+      const local = data.get(ch) ?? [];
+      for (const m of msgs) {
+        const d = local[m.seq - 1];
+        rep.messages++;
+        if (!d || d.id !== m.id || d.sender !== m.sender || d.client_id !== m.client_id || d.content !== m.content || mediaId(d) !== mediaId(m))
+          bad(`${ch}:${m.seq} (${m.client_id}) differs from the data dir's`);
+      }
+    }
+    for (const m of acked) {
+      const got = restored.get(m.channel)?.[m.seq - 1];
+      const age = killAt - m.at;
+      if (got && got.client_id === m.client_id) {
+        if (age > RPO_MS) rep.withinRpo++;
+        if (m.media && age > RPO_MS) {
+          const r = await fetch(`${server.url}/api/media/${m.media}`, { headers: { authorization: `Bearer ${reader.token}` } });
+          const b = await r.arrayBuffer();
+          if (r.status !== 200 || b.byteLength !== m.size) bad(`media ${m.media} of ${m.client_id}, acked ${age} ms before the kill: ${r.status}, ${b.byteLength} of ${m.size} bytes`);
+        }
+        continue;
+      }
+      if (age > RPO_MS) bad(`${m.channel}:${m.seq} (${m.client_id}) acked ${age} ms before the kill is not in the replica`);
+      else {
+        rep.lost++;
+        rep.oldestLostMs = Math.max(rep.oldestLostMs, age);
+      }
+    }
+  } finally {
+    await server.stop().catch(() => server.kill());
   }
 }

@@ -9,6 +9,7 @@ export function formatBackupStatus(s: BackupStatus): string {
   const head =
     `replica:   ${s.replica}\n` +
     `litestream: ${s.running ? `running (pid ${s.pid})` : "NOT RUNNING"}, restarts ${s.restarts}${s.last_exit ? `, last exit ${s.last_exit}` : ""}\n` +
+    (s.target_full ? `FULL:      the replica target is out of space since ${s.target_full_since}; commits since are only in the data dir\n` : "") +
     (s.degraded ? `DEGRADED:  Litestream has been down; SQLite checkpoints itself until it is back\n` : "") +
     (s.media_only ? `mode:      media blobs only (rows are kept by the libSQL store's server)\n` : "") +
     `intervals: monitor ${s.monitor_interval_ms} ms, sync ${s.sync_interval_ms} ms; media blobs ${s.blobs ? `${s.blobs.replicated} replicated, ${s.blobs.pending} pending, ${s.blobs.failures} failures` : "not replicated (replica type holds no files)"}\n` +

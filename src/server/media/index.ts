@@ -20,6 +20,7 @@ export function createMedia(config: ServerConfig, dataDir: string, store: MediaS
     quotaBytes: config.mediaQuotaBytes,
     orphanAgeMs: config.mediaOrphanAgeMs,
     sweepIntervalMs: config.mediaSweepIntervalMs,
+    stallMs: config.uploadStallMs,
   });
 }
 

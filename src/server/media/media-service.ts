@@ -21,6 +21,8 @@ export interface MediaLimits {
   quotaBytes: number;
   orphanAgeMs: number;
   sweepIntervalMs: number;
+  /** An upload body that sends nothing for this long is ended (bad_request, nothing kept); default 20 s. */
+  stallMs?: number;
 }
 
 export interface UploadInput {
@@ -101,6 +103,7 @@ export class MediaService implements MediaAccess {
   async upload(user: string, input: UploadInput): Promise<UploadedMedia> {
     const cap = this.limits.maxUploadBytes;
     const quota = this.limits.quotaBytes;
+    const stallMs = this.limits.stallMs ?? 20_000;
     if (input.length !== null && input.length > cap) throw this.reject("too_large", this.capMessage());
     const stored = quota > 0 ? await this.store.mediaUsage(user) : 0;
     // Bytes of this upload counted against the quota while it is in flight.
@@ -130,11 +133,20 @@ export class MediaService implements MediaAccess {
       if (input.body) {
         const reader = input.body.getReader();
         for (;;) {
-          let chunk: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+          let chunk: { done: true; value?: undefined } | { done: false; value: Uint8Array } | null;
+          let stall: ReturnType<typeof setTimeout> | undefined;
           try {
-            chunk = (await reader.read()) as typeof chunk;
+            // A client that sends half a body and then nothing would hold its temp file (and quota) forever.
+            const stalled = new Promise<null>((r) => (stall = setTimeout(() => r(null), stallMs)));
+            chunk = (await Promise.race([reader.read(), stalled])) as typeof chunk;
           } catch {
             throw this.reject("aborted", "upload aborted before the end of the body", false);
+          } finally {
+            clearTimeout(stall);
+          }
+          if (chunk === null) {
+            void reader.cancel().catch(() => {});
+            throw this.reject("stalled", `upload stalled: no bytes for ${stallMs} ms`, false);
           }
           if (chunk.done) break;
           const n = chunk.value.byteLength;
@@ -206,9 +218,10 @@ export class MediaService implements MediaAccess {
   }
 
   /** The error for a refused upload; counted now, or (count=false) by upload() once its temp file is gone. */
-  private reject(reason: "too_large" | "quota" | "aborted", message: string, count = true): NatterError {
+  private reject(reason: "too_large" | "quota" | "aborted" | "stalled", message: string, count = true): NatterError {
     if (count) this.metrics.mediaUploadsRejected.inc({ reason });
-    return Object.assign(new NatterError(reason === "aborted" ? "bad_request" : "too_large", message), { rejectReason: reason });
+    const code = reason === "aborted" || reason === "stalled" ? "bad_request" : "too_large";
+    return Object.assign(new NatterError(code, message), { rejectReason: reason });
   }
 
   private capMessage(): string {

@@ -29,6 +29,8 @@ export class BlobMirror {
     private readonly replica: BlobReplica,
     private readonly log: Logger,
     private readonly rescanMs = 60_000,
+    /** Called with each failed copy's error (the supervisor looks for a full target). */
+    private readonly onError?: (e: unknown) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -83,6 +85,7 @@ export class BlobMirror {
         this.failures++;
         this.lastError = `${new Date().toISOString()} ${sha}: ${(e as Error).message}`;
         this.log.error("replication: media blob copy failed (retried at the next rescan)", { sha256: sha, error: String(e) });
+        this.onError?.(e);
       }
     }
   }

@@ -11,6 +11,7 @@
 // header tells which Litestream WAL index a salt belongs to.
 
 import { closeSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { ReplicationStatus, ShardReplicationStatus } from "../../protocol/index.ts";
@@ -51,6 +52,9 @@ export interface SupervisorOptions {
   /** The shards this node replicates at start (a cluster node: those it serves); default all. */
   replicated?: ReadonlySet<number>;
 }
+
+/** A directory replica with less free space than this, while a shard lags, is full (see checkTargetSpace). */
+const TARGET_MIN_FREE = 1024 * 1024;
 
 /** A commit (or several, merged) not yet known to be in the replica. */
 interface Pending {
@@ -103,6 +107,11 @@ export class ReplicationSupervisor {
   private downTimer: ReturnType<typeof setTimeout> | null = null;
   private upTimer: ReturnType<typeof setTimeout> | null = null;
   private lagN = 0;
+  /** The replica target out of space (see noteTargetError): since when, last error, refusals since the last log line. */
+  private full: { since: number; lastErrorAt: number; lastLogAt: number; unlogged: number; cycled: boolean } | null = null;
+  private fullErrors = 0;
+  private lastSpaceCheck = 0;
+  private spaceChecking = false;
   /** Shards in Litestream's config (a cluster node replicates only the shards it serves). */
   private replicated: Set<number>;
   /** Litestream is being restarted on purpose (a new shard set): its exit is not a death. */
@@ -155,7 +164,7 @@ export class ReplicationSupervisor {
       if (this.replicated.size > 0) this.spawn();
     }
     if (this.blobs && this.o.blobsDir) {
-      this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log);
+      this.mirror = new BlobMirror(this.o.blobsDir, this.blobs, this.o.log, undefined, (e) => this.noteTargetError(String(e)));
       await this.mirror.start();
     }
     if (!this.mediaOnly) this.pollTimer = setInterval(() => void this.poll(), this.o.pollMs ?? 100);
@@ -333,8 +342,92 @@ export class ReplicationSupervisor {
       const s = this.byPath.get(db);
       if (s) s.generation = gen;
     }
-    if (level === "ERROR" || level === "WARN") this.o.log.warn("litestream", { line });
-    else this.o.log.debug("litestream", { line });
+    if (level === "ERROR" || level === "WARN") {
+      this.o.log.warn("litestream", { line });
+      this.noteTargetError(line);
+    } else this.o.log.debug("litestream", { line });
+  }
+
+  /**
+   * An error writing to the replica: out of space there (ENOSPC, EDQUOT) marks the target full, logged as
+   * `replica target full` at most once every 5 s. Writes go on (the data dir is fine); the mark clears once every
+   * shard has caught up with no such error for 2 s (poll).
+   */
+  private noteTargetError(text: string): void {
+    if (!/no space left on device|ENOSPC|disk quota exceeded|EDQUOT/i.test(text)) return;
+    const now = Date.now();
+    this.fullErrors++;
+    const first = this.full === null;
+    this.full ??= { since: now, lastErrorAt: now, lastLogAt: 0, unlogged: 0, cycled: false };
+    this.full.lastErrorAt = now;
+    this.full.unlogged++;
+    if (now - this.full.lastLogAt < 5_000) return;
+    this.o.log.error("replica target full", {
+      replica: redactUrl(this.o.target.url),
+      since: new Date(this.full.since).toISOString(),
+      errors: this.full.unlogged,
+      lag_ms: this.status().lag_ms,
+      ...(first ? { error: text.slice(0, 300) } : {}),
+    });
+    this.full.lastLogAt = now;
+    this.full.unlogged = 0;
+  }
+
+  /**
+   * A directory replica's free space, checked once a second. Litestream 0.3.13 neither logs nor counts an error
+   * when its directory replica fills up: its write of the WAL segment hangs, and it stays stuck after space
+   * returns. So: less than TARGET_MIN_FREE free while a shard lags more than 1 s marks the target full; once
+   * space is back and the replica still has not moved for 1 s, Litestream is restarted (it resumes from its
+   * shadow WAL and ships what the replica misses).
+   */
+  private async checkTargetSpace(): Promise<void> {
+    if (this.o.target.kind !== "dir" || this.spaceChecking || Date.now() - this.lastSpaceCheck < 1_000) return;
+    this.spaceChecking = true; // async: a hung network mount must not block the event loop
+    let free: number;
+    try {
+      const st = await statfs(this.o.target.dir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return;
+    } finally {
+      this.spaceChecking = false;
+      this.lastSpaceCheck = Date.now();
+    }
+    const now = Date.now();
+    const lag = Math.max(0, ...this.state.map((s) => (s.queue.length > 0 ? now - s.queue[0]!.since : 0)));
+    if (free < TARGET_MIN_FREE) {
+      if (lag > 1_000) this.noteTargetError(`no space left on device: ${free} bytes free in ${this.o.target.dir}`);
+      return;
+    }
+    const f = this.full;
+    if (!f || f.cycled || now - f.lastErrorAt < 1_000 || lag === 0 || !this.proc) return;
+    f.cycled = true;
+    this.o.log.warn("replica target has space again; restarting Litestream (it stalls on a full target)", { replica: redactUrl(this.o.target.url), lag_ms: lag });
+    void this.restartLitestream();
+  }
+
+  /** Stops Litestream (SIGTERM, SIGKILL after 2 s: a stalled one may not stop) and starts it again. */
+  private restartLitestream(): Promise<void> {
+    const run = async () => {
+      const proc = this.proc;
+      if (!proc || this.stopping) return;
+      this.cycling = true;
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 2_000);
+      await proc.exited;
+      clearTimeout(timer);
+      this.cycling = false;
+      if (!this.stopping) this.spawn();
+    };
+    this.changing = this.changing.then(run, run);
+    return this.changing;
+  }
+
+  /** The target took writes again: every shard caught up and no out-of-space error for 2 s. */
+  private checkSpaceBack(now: number): void {
+    if (!this.full || now - this.full.lastErrorAt < 2_000 || this.state.some((s) => s.queue.length > 0)) return;
+    this.o.log.info("replica target has space again; the replica has caught up", { replica: redactUrl(this.o.target.url), full_for_ms: now - this.full.since });
+    this.full = null;
   }
 
   private async poll(): Promise<void> {
@@ -383,9 +476,11 @@ export class ReplicationSupervisor {
           this.observeLag(lag / 1000);
         }
       }
+      this.checkSpaceBack(Date.now());
     } catch {
       // Litestream starting or restarting: positions stay as last seen; lag keeps growing.
     } finally {
+      void this.checkTargetSpace();
       this.polling = false;
     }
   }
@@ -440,15 +535,24 @@ export class ReplicationSupervisor {
       monitor_interval_ms: this.o.monitorIntervalMs,
       sync_interval_ms: this.o.syncIntervalMs,
       lag_ms: Math.max(0, ...shards.map((s) => s.lag_ms)),
+      target_full: this.full !== null,
+      target_full_since: this.full ? new Date(this.full.since).toISOString() : null,
       blobs: this.mirror ? this.mirror.status() : null,
       shards,
     };
   }
 
   /** A short form for /healthz. */
-  health(): { running: boolean; degraded: boolean; restarts: number; lag_ms: number; shards_lag_ms: number[] } {
+  health(): { running: boolean; degraded: boolean; target_full: boolean; restarts: number; lag_ms: number; shards_lag_ms: number[] } {
     const st = this.status();
-    return { running: st.running, degraded: st.degraded, restarts: st.restarts, lag_ms: st.lag_ms, shards_lag_ms: st.shards.map((s) => s.lag_ms) };
+    return {
+      running: st.running,
+      degraded: st.degraded,
+      target_full: st.target_full === true,
+      restarts: st.restarts,
+      lag_ms: st.lag_ms,
+      shards_lag_ms: st.shards.map((s) => s.lag_ms),
+    };
   }
 
   /** Prometheus text for /metrics. */
@@ -458,6 +562,10 @@ export class ReplicationSupervisor {
     s += `natter_replication_up ${st.running ? 1 : 0}\n`;
     s += "# HELP natter_replication_restarts_total Litestream restarts after it died\n# TYPE natter_replication_restarts_total counter\n";
     s += `natter_replication_restarts_total ${st.restarts}\n`;
+    s += "# HELP natter_replication_target_full Replica target out of space (1) since its last out-of-space error, until the replica caught up\n# TYPE natter_replication_target_full gauge\n";
+    s += `natter_replication_target_full ${st.target_full ? 1 : 0}\n`;
+    s += "# HELP natter_replication_target_full_errors_total Writes to the replica target refused for lack of space (Litestream errors and blob copies)\n# TYPE natter_replication_target_full_errors_total counter\n";
+    s += `natter_replication_target_full_errors_total ${this.fullErrors}\n`;
     s += "# HELP natter_replication_nudges_total Writes made to wake Litestream when its replica sat behind its shadow WAL\n# TYPE natter_replication_nudges_total counter\n";
     s += `natter_replication_nudges_total ${this.nudges}\n`;
     s += "# HELP natter_replication_lag_seconds Age of the oldest commit not yet in the replica, per shard\n# TYPE natter_replication_lag_seconds gauge\n";
