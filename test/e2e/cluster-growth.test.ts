@@ -57,7 +57,7 @@ function sender(u: TestUser, tag: string, target: { to: string } | { channel: st
     }
   };
   return (async () => {
-    for (let i = 0; !state.stop; i++) {
+    for (let i = 0; !state.stop && state.errors.length === 0; i++) {
       const client_id = `${tag}-${i}`;
       const tried = Date.now();
       const step = state.step;
@@ -76,16 +76,16 @@ function sender(u: TestUser, tag: string, target: { to: string } | { channel: st
           ws = null;
           continue;
         }
-        if (r.error?.code !== "unavailable") {
-          state.errors.push(`${client_id}: ${JSON.stringify(r.error)}`);
-          throw new Error(`send ${client_id}: ${JSON.stringify(r.error)}`);
-        }
+        if (r.error?.code !== "unavailable") throw new Error(`send ${client_id}: ${JSON.stringify(r.error)}`);
         await Bun.sleep(Math.min(1000, r.error.retry_after_ms ?? 250));
       }
       await Bun.sleep(20);
     }
     ws?.close();
-  })();
+  })().catch((e) => {
+    ws?.close();
+    state.errors.push(String(e));
+  });
 }
 
 /** Every message of `channel`, read as `u` through node `via` (retrying `unavailable`). */
@@ -153,11 +153,12 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
       sender(users[0]!, "g0", { channel: group }, state),
       sender(users[3]!, "g3", { channel: group }, state),
     ];
+    /** Waits for `n` more acknowledged sends (traffic goes on between the steps). */
     const more = async (n: number) => {
       const want = state.acks.length + n;
-      while (state.acks.length < want) {
+      for (const end = Date.now() + 60_000; state.acks.length < want; await Bun.sleep(50)) {
         if (state.errors.length > 0) throw new Error(state.errors.join("\n"));
-        await Bun.sleep(50);
+        if (Date.now() > end) throw new Error(`traffic stalled at ${state.acks.length} acknowledged sends (step: ${state.step})`);
       }
     };
     await more(100);
@@ -222,8 +223,13 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
     }
     probe.close();
 
-    // No node took the rolling restart for a misconfiguration, or logged a false phone-check error.
+    // No node took the rolling restart for a misconfiguration, or logged a false phone-check error:
+    // each start checked the phones once, when every shard was served.
+    const count = (id: string, what: string) => c.logs(id).split(what).length - 1;
+    for (let i = 0; i < 300 && !ALL.every((id) => count(id, '"phones checked"') === count(id, " start: ")); i++) await Bun.sleep(100);
     for (const id of ALL) {
+      expect(count(id, '"phones checked"')).toBe(count(id, " start: "));
+      expect(c.logs(id)).not.toContain("phone check skipped");
       const log = c.logs(id);
       expect(log).not.toContain("refusing to join");
       expect(log).not.toContain("node refused us");
