@@ -143,7 +143,8 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
     }
     admin.close();
 
-    // Steady traffic: three 1:1 chats (both ways) and two senders in the group.
+    // Steady traffic: three 1:1 chats (both ways), two senders in the group, and one sender in each
+    // probe group, so every shard is written while it moves.
     const state = { stop: false, step: "3 nodes", acks: [] as Ack[], errors: [] as string[] };
     const loops = [
       ...[0, 2, 4].flatMap((i) => [
@@ -152,6 +153,7 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
       ]),
       sender(users[0]!, "g0", { channel: group }, state),
       sender(users[3]!, "g3", { channel: group }, state),
+      ...probes.map((channel, s) => sender(users[s % 2]!, `p${s}`, { channel }, state)),
     ];
     /** Waits for `n` more acknowledged sends (traffic goes on between the steps). */
     const more = async (n: number) => {
@@ -193,12 +195,12 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
     expect(final.fingerprint).toBe(after.fingerprint);
 
     // Every acknowledged message exactly once; dense seqs per channel.
-    const readers = new Map<string, TestUser>([[group, users[0]!]]);
+    const readers = new Map<string, TestUser>([[group, users[0]!], ...probes.map((p) => [p, users[0]!] as const)]);
     for (const i of [0, 2, 4]) {
       const ch = state.acks.find((a) => a.client_id.startsWith(`d${i}-`))!.channel;
       readers.set(ch, users[i]!);
     }
-    expect(readers.size).toBe(4);
+    expect(readers.size).toBe(4 + shards);
     const present = new Map<string, number>();
     for (const [k, [channel, u]] of [...readers].entries()) {
       const h = await history(ALL[k % 4]!, u, channel);
@@ -241,6 +243,8 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
     const bySteps = new Map<string, number[]>();
     for (const a of state.acks) bySteps.set(a.step, [...(bySteps.get(a.step) ?? []), refusedMs(a)]);
     const worst = [...bySteps].map(([s, ms]) => `${s}: ${ms.length} sends, ${ms.filter((x) => x > 0).length} refused first, longest ${Math.max(...ms)} ms`);
+    const byShard = Array.from({ length: shards }, (_, sh) => Math.max(0, ...state.acks.filter((a) => shardOf(a.channel, shards) === sh).map(refusedMs)));
+    worst.push(`longest refusal per shard (ms): ${JSON.stringify(byShard)}`);
     const counters = await Promise.all(ALL.map(async (id) => `${id} ${JSON.stringify(((await c.status(id)) as any).counters)}`));
     const lines = (re: RegExp) => ALL.map((id) => c.logs(id).split("\n").filter((l) => re.test(l)).length).join("/");
     console.log(
