@@ -171,8 +171,13 @@ test("n4 added by a rolling restart under traffic: its shards move to it, nothin
     // 1. The new node, with the full list: it joins no group yet, and does not exit.
     state.step = "n4 started";
     await c.start("n4", { peers: ALL });
+    // Each old node has answered it (a warning each, no refusal), and it still runs.
+    const warned = () => c.logs("n4").split("another --peers list").length - 1;
+    for (let i = 0; i < 300 && c.running("n4") && warned() < OLD.length; i++) await Bun.sleep(100);
+    expect(warned()).toBe(OLD.length);
     await more(50);
     expect(c.running("n4")).toBe(true);
+    expect(await c.health("n4")).toBe(503);
 
     // 2. The old nodes one at a time, with the full list.
     for (const [k, id] of OLD.entries()) {
