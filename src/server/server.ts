@@ -266,10 +266,20 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
   edge.startLagMonitor();
   media?.start();
   // In the background: a check costs 15-25 us per user, too much to hold up listening on a big directory.
-  // A cluster node checks once it serves its shards (the others' are read from their owners).
+  // A cluster node checks once every shard is served: its own (ready()) and the others', read from
+  // their owners, which answer `unavailable` while they still take theirs over (it tries again then).
   const phoneCheck = async () => {
-    for (let i = 0; cluster && !cluster.ready() && i < 600; i++) await Bun.sleep(100);
-    await warnLegacyPhones(store, config.phoneRegion, log);
+    let why = "this node is not ready";
+    for (const end = Date.now() + 300_000; !edge.draining; await Bun.sleep(250)) {
+      if (Date.now() > end) return log.warn("phone check skipped: the cluster's shards were not all served within 5 min; it runs at the next start", { why });
+      if (cluster && !cluster.ready()) continue;
+      try {
+        return await warnLegacyPhones(store, config.phoneRegion, log);
+      } catch (e) {
+        if (!cluster || !(e instanceof NatterError && e.code === "unavailable")) throw e;
+        why = e.message;
+      }
+    }
   };
   void phoneCheck().catch((e) => log.error("phone check failed", { error: String(e) }));
   const heartbeat = setInterval(() => hub.heartbeat(), config.heartbeatMs);

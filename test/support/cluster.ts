@@ -39,6 +39,8 @@ export interface ClusterOptions {
   tmpBase?: string;
   /** How long a node may take to listen. Default 30 s. */
   startTimeoutMs?: number;
+  /** The nodes started at first, each with only these in --peers (a cluster grown later by `start`/`restart` with `peers`). Default: all. */
+  initial?: string[];
 }
 
 export interface ClusterNode {
@@ -50,6 +52,8 @@ export interface ClusterNode {
   proc: Subprocess | null;
   /** This node's admin token (cluster-wide in cluster mode). */
   adminToken: string;
+  /** The node ids in the --peers it was (last) started with. */
+  peers: string[];
 }
 
 /** Cluster status as GET /admin/cluster answers it. */
@@ -59,6 +63,8 @@ export interface ClusterStatus {
   quorum: boolean;
   nodes: Array<{ id: string; url: string; live: boolean; heartbeat_age_ms: number; connections: number }>;
   shards: Array<{ shard: number; node: string; replica_lag_ms: number | null }>;
+  /** The shards this node serves now. */
+  serving: number[];
 }
 
 /** A free loopback port: bound, read and released (the node binds it right after). */
@@ -199,12 +205,12 @@ export class Cluster {
         const port = freePort();
         const dataDir = join(c.dir, id);
         mkdirSync(dataDir);
-        c.nodes.set(id, { id, port, url: `http://127.0.0.1:${port}`, dataDir, logFile: join(c.dir, `${id}.log`), proc: null, adminToken: "" });
+        c.nodes.set(id, { id, port, url: `http://127.0.0.1:${port}`, dataDir, logFile: join(c.dir, `${id}.log`), proc: null, adminToken: "", peers: options.initial ?? ids });
       }
       if (opts.proxied)
         for (const from of ids)
           for (const to of ids) if (from !== to) c.proxies.set(`${from}>${to}`, await spawnProxy({ host: "127.0.0.1", port: c.node(to).port }));
-      await Promise.all(ids.map((id) => c.startNode(id)));
+      await Promise.all((options.initial ?? ids).map((id) => c.startNode(id)));
     } catch (e) {
       await c.stop();
       throw e;
@@ -220,12 +226,18 @@ export class Cluster {
 
   /** `--peers` as node `id` is given it. */
   peersFor(id: string): string {
-    return this.ids.map((j) => `${j}=${j === id ? this.url(j) : this.linkUrl(id, j)}`).join(",");
+    return this.node(id).peers.map((j) => `${j}=${j === id ? this.url(j) : this.linkUrl(id, j)}`).join(",");
   }
 
-  private async startNode(id: string): Promise<void> {
+  /** Starts node `id` (not running), with `peers` (ids) in its --peers if given, else the list it had. */
+  async start(id: string, opts: { peers?: string[] } = {}): Promise<void> {
+    await this.startNode(id, opts.peers);
+  }
+
+  private async startNode(id: string, peers?: string[]): Promise<void> {
     const n = this.node(id);
     if (this.running(id)) throw new Error(`${id} is already running (pid ${n.proc!.pid})`);
+    if (peers) n.peers = peers;
     const o = this.opts;
     const clusterArgs = o.cluster
       ? ["--node-id", id, "--peers", this.peersFor(id), ...(o.secretInEnv ? [] : ["--cluster-secret-file", this.secretFile]), "--replica", this.replicaDir]
@@ -277,15 +289,15 @@ export class Cluster {
     return code;
   }
 
-  /** Starts node `id` again on its port (stopping it first if it runs); its data dir kept unless `wipeData`. */
-  async restart(id: string, opts: { wipeData?: boolean } = {}): Promise<void> {
+  /** Starts node `id` again on its port (stopping it first if it runs); its data dir kept unless `wipeData`; `peers` as in `start`. */
+  async restart(id: string, opts: { wipeData?: boolean; peers?: string[] } = {}): Promise<void> {
     await this.stopNode(id);
     const n = this.node(id);
     if (opts.wipeData) {
       rmSync(n.dataDir, { recursive: true, force: true });
       mkdirSync(n.dataDir);
     }
-    await this.startNode(id);
+    await this.startNode(id, opts.peers);
   }
 
   /** GET /healthz of node `id`: its status, or 0 when it cannot be reached. */

@@ -81,6 +81,8 @@ export class ClusterNode {
   private readonly peerInfo = new Map<string, PeerInfo>();
   private readonly hbInFlight = new Set<string>();
   private readonly refusedBy = new Map<string, string>();
+  /** Peers whose node list differs from ours (warned once, until they answer a heartbeat). */
+  private readonly listDiffers = new Set<string>();
   /** Per peer: the incarnation and last event batch taken from it. */
   private readonly streams = new Map<string, { inc: string; seq: number }>();
   private everQuorum = false;
@@ -225,12 +227,14 @@ export class ClusterNode {
         .then(({ status, body: b }) => {
           if (status === 200 && b) {
             this.refusedBy.delete(id);
+            this.listDiffers.delete(id);
             this.membership.acked(id, sentAt, now(), b.grant === true);
             this.notePeer(id, b);
           } else if (status === 401 || (status === 409 && b?.error?.kind !== "nodes")) {
             this.refused(id, b?.error?.message ?? `answered ${status}`);
-          } else if (status === 409 && !this.refusedBy.has(id)) {
-            // Another node list: a rolling restart that grows the cluster, not a misconfiguration.
+          } else if (status === 409 && !this.refusedBy.has(id) && !this.listDiffers.has(id)) {
+            // Another node list: a rolling restart that grows the cluster, not a misconfiguration. Said once per peer.
+            this.listDiffers.add(id);
             this.o.log.warn("cluster: node has another --peers list; not counted until it has ours", { node: id, reason: b?.error?.message });
           }
         })
@@ -388,22 +392,33 @@ export class ClusterNode {
 
   // ---- the node-to-node endpoints ----
 
+  /**
+   * The calling node's id; null without the right secret (or from this node's own id); "" with the
+   * right secret from an id not in this node's --peers (a rolling restart that adds a node).
+   */
   private authorized(req: Request): string | null {
     const token = req.headers.get("x-natter-cluster") ?? "";
     const from = req.headers.get("x-natter-node") ?? "";
     const a = Buffer.from(token);
     const b = Buffer.from(this.o.token);
-    if (a.length !== b.length || !timingSafeEqual(a, b) || !this.o.peers.has(from) || from === this.o.self) return null;
-    return from;
+    if (a.length !== b.length || !timingSafeEqual(a, b) || from === this.o.self) return null;
+    return this.o.peers.has(from) ? from : "";
   }
 
   /** Answers /cluster/*. */
   async handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     const from = this.authorized(req);
-    if (!from) {
+    if (from === null) {
       this.counters.refusedCalls++;
-      return jsonError(401, { code: "unauthorized", message: "cluster secret not accepted (or unknown node id)" });
+      return jsonError(401, { code: "unauthorized", message: "cluster secret not accepted" });
+    }
+    if (from === "") {
+      // The right secret from a node this one does not know: not refused (the lists will agree), not served.
+      const message = `node list differs: ${(req.headers.get("x-natter-node") ?? "").slice(0, 64)} is not in ${this.o.self}'s --peers (${this.ids.join(",")})`;
+      return path === "/cluster/heartbeat"
+        ? jsonError(409, { code: "bad_request", message, kind: "nodes" } as WireError)
+        : jsonError(503, { code: "unavailable", message: `${message}; retry`, retry_after_ms: 1000 });
     }
     if (path.startsWith("/cluster/blob/")) {
       const b = /^[0-9a-f]{64}$/.test(path.slice(14)) ? this.host?.blob(path.slice(14)) : null;
