@@ -8,9 +8,12 @@
 //   `unavailable` (backpressure).
 // - Events (deliveries to the peer's connections) are one ordered stream:
 //   one request in flight, resent until the peer has it (it drops repeats by
-//   batch number), so a link that drops and comes back loses nothing. If the
-//   queue overflows or is dropped (the peer was dead), the next batch says
-//   `resync`: the peer tells its clients to gap-fill.
+//   batch number), so a link that drops and comes back loses nothing. Past
+//   `maxEvents` queued events the backlog is dropped; it is also dropped when
+//   the peer leaves the view (declared dead), and events published while it
+//   is out of the view are never queued. In each of these cases the next
+//   batch says `resync` (an empty one is sent as soon as the peer is back):
+//   the peer tells its clients to gap-fill, so no device silently misses one.
 
 import { NatterError, type WireError } from "../../protocol/index.ts";
 
@@ -31,9 +34,13 @@ export interface LinkOptions {
   /** The current view fingerprint, read when a call batch leaves. */
   fingerprint: () => string;
   maxInFlight?: number;
+  /** Calls waiting to leave past which new ones are refused `unavailable` (--link-max-queued-calls). */
   maxQueued?: number;
+  /** Events waiting for the peer past which the backlog is dropped for a resync (--link-max-queued-events). */
   maxEvents?: number;
   timeoutMs?: number;
+  /** Event-batch request limit (a blackholed request is resent after it); default timeoutMs, else 10 s. */
+  eventTimeoutMs?: number;
 }
 
 interface Pending {
@@ -55,7 +62,7 @@ export class PeerLink {
   private pumping = false;
   private closed = false;
   /** Counters for status and metrics. */
-  readonly stats = { calls: 0, callBatches: 0, eventBatches: 0, eventsSent: 0, resends: 0, refusedBackpressure: 0, failures: 0 };
+  readonly stats = { calls: 0, callBatches: 0, eventBatches: 0, eventsSent: 0, resends: 0, refusedBackpressure: 0, failures: 0, eventsDropped: 0, resyncs: 0 };
 
   constructor(private readonly o: LinkOptions) {}
 
@@ -140,7 +147,8 @@ export class PeerLink {
   event(ev: unknown): void {
     if (this.closed) return;
     if (this.events.length >= (this.o.maxEvents ?? 100_000)) {
-      // The peer is far behind or gone: drop the backlog and have it gap-fill its clients.
+      // The peer is far behind or unreachable: drop the backlog and have it gap-fill its clients.
+      this.stats.eventsDropped += this.events.length;
       this.events = [];
       this.resync = true;
     }
@@ -148,11 +156,23 @@ export class PeerLink {
     if (!this.pumping) void this.pump();
   }
 
-  /** Drops queued events (the peer is dead): when it is back, its clients gap-fill. */
+  /** Drops queued events (the peer left the view): when it is back, its clients gap-fill. */
   dropEvents(): void {
-    if (this.events.length > 0 || this.eventBatch) this.resync = true;
+    this.stats.eventsDropped += this.eventBacklog;
     this.events = [];
     this.eventBatch = null;
+    this.resync = true;
+  }
+
+  /** An event was published while the peer was out of the view (not queued): it gap-fills when back. */
+  missed(): void {
+    this.resync = true;
+  }
+
+  /** The peer is in the view again: if it missed events, tell it now (an empty batch with `resync`). */
+  resume(): void {
+    if (this.closed || !this.resync) return;
+    if (!this.pumping) void this.pump();
   }
 
   get eventBacklog(): number {
@@ -163,18 +183,21 @@ export class PeerLink {
     this.pumping = true;
     let backoff = 25;
     try {
-      while (!this.closed && (this.eventBatch || this.events.length > 0)) {
+      while (!this.closed && (this.eventBatch || this.events.length > 0 || this.resync)) {
         if (!this.eventBatch) {
           this.eventBatch = { seq: ++this.eventSeq, events: this.events.splice(0, 2048), resync: this.resync };
           this.resync = false;
         }
         const b = this.eventBatch;
         try {
-          const res = await this.post("/cluster/events", { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, events: b.events });
+          const body = { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, events: b.events };
+          const res = await this.post("/cluster/events", body, this.o.eventTimeoutMs ?? this.o.timeoutMs ?? 10_000);
+          await res.arrayBuffer().catch(() => {});
           if (res.ok) {
             if (this.eventBatch === b) this.eventBatch = null;
             this.stats.eventBatches++;
             this.stats.eventsSent += b.events.length;
+            if (b.resync) this.stats.resyncs++;
             backoff = 25;
             continue;
           }

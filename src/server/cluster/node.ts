@@ -29,6 +29,9 @@ export interface ClusterNodeOptions {
   heartbeatMs: number;
   leaseMs: number;
   failureAfterMs: number;
+  /** Per peer link: queued calls / events bounds (--link-max-queued-calls / --link-max-queued-events). */
+  linkMaxQueuedCalls?: number;
+  linkMaxQueuedEvents?: number;
   log: Logger;
   /** Refused to join (another secret, shard count or node list): the caller exits. */
   onRefused?: (why: string) => void;
@@ -103,7 +106,7 @@ export class ClusterNode {
     this.guardMs = Math.min(500, Math.floor(o.leaseMs / 4));
     for (const [id, url] of o.peers) {
       if (id === o.self) continue;
-      this.links.set(id, new PeerLink({ self: o.self, peer: id, url, token: o.token, inc: this.inc, fingerprint: () => this.fp }));
+      this.links.set(id, new PeerLink({ self: o.self, peer: id, url, token: o.token, inc: this.inc, fingerprint: () => this.fp, maxQueued: o.linkMaxQueuedCalls, maxEvents: o.linkMaxQueuedEvents }));
     }
     // Until it hears from a majority, a node serves nothing; its view is every node.
     this.setView(ids);
@@ -197,11 +200,13 @@ export class ClusterNode {
   /** Queues a delivery event for every live peer, in order. */
   broadcast(ev: unknown): void {
     for (const [id, link] of this.links) if (this.live.includes(id)) link.event(ev);
+      else link.missed();
   }
 
   /** Queues for every live peer the event `make(peer)` builds for it, in order. */
   broadcastEach(make: (peer: string) => unknown): void {
     for (const [id, link] of this.links) if (this.live.includes(id)) link.event(make(id));
+      else link.missed();
   }
 
   /** Queues a delivery event for one peer. */
@@ -297,6 +302,7 @@ export class ClusterNode {
         this.links.get(g)?.dropEvents();
         this.peerGone?.(g);
       }
+      for (const [id, link] of this.links) if (live.includes(id)) link.resume();
     }
     if (!quorum) {
       if (this.serving.size > 0) {
