@@ -194,6 +194,8 @@ export class ClusterNode {
 
   /** Runs an op on the node that owns `channel`'s shard. */
   forwardOp(owner: string, op: string, caller: unknown, params: unknown): Promise<unknown> {
+    // Out of the quorum the links may be cut: answer at once rather than after the link's timeout.
+    if (!this.hasQuorum()) return Promise.reject(unavailable("this node is not in a quorum of the cluster; retry, or use another node", 1000));
     return this.links.get(owner)!.call({ k: "op", op, caller, params });
   }
 
