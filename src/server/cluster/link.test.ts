@@ -144,6 +144,21 @@ test("past --link-max-queued-events the backlog is dropped and the next batch te
   expect(link.stats.resyncs).toBe(1);
 });
 
+test("a dropped backlog keeps what the policy keeps (closes of revoked devices), and the resync batch ends with the policy's tail (presence)", async () => {
+  const r = receiver();
+  const link = r.link({ maxEvents: 3 });
+  link.policy = { keep: (e) => typeof e === "string", onResync: () => [{ snap: true }] };
+  r.proxy.blackhole();
+  for (const e of [0, 1, "close-a", 2, 3, 4, 5]) link.event(e);
+  expect(link.stats.eventsDropped).toBe(4);
+  r.proxy.heal();
+  await until(() => r.delivered.length === 2, "the resync batch");
+  expect(r.delivered).toEqual([
+    { events: [0], resync: false },
+    { events: ["close-a", 5, { snap: true }], resync: true },
+  ]);
+});
+
 test("a peer that left the view and missed events gets an empty resync batch as soon as it is back", async () => {
   const r = receiver();
   const link = r.link();

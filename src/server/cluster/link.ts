@@ -59,6 +59,8 @@ export class PeerLink {
   private eventBatch: { seq: number; events: unknown[]; resync: boolean } | null = null;
   private eventSeq = 0;
   private resync = false;
+  /** A resync went (or goes) out and its tail (policy.onResync) has not yet. */
+  private resyncTailDue = false;
   private pumping = false;
   private closed = false;
   /** Counters for status and metrics. */
@@ -143,13 +145,24 @@ export class PeerLink {
     }
   }
 
+  /**
+   * Set by the delivery layer: the events a dropped backlog keeps (closes of revoked devices:
+   * a gap-fill does not replace them), and what a batch with `resync` ends with (this node's
+   * presence, since presence changes may be among the dropped events).
+   */
+  policy: { keep?: (ev: unknown) => boolean; onResync?: () => unknown[] } = {};
+
   /** Queues an event for the peer's connections; events reach it in this order. */
   event(ev: unknown): void {
     if (this.closed) return;
-    if (this.events.length >= (this.o.maxEvents ?? 100_000)) {
+    const max = this.o.maxEvents ?? 100_000;
+    if (this.events.length >= max) {
       // The peer is far behind or unreachable: drop the backlog and have it gap-fill its clients.
-      this.stats.eventsDropped += this.events.length;
-      this.events = [];
+      const keep = this.policy.keep;
+      let kept = keep ? this.events.filter(keep) : [];
+      if (kept.length >= max / 2) kept = []; // still bounded, whatever is queued
+      this.stats.eventsDropped += this.events.length - kept.length;
+      this.events = kept;
       this.resync = true;
     }
     this.events.push(ev);
@@ -185,7 +198,14 @@ export class PeerLink {
     try {
       while (!this.closed && (this.eventBatch || this.events.length > 0 || this.resync)) {
         if (!this.eventBatch) {
-          this.eventBatch = { seq: ++this.eventSeq, events: this.events.splice(0, 2048), resync: this.resync };
+          if (this.resync) this.resyncTailDue = true;
+          const events = this.events.splice(0, 2048);
+          // The resync's tail (the newest state) goes after every event queued before it.
+          if (this.resyncTailDue && this.events.length === 0) {
+            events.push(...(this.policy.onResync?.() ?? []));
+            this.resyncTailDue = false;
+          }
+          this.eventBatch = { seq: ++this.eventSeq, events, resync: this.resync };
           this.resync = false;
         }
         const b = this.eventBatch;
