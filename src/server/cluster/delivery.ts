@@ -35,11 +35,13 @@ export class ClusterDelivery implements Delivery {
     hub.onPresence = (user, online) => node.broadcast({ t: "on", u: user, on: online } satisfies Ev);
     node.peerMet = (peer) => node.sendTo(peer, { t: "snap", u: hub.onlineUsers() } satisfies Ev);
     node.peerGone = (peer) => this.forget(peer);
-    // A peer told to resync may have missed presence changes too: the batch ends with ours. A
-    // backlog dropped for a resync keeps the closes of revoked devices (gap-fill does not redo them).
+    // Events a peer will not get: lost deliveries make its clients gap-fill (resync); lost
+    // presence changes are repaired by our whole list, sent after them. A dropped backlog
+    // keeps the closes of revoked devices (a gap-fill does not redo them).
     for (const link of node.links.values())
       link.policy = {
         keep: (ev) => (ev as Ev).t === "cd" || (ev as Ev).t === "cu",
+        needsResync: (ev) => (ev as Ev).t === "u" || (ev as Ev).t === "c",
         onResync: () => [{ t: "snap", u: hub.onlineUsers() } satisfies Ev],
       };
   }

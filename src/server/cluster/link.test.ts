@@ -164,8 +164,9 @@ test("a peer that left the view and missed events gets an empty resync batch as 
   const link = r.link();
   link.event("a");
   await until(() => r.events().length === 1, "the first event");
-  link.dropEvents();
-  link.missed();
+  link.dropEvents(); // nothing queued: nothing lost
+  link.resume();
+  link.missed("published while it was out");
   expect(r.delivered).toHaveLength(1);
   link.resume();
   await until(() => r.delivered.length === 2, "the resync batch");
@@ -175,6 +176,26 @@ test("a peer that left the view and missed events gets an empty resync batch as 
   link.event("b");
   await until(() => r.delivered.length === 3, "the next event");
   expect(r.delivered[2]).toEqual({ events: ["b"], resync: false });
+});
+
+test("lost events that need no gap-fill (presence, by the policy) bring only the tail, without a resync; lost deliveries bring both", async () => {
+  const r = receiver();
+  const link = r.link();
+  link.policy = { needsResync: (e) => e === "delivery", onResync: () => ["presence list"] };
+  link.event("a");
+  await until(() => r.delivered.length === 1, "the first event");
+  r.proxy.blackhole();
+  link.event("presence change");
+  await until(() => r.proxy.stats.dropped_up > 0, "the batch in the blackhole");
+  link.dropEvents(); // the peer left the view with that batch unanswered
+  r.proxy.heal();
+  link.resume();
+  await until(() => r.delivered.length === 2, "the tail");
+  expect(r.delivered[1]).toEqual({ events: ["presence list"], resync: false });
+  link.missed("delivery");
+  link.resume();
+  await until(() => r.delivered.length === 3, "the resync");
+  expect(r.delivered[2]).toEqual({ events: ["presence list"], resync: true });
 });
 
 test("past --link-max-queued-calls a call is refused unavailable at once (backpressure), and counted", async () => {

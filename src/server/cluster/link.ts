@@ -11,9 +11,13 @@
 //   batch number), so a link that drops and comes back loses nothing. Past
 //   `maxEvents` queued events the backlog is dropped; it is also dropped when
 //   the peer leaves the view (declared dead), and events published while it
-//   is out of the view are never queued. In each of these cases the next
-//   batch says `resync` (an empty one is sent as soon as the peer is back):
-//   the peer tells its clients to gap-fill, so no device silently misses one.
+//   is out of the view are never queued. When such lost events include
+//   deliveries, the next batch says `resync` (one is sent as soon as the peer
+//   is back): the peer tells its clients to gap-fill, so no device silently
+//   misses a message. Lost presence changes are repaired by the batch's tail
+//   (this node's whole presence list, from the delivery layer's policy).
+//   Batches say `accounted`: a gap in their numbers is one of these losses,
+//   already told, so the peer need not resync for the gap itself.
 
 import { NatterError, type WireError } from "../../protocol/index.ts";
 
@@ -59,7 +63,7 @@ export class PeerLink {
   private eventBatch: { seq: number; events: unknown[]; resync: boolean } | null = null;
   private eventSeq = 0;
   private resync = false;
-  /** A resync went (or goes) out and its tail (policy.onResync) has not yet. */
+  /** Events were lost that the tail (policy.onResync) repairs, or a resync went out: the tail is due. */
   private resyncTailDue = false;
   private pumping = false;
   private closed = false;
@@ -147,10 +151,20 @@ export class PeerLink {
 
   /**
    * Set by the delivery layer: the events a dropped backlog keeps (closes of revoked devices:
-   * a gap-fill does not replace them), and what a batch with `resync` ends with (this node's
-   * presence, since presence changes may be among the dropped events).
+   * a gap-fill does not replace them); which lost events need the peer's clients to gap-fill
+   * (deliveries; default: every event); and the tail sent after lost events of any kind
+   * (this node's presence, since presence changes may be among them).
    */
-  policy: { keep?: (ev: unknown) => boolean; onResync?: () => unknown[] } = {};
+  policy: { keep?: (ev: unknown) => boolean; needsResync?: (ev: unknown) => boolean; onResync?: () => unknown[] } = {};
+
+  /** Events that will not reach the peer: a resync if any of them needs one, else just the tail. */
+  private lost(events: readonly unknown[]): void {
+    if (events.length === 0) return;
+    this.stats.eventsDropped += events.length;
+    const needs = this.policy.needsResync;
+    if (!needs || events.some(needs)) this.resync = true;
+    else this.resyncTailDue = true;
+  }
 
   /** Queues an event for the peer's connections; events reach it in this order. */
   event(ev: unknown): void {
@@ -161,30 +175,28 @@ export class PeerLink {
       const keep = this.policy.keep;
       let kept = keep ? this.events.filter(keep) : [];
       if (kept.length >= max / 2) kept = []; // still bounded, whatever is queued
-      this.stats.eventsDropped += this.events.length - kept.length;
+      this.lost(kept.length === 0 ? this.events : this.events.filter((e) => !keep!(e)));
       this.events = kept;
-      this.resync = true;
     }
     this.events.push(ev);
     if (!this.pumping) void this.pump();
   }
 
-  /** Drops queued events (the peer left the view): when it is back, its clients gap-fill. */
+  /** Drops queued events (the peer left the view): when it is back, it is told (see lost). */
   dropEvents(): void {
-    this.stats.eventsDropped += this.eventBacklog;
+    this.lost([...(this.eventBatch?.events ?? []), ...this.events]);
     this.events = [];
     this.eventBatch = null;
-    this.resync = true;
   }
 
-  /** An event was published while the peer was out of the view (not queued): it gap-fills when back. */
-  missed(): void {
-    this.resync = true;
+  /** An event published while the peer was out of the view (not queued): it is told when back. */
+  missed(ev: unknown): void {
+    this.lost([ev]);
   }
 
-  /** The peer is in the view again: if it missed events, tell it now (an empty batch with `resync`). */
+  /** The peer is in the view again: if it missed events, tell it now (a batch with `resync` and/or the tail). */
   resume(): void {
-    if (this.closed || !this.resync) return;
+    if (this.closed || !(this.resync || this.resyncTailDue)) return;
     if (!this.pumping) void this.pump();
   }
 
@@ -196,7 +208,7 @@ export class PeerLink {
     this.pumping = true;
     let backoff = 25;
     try {
-      while (!this.closed && (this.eventBatch || this.events.length > 0 || this.resync)) {
+      while (!this.closed && (this.eventBatch || this.events.length > 0 || this.resync || this.resyncTailDue)) {
         if (!this.eventBatch) {
           if (this.resync) this.resyncTailDue = true;
           const events = this.events.splice(0, 2048);
@@ -210,7 +222,7 @@ export class PeerLink {
         }
         const b = this.eventBatch;
         try {
-          const body = { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, events: b.events };
+          const body = { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, accounted: true, events: b.events };
           const res = await this.post("/cluster/events", body, this.o.eventTimeoutMs ?? this.o.timeoutMs ?? 10_000);
           await res.arrayBuffer().catch(() => {});
           if (res.ok) {

@@ -202,13 +202,16 @@ export class ClusterNode {
   /** Queues a delivery event for every live peer, in order. */
   broadcast(ev: unknown): void {
     for (const [id, link] of this.links) if (this.live.includes(id)) link.event(ev);
-      else link.missed();
+      else link.missed(ev);
   }
 
   /** Queues for every live peer the event `make(peer)` builds for it, in order. */
   broadcastEach(make: (peer: string) => unknown): void {
-    for (const [id, link] of this.links) if (this.live.includes(id)) link.event(make(id));
-      else link.missed();
+    for (const [id, link] of this.links) {
+      const ev = make(id);
+      if (this.live.includes(id)) link.event(ev);
+      else link.missed(ev);
+    }
   }
 
   /** Queues a delivery event for one peer. */
@@ -478,7 +481,7 @@ export class ClusterNode {
     throw new NatterError("bad_request", `unknown cluster call ${String(c.k)}`);
   }
 
-  private onEvents(from: string, b: { inc: string; seq: number; resync?: boolean; events: unknown[] }): Response {
+  private onEvents(from: string, b: { inc: string; seq: number; resync?: boolean; accounted?: boolean; events: unknown[] }): Response {
     const st = this.streams.get(from);
     let resync = b.resync === true;
     if (!st || st.inc !== b.inc) {
@@ -488,7 +491,8 @@ export class ClusterNode {
     } else if (b.seq <= st.seq) {
       return Response.json({ ok: true, duplicate: true }); // a resend of a batch already applied
     } else {
-      if (b.seq !== st.seq + 1) resync = true;
+      // A gap is a lost batch: the sender says (`accounted`) whether it told us with `resync` already.
+      if (b.seq !== st.seq + 1 && b.accounted !== true) resync = true;
       st.seq = b.seq;
     }
     this.host!.deliver(from, b.events, resync);
