@@ -201,8 +201,10 @@ export class ClusterNode {
 
   /** Queues a delivery event for every live peer, in order. */
   broadcast(ev: unknown): void {
-    for (const [id, link] of this.links) if (this.live.includes(id)) link.event(ev);
-      else link.missed(ev);
+    for (const [id, link] of this.links) {
+      if (this.live.includes(id)) link.event(ev);
+      else link.missed(ev); // told when it is back
+    }
   }
 
   /** Queues for every live peer the event `make(peer)` builds for it, in order. */
