@@ -387,6 +387,47 @@ describe("NatterClient (protocol peer)", () => {
     expect(c.lastSeq("g_1")).toBe(1);
   });
 
+  test("a resync catch-up refused unavailable is tried again after its retry-after; later pushes are not held back", async () => {
+    const { peer, c, got } = setup();
+    peer.add("g_1", "a");
+    c.connect();
+    await c.waitOpen();
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    let refuse = 1;
+    peer.hook = (f) => (f.op === "getAll" && refuse-- > 0 ? { ok: false, error: { code: "unavailable", message: "shard moving", retry_after_ms: 100 } } : undefined);
+    peer.add("g_1", "lost between nodes 1");
+    peer.add("g_1", "lost between nodes 2");
+    for (const s of peer.sockets) s.send(JSON.stringify({ ev: "resync" }));
+    await until(() => got.length === 2, "the catch-up, tried again", 3000);
+    expect(peer.requests.filter((r) => r.op === "getAll")).toHaveLength(3);
+    peer.push(peer.add("g_1", "live"));
+    await until(() => got.length === 3, "the next push", 3000);
+    expect(got.map((m) => m.seq)).toEqual([2, 3, 4]);
+    expect(states).toEqual([]); // no reconnect
+  });
+
+  test("resyncs that come while one runs (or before the hello's catch-up ends) make one more catch-up, not a reconnect", async () => {
+    const { peer, c, got } = setup();
+    peer.add("g_1", "a");
+    let getAlls = 0;
+    peer.hook = (f) => {
+      // The hello's catch-up and the first resync: a resync arrives while each is under way.
+      if (f.op === "getAll" && ++getAlls <= 2) for (const s of peer.sockets) s.send(JSON.stringify({ ev: "resync" }));
+      return undefined;
+    };
+    c.connect();
+    await c.waitOpen();
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    peer.add("g_1", "b");
+    await until(() => getAlls >= 3, "the catch-ups", 3000);
+    peer.push(peer.add("g_1", "c"));
+    await until(() => got.length === 2, "both messages", 3000);
+    expect(got.map((m) => m.seq)).toEqual([2, 3]);
+    expect(states).toEqual([]);
+  });
+
   test("request validates nothing itself but maps error replies to NatterError", async () => {
     const { c } = setup();
     c.connect();

@@ -76,6 +76,9 @@ export class NatterClient {
   /** Increases with each hello, so work for an older connection stops. */
   private generation = 0;
   private pumping = false;
+  /** A `resync` came and its catch-up has not started yet; and whether one runs now. */
+  private resyncPending = false;
+  private resyncing = false;
   private openWaiters = new Set<{ resolve(): void; reject(e: NatterError): void }>();
   /** This user's devices: link another, list, revoke (over this connection). */
   readonly devices: DeviceOps = deviceOps((op, params) => this.request(op, params));
@@ -289,6 +292,7 @@ export class NatterClient {
     if (Array.isArray(h.nodes) && this.rotation.learn(h.nodes)) this.emitter.emit("servers", this.rotation.all);
     this.emitter.emit("hello", h);
     const gen = ++this.generation;
+    this.resyncPending = false; // this catch-up covers what an earlier resync asked for
     this.feed.catchUp(gen).then(
       () => {
         if (gen !== this.generation) return;
@@ -297,6 +301,7 @@ export class NatterClient {
         for (const w of [...this.openWaiters]) w.resolve();
         this.feed.fillGaps();
         this.pump();
+        if (this.resyncPending) void this.resync(gen);
       },
       (e) => {
         // A dropped connection brings a new hello, which starts over. Any other
@@ -309,8 +314,38 @@ export class NatterClient {
   private onEvent(e: ServerEvent): void {
     this.emitter.emit("event", e);
     if (e.ev === "message") this.feed.push(e.message);
-    // Events may have been lost between nodes of a cluster: catch up as after a reconnect.
-    else if (e.ev === "resync") void this.feed.catchUp(this.generation).then(() => this.feed.fillGaps(), () => {});
+    // Events may have been lost between nodes of a cluster: catch up as after a reconnect
+    // (once the catch-up of this connection's hello is done; one at a time).
+    else if (e.ev === "resync") {
+      this.resyncPending = true;
+      if (this._state === "open") void this.resync(this.generation);
+    }
+  }
+
+  /**
+   * Catches up after a `resync`, again while more come. A catch-up refused `unavailable`
+   * (a shard moving, the node losing its quorum) is tried again after its retry-after;
+   * another failure reconnects, as after a hello. Ends when the connection does.
+   */
+  private async resync(gen: number): Promise<void> {
+    if (this.resyncing) return;
+    this.resyncing = true;
+    try {
+      while (this.resyncPending && gen === this.generation) {
+        this.resyncPending = false;
+        try {
+          await this.feed.catchUp(gen);
+          if (gen === this.generation) this.feed.fillGaps();
+        } catch (e) {
+          if (gen !== this.generation || e instanceof ConnectionLost) return; // the next hello catches up
+          if (!(e instanceof NatterError) || !isRetryable(e)) return void this.conn.reconnect(e instanceof NatterError ? e.retryAfterMs : 0);
+          this.resyncPending = true;
+          await Bun.sleep(e.retryAfterMs ?? 1000);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
   }
 
   /** An internal request: waits out rate limits (retry_after_ms) while the connection lasts. */

@@ -82,6 +82,10 @@ export interface ServerConfig {
   leaseMs: number;
   /** A node silent this long to a majority is dead and its shards move (ms); more than the lease. */
   failureAfterMs: number;
+  /** Calls to one peer waiting to leave past which new ones are refused `unavailable` (backpressure). */
+  linkMaxQueuedCalls: number;
+  /** Events for one peer waiting to leave past which the backlog is dropped and its clients resync. */
+  linkMaxQueuedEvents: number;
   // ---- failed authentications and /metrics (src/server/transport/throttle.ts, http.ts) ----
   /** Failed logins / bad tokens a client address (or login-code prefix) may have at once. */
   loginFailureBurst: number;
@@ -151,6 +155,8 @@ export const DEFAULTS: ServerConfig = {
   clusterHeartbeatMs: 200,
   leaseMs: 2000,
   failureAfterMs: 3000,
+  linkMaxQueuedCalls: 20_000,
+  linkMaxQueuedEvents: 100_000,
   loginFailureBurst: 20,
   loginFailuresPerMin: 10,
   loginLockoutMs: 60_000,
@@ -202,6 +208,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "clusterHeartbeatMs", flag: "cluster-heartbeat-ms", kind: "int", min: 10, help: "interval of node-to-node heartbeats (ms)" },
   { key: "leaseMs", flag: "lease-ms", kind: "int", min: 50, help: "a node writes only while a majority answered a heartbeat it sent less than this ago (ms)" },
   { key: "failureAfterMs", flag: "failure-after-ms", kind: "int", min: 100, help: "a node silent this long to a majority is dead and its shards move (ms); at least 1.25 x --lease-ms" },
+  { key: "linkMaxQueuedCalls", flag: "link-max-queued-calls", kind: "int", min: 1, help: "calls to one peer node waiting to leave past which new ones are refused unavailable (backpressure)" },
+  { key: "linkMaxQueuedEvents", flag: "link-max-queued-events", kind: "int", min: 1, help: "deliveries to one peer node waiting to leave past which they are dropped and its clients told to resync" },
   { key: "loginFailureBurst", flag: "login-failure-burst", kind: "int", min: 1, help: "failed logins / bad tokens a client address or login-code prefix may have before it is refused" },
   { key: "loginFailuresPerMin", flag: "login-failures-per-min", kind: "int", min: 1, help: "failed authentications a minute an address or code prefix earns back" },
   { key: "loginLockoutMs", flag: "login-lockout-ms", kind: "int", min: 1, help: "how long an address or code prefix out of allowance is refused (rate_limited)" },

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { adminFetch, login, NATTER, WsClient, type TestServer, type TestUser } from "../harness.ts";
+import { freePort } from "./ports.ts";
 import { spawnProxy, type ProxyProcess } from "./tcp-proxy.ts";
 
 export interface ClusterOptions {
@@ -67,13 +68,8 @@ export interface ClusterStatus {
   serving: number[];
 }
 
-/** A free loopback port: bound, read and released (the node binds it right after). */
-export function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
+/** A free loopback port outside the ephemeral range, so a proxy or client socket cannot take it before the node binds it. */
+export { freePort };
 
 /** Polls `f` until it returns something truthy; throws `what` (and `detail()`) after `ms`. No fixed sleeps in callers. */
 async function poll<V>(f: () => Promise<V | null | undefined | false>, ms: number, what: string, detail: () => string = () => ""): Promise<V> {

@@ -3,7 +3,8 @@
 // hands it to its own hub. So an event leaves the channel's owner once, in
 // seq order, and reaches every member's connections on whatever node.
 // Presence: each node tells the others when a user's first connection opens
-// and last one closes there, and sends its whole list to a peer it meets.
+// and last one closes there, and sends its whole list to a peer it meets and
+// at the end of every batch that tells a peer to resync.
 
 import type { ConnRef, Delivery } from "../domain/ports.ts";
 import type { Hub } from "../transport/hub.ts";
@@ -34,6 +35,15 @@ export class ClusterDelivery implements Delivery {
     hub.onPresence = (user, online) => node.broadcast({ t: "on", u: user, on: online } satisfies Ev);
     node.peerMet = (peer) => node.sendTo(peer, { t: "snap", u: hub.onlineUsers() } satisfies Ev);
     node.peerGone = (peer) => this.forget(peer);
+    // Events a peer will not get: lost deliveries make its clients gap-fill (resync); lost
+    // presence changes are repaired by our whole list, sent after them. A dropped backlog
+    // keeps the closes of revoked devices (a gap-fill does not redo them).
+    for (const link of node.links.values())
+      link.policy = {
+        keep: (ev) => (ev as Ev).t === "cd" || (ev as Ev).t === "cu",
+        needsResync: (ev) => (ev as Ev).t === "u" || (ev as Ev).t === "c",
+        onResync: () => [{ t: "snap", u: hub.onlineUsers() } satisfies Ev],
+      };
   }
 
   /** `except` as the hub sees it (a connection here) and as a peer does (its id, if on that peer). */

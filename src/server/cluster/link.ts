@@ -8,9 +8,16 @@
 //   `unavailable` (backpressure).
 // - Events (deliveries to the peer's connections) are one ordered stream:
 //   one request in flight, resent until the peer has it (it drops repeats by
-//   batch number), so a link that drops and comes back loses nothing. If the
-//   queue overflows or is dropped (the peer was dead), the next batch says
-//   `resync`: the peer tells its clients to gap-fill.
+//   batch number), so a link that drops and comes back loses nothing. Past
+//   `maxEvents` queued events the backlog is dropped; it is also dropped when
+//   the peer leaves the view (declared dead), and events published while it
+//   is out of the view are never queued. When such lost events include
+//   deliveries, the next batch says `resync` (one is sent as soon as the peer
+//   is back): the peer tells its clients to gap-fill, so no device silently
+//   misses a message. Lost presence changes are repaired by the batch's tail
+//   (this node's whole presence list, from the delivery layer's policy).
+//   Batches say `accounted`: a gap in their numbers is one of these losses,
+//   already told, so the peer need not resync for the gap itself.
 
 import { NatterError, type WireError } from "../../protocol/index.ts";
 
@@ -31,9 +38,13 @@ export interface LinkOptions {
   /** The current view fingerprint, read when a call batch leaves. */
   fingerprint: () => string;
   maxInFlight?: number;
+  /** Calls waiting to leave past which new ones are refused `unavailable` (--link-max-queued-calls). */
   maxQueued?: number;
+  /** Events waiting for the peer past which the backlog is dropped for a resync (--link-max-queued-events). */
   maxEvents?: number;
   timeoutMs?: number;
+  /** Event-batch request limit (a blackholed request is resent after it); default timeoutMs, else 10 s. */
+  eventTimeoutMs?: number;
 }
 
 interface Pending {
@@ -52,10 +63,12 @@ export class PeerLink {
   private eventBatch: { seq: number; events: unknown[]; resync: boolean } | null = null;
   private eventSeq = 0;
   private resync = false;
+  /** Events were lost that the tail (policy.onResync) repairs, or a resync went out: the tail is due. */
+  private resyncTailDue = false;
   private pumping = false;
   private closed = false;
   /** Counters for status and metrics. */
-  readonly stats = { calls: 0, callBatches: 0, eventBatches: 0, eventsSent: 0, resends: 0, refusedBackpressure: 0, failures: 0 };
+  readonly stats = { calls: 0, callBatches: 0, eventBatches: 0, eventsSent: 0, resends: 0, refusedBackpressure: 0, failures: 0, eventsDropped: 0, resyncs: 0 };
 
   constructor(private readonly o: LinkOptions) {}
 
@@ -136,23 +149,55 @@ export class PeerLink {
     }
   }
 
+  /**
+   * Set by the delivery layer: the events a dropped backlog keeps (closes of revoked devices:
+   * a gap-fill does not replace them); which lost events need the peer's clients to gap-fill
+   * (deliveries; default: every event); and the tail sent after lost events of any kind
+   * (this node's presence, since presence changes may be among them).
+   */
+  policy: { keep?: (ev: unknown) => boolean; needsResync?: (ev: unknown) => boolean; onResync?: () => unknown[] } = {};
+
+  /** Events that will not reach the peer: a resync if any of them needs one, else just the tail. */
+  private lost(events: readonly unknown[]): void {
+    if (events.length === 0) return;
+    this.stats.eventsDropped += events.length;
+    const needs = this.policy.needsResync;
+    if (!needs || events.some(needs)) this.resync = true;
+    else this.resyncTailDue = true;
+  }
+
   /** Queues an event for the peer's connections; events reach it in this order. */
   event(ev: unknown): void {
     if (this.closed) return;
-    if (this.events.length >= (this.o.maxEvents ?? 100_000)) {
-      // The peer is far behind or gone: drop the backlog and have it gap-fill its clients.
-      this.events = [];
-      this.resync = true;
+    const max = this.o.maxEvents ?? 100_000;
+    if (this.events.length >= max) {
+      // The peer is far behind or unreachable: drop the backlog and have it gap-fill its clients.
+      const keep = this.policy.keep;
+      let kept = keep ? this.events.filter(keep) : [];
+      if (kept.length >= max / 2) kept = []; // still bounded, whatever is queued
+      this.lost(kept.length === 0 ? this.events : this.events.filter((e) => !keep!(e)));
+      this.events = kept;
     }
     this.events.push(ev);
     if (!this.pumping) void this.pump();
   }
 
-  /** Drops queued events (the peer is dead): when it is back, its clients gap-fill. */
+  /** Drops queued events (the peer left the view): when it is back, it is told (see lost). */
   dropEvents(): void {
-    if (this.events.length > 0 || this.eventBatch) this.resync = true;
+    this.lost([...(this.eventBatch?.events ?? []), ...this.events]);
     this.events = [];
     this.eventBatch = null;
+  }
+
+  /** An event published while the peer was out of the view (not queued): it is told when back. */
+  missed(ev: unknown): void {
+    this.lost([ev]);
+  }
+
+  /** The peer is in the view again: if it missed events, tell it now (a batch with `resync` and/or the tail). */
+  resume(): void {
+    if (this.closed || !(this.resync || this.resyncTailDue)) return;
+    if (!this.pumping) void this.pump();
   }
 
   get eventBacklog(): number {
@@ -163,18 +208,28 @@ export class PeerLink {
     this.pumping = true;
     let backoff = 25;
     try {
-      while (!this.closed && (this.eventBatch || this.events.length > 0)) {
+      while (!this.closed && (this.eventBatch || this.events.length > 0 || this.resync || this.resyncTailDue)) {
         if (!this.eventBatch) {
-          this.eventBatch = { seq: ++this.eventSeq, events: this.events.splice(0, 2048), resync: this.resync };
+          if (this.resync) this.resyncTailDue = true;
+          const events = this.events.splice(0, 2048);
+          // The resync's tail (the newest state) goes after every event queued before it.
+          if (this.resyncTailDue && this.events.length === 0) {
+            events.push(...(this.policy.onResync?.() ?? []));
+            this.resyncTailDue = false;
+          }
+          this.eventBatch = { seq: ++this.eventSeq, events, resync: this.resync };
           this.resync = false;
         }
         const b = this.eventBatch;
         try {
-          const res = await this.post("/cluster/events", { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, events: b.events });
+          const body = { from: this.o.self, inc: this.o.inc, seq: b.seq, resync: b.resync, accounted: true, events: b.events };
+          const res = await this.post("/cluster/events", body, this.o.eventTimeoutMs ?? this.o.timeoutMs ?? 10_000);
+          await res.arrayBuffer().catch(() => {});
           if (res.ok) {
             if (this.eventBatch === b) this.eventBatch = null;
             this.stats.eventBatches++;
             this.stats.eventsSent += b.events.length;
+            if (b.resync) this.stats.resyncs++;
             backoff = 25;
             continue;
           }

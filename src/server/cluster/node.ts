@@ -30,6 +30,9 @@ export interface ClusterNodeOptions {
   heartbeatMs: number;
   leaseMs: number;
   failureAfterMs: number;
+  /** Per peer link: queued calls / events bounds (--link-max-queued-calls / --link-max-queued-events). */
+  linkMaxQueuedCalls?: number;
+  linkMaxQueuedEvents?: number;
   log: Logger;
   /** Refused to join (another secret, shard count or node list): the caller exits. */
   onRefused?: (why: string) => void;
@@ -106,7 +109,7 @@ export class ClusterNode {
     this.guardMs = Math.min(500, Math.floor(o.leaseMs / 4));
     for (const [id, url] of o.peers) {
       if (id === o.self) continue;
-      this.links.set(id, new PeerLink({ self: o.self, peer: id, url, token: o.token, inc: this.inc, fingerprint: () => this.fp }));
+      this.links.set(id, new PeerLink({ self: o.self, peer: id, url, token: o.token, inc: this.inc, fingerprint: () => this.fp, maxQueued: o.linkMaxQueuedCalls, maxEvents: o.linkMaxQueuedEvents }));
     }
     // Until it hears from a majority, a node serves nothing; its view is every node.
     this.setView(ids);
@@ -194,17 +197,26 @@ export class ClusterNode {
 
   /** Runs an op on the node that owns `channel`'s shard. */
   forwardOp(owner: string, op: string, caller: unknown, params: unknown): Promise<unknown> {
+    // Out of the quorum the links may be cut: answer at once rather than after the link's timeout.
+    if (!this.hasQuorum()) return Promise.reject(unavailable("this node is not in a quorum of the cluster; retry, or use another node", 1000));
     return this.links.get(owner)!.call({ k: "op", op, caller, params });
   }
 
   /** Queues a delivery event for every live peer, in order. */
   broadcast(ev: unknown): void {
-    for (const [id, link] of this.links) if (this.live.includes(id)) link.event(ev);
+    for (const [id, link] of this.links) {
+      if (this.live.includes(id)) link.event(ev);
+      else link.missed(ev); // told when it is back
+    }
   }
 
   /** Queues for every live peer the event `make(peer)` builds for it, in order. */
   broadcastEach(make: (peer: string) => unknown): void {
-    for (const [id, link] of this.links) if (this.live.includes(id)) link.event(make(id));
+    for (const [id, link] of this.links) {
+      const ev = make(id);
+      if (this.live.includes(id)) link.event(ev);
+      else link.missed(ev);
+    }
   }
 
   /** Queues a delivery event for one peer. */
@@ -302,6 +314,7 @@ export class ClusterNode {
         this.links.get(g)?.dropEvents();
         this.peerGone?.(g);
       }
+      for (const [id, link] of this.links) if (live.includes(id)) link.resume();
     }
     if (!quorum) {
       if (this.serving.size > 0) {
@@ -486,7 +499,7 @@ export class ClusterNode {
     throw new NatterError("bad_request", `unknown cluster call ${String(c.k)}`);
   }
 
-  private onEvents(from: string, b: { inc: string; seq: number; resync?: boolean; events: unknown[] }): Response {
+  private onEvents(from: string, b: { inc: string; seq: number; resync?: boolean; accounted?: boolean; events: unknown[] }): Response {
     const st = this.streams.get(from);
     let resync = b.resync === true;
     if (!st || st.inc !== b.inc) {
@@ -496,7 +509,8 @@ export class ClusterNode {
     } else if (b.seq <= st.seq) {
       return Response.json({ ok: true, duplicate: true }); // a resend of a batch already applied
     } else {
-      if (b.seq !== st.seq + 1) resync = true;
+      // A gap is a lost batch: the sender says (`accounted`) whether it told us with `resync` already.
+      if (b.seq !== st.seq + 1 && b.accounted !== true) resync = true;
       st.seq = b.seq;
     }
     this.host!.deliver(from, b.events, resync);

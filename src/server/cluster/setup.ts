@@ -49,6 +49,8 @@ export function createClusterNode(config: ServerConfig, shards: number, secret: 
     heartbeatMs: config.clusterHeartbeatMs,
     leaseMs: config.leaseMs,
     failureAfterMs: config.failureAfterMs,
+    linkMaxQueuedCalls: config.linkMaxQueuedCalls,
+    linkMaxQueuedEvents: config.linkMaxQueuedEvents,
     log,
     onRefused,
   });
