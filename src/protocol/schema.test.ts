@@ -7,7 +7,7 @@ test("every op of protocol v1 has a schema", () => {
     [
       "getAll", "getMessages", "sendMessage", "createGroup", "createInvite", "joinGroup", "leaveGroup",
       "addMembers", "removeMember", "markDelivered", "markSeen", "typing", "findUser", "ping", "getUsers",
-      "linkDevice", "listDevices", "revokeDevice", "revokeInvite", "listInvites",
+      "linkDevice", "listDevices", "revokeDevice", "revokeInvite", "listInvites", "editMessage", "deleteMessage", "react",
     ].sort(),
   );
   expect(isOpName("toString")).toBe(false);

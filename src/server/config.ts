@@ -27,6 +27,8 @@ export interface ServerConfig {
   inviteTtlMs: number;
   /** Most joins one group invite admits, and the limit of one created without max_uses. */
   inviteMaxUses: number;
+  /** How long after sending its sender may edit or delete-for-everyone a message (ms). */
+  editWindowMs: number;
   rateBurst: number;
   ratePerSec: number;
   maxConnections: number;
@@ -118,6 +120,7 @@ export const DEFAULTS: ServerConfig = {
   maxGroupMembers: 100,
   inviteTtlMs: 7 * 24 * 60 * 60 * 1000,
   inviteMaxUses: 100,
+  editWindowMs: 15 * 60 * 1000,
   rateBurst: 300,
   ratePerSec: 100,
   maxConnections: 18_000,
@@ -167,6 +170,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "maxGroupMembers", flag: "max-group-members", kind: "int", min: 2, help: "members per group" },
   { key: "inviteTtlMs", flag: "invite-ttl-ms", kind: "int", min: 1, help: "lifetime of a group invite: the default and the most a createInvite may ask for" },
   { key: "inviteMaxUses", flag: "invite-max-uses", kind: "int", min: 1, help: "joins one group invite admits: the default and the most a createInvite may ask for" },
+  { key: "editWindowMs", flag: "edit-window-ms", kind: "int", min: 0, help: "how long after sending a sender may edit or delete-for-everyone a message" },
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },

@@ -143,7 +143,7 @@ export class FakeClient implements ChatClient {
       reply_to: null,
       sent_at: Date.now(),
       delivered_at: null,
-      seen_at: null,
+      seen_at: null, edited_at: null, deleted_at: null, reactions: [],
       ...extra,
     };
   }
@@ -259,7 +259,7 @@ export function msg(channel: string, seq: number, sender: string, content: strin
     reply_to: null,
     sent_at: 1_700_000_000_000 + seq * 60_000,
     delivered_at: null,
-    seen_at: null,
+    seen_at: null, edited_at: null, deleted_at: null, reactions: [],
     ...over,
   };
 }

@@ -1,6 +1,7 @@
-// The scriptable client commands: login, chats, send, history, watch.
+// The scriptable client commands: login, chats, send, history, watch, edit, delete, react.
 // One file per command: options, parse (tested apart) and run.
 import type { Command } from "commander";
+import { registerDelete, registerEdit, registerReact } from "./changes.ts";
 import { registerChats } from "./chats.ts";
 import { registerDownload } from "./download.ts";
 import { registerHistory } from "./history.ts";
@@ -16,4 +17,7 @@ export function registerClientCommands(program: Command): void {
   registerHistory(program);
   registerWatch(program);
   registerDownload(program);
+  registerEdit(program);
+  registerDelete(program);
+  registerReact(program);
 }

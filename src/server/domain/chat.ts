@@ -13,6 +13,7 @@ import {
   type SendMessageParams,
   type User,
 } from "../../protocol/index.ts";
+import { isSingleEmoji } from "../../protocol/emoji.ts";
 import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, groupIdFor, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
@@ -31,7 +32,20 @@ export interface ChatLimits {
   inviteMaxUses: number;
   /** Country of phone numbers given without a country code ("" = none). */
   phoneRegion?: string;
+  /** How long after sending its sender may edit or delete-for-everyone a message (ms). */
+  editWindowMs?: number;
 }
+
+/** An edit, delete (for everyone; "hide": for the caller) or reaction, as the ops ask for it. */
+export interface ChangeAsk {
+  channel: string;
+  seq: number;
+  kind: "edit" | "delete" | "hide" | "react";
+  content?: string;
+  emoji?: string;
+}
+
+const CHANGE_EVENT = { edit: "edit", delete: "delete", hide: "delete", react: "reaction" } as const;
 
 /** The acting party of a membership op: a user, or the operator through /admin. */
 export type Actor = { user: string } | { admin: true };
@@ -94,7 +108,7 @@ export class Chat {
     const from = me?.joined_seq ?? 0;
     // Back in a group with nothing new yet: the last message is that of an earlier period.
     const lastVisible = visibleLast > from ? visibleLast : (me?.earlier.at(-1)?.[1] ?? 0);
-    const lastRow = lastVisible > 0 ? await this.store.getMessage(c.id, lastVisible) : null;
+    const lastRow = lastVisible > 0 ? await this.store.lastMessage(c.id, user, lastVisible) : null;
     const seen = me ? Math.max(me.seen_seq, from) : visibleLast;
     let name = c.name;
     if (c.kind === "direct") {
@@ -137,7 +151,7 @@ export class Chat {
         has_more = after_seq < state.channel.last_seq;
         break;
       }
-      const page = await this.store.messages(p.channel, { after_seq, before_seq, limit: limit - rows.length, newest });
+      const page = await this.store.messages(p.channel, { after_seq, before_seq, limit: limit - rows.length, newest, reader: caller.user });
       rows = newest ? [...page.rows, ...rows] : [...rows, ...page.rows];
       if (page.has_more) {
         has_more = true;
@@ -189,6 +203,49 @@ export class Chat {
       this.metrics.messages.inc();
       this.publish(state, { ev: "message", message }, caller);
     }
+    return message;
+  }
+
+  /**
+   * Edits, deletes (for everyone, or "hide" for the caller) or reacts to message `seq`: the rules
+   * are checked in the commit (ChangeRequest), which also appends the change's own row; then the
+   * event goes to every member's devices (a hide only to the caller's) and media a delete dropped
+   * is released if no other message carries it. Returns the target's state after the change.
+   */
+  async change(caller: Caller, a: ChangeAsk): Promise<Message> {
+    const { state, me } = await this.readable(caller.user, a.channel);
+    if (a.kind !== "hide" && me.left_seq !== null) throw new NatterError("forbidden", "no longer a member of this channel");
+    if (!reads(me, a.seq)) throw new NatterError("not_found", "no such message");
+    if (a.kind === "edit") {
+      const content = a.content ?? "";
+      if (content.length === 0) throw new NatterError("bad_request", "an edit needs content (delete the message instead)");
+      if (Buffer.byteLength(content, "utf8") > this.limits.maxMessageBytes)
+        throw new NatterError("too_large", `content is larger than ${this.limits.maxMessageBytes} bytes`);
+    }
+    if (a.kind === "react" && a.emoji !== "" && !isSingleEmoji(a.emoji ?? "")) throw new NatterError("bad_request", "a reaction is exactly one emoji");
+    const pending = this.store.applyChange({
+      channel: a.channel,
+      seq: a.seq,
+      actor: caller.user,
+      at: Date.now(),
+      kind: a.kind,
+      ...(a.content !== undefined ? { content: a.content } : {}),
+      ...(a.emoji !== undefined ? { emoji: a.emoji } : {}),
+      windowMs: this.limits.editWindowMs ?? 15 * 60_000,
+    });
+    caller.handedOver?.();
+    const r = await pending;
+    const message = toMessage(r.target);
+    if (r.change) {
+      // No await between the commit and the publish: events leave in seq order. The caller's own
+      // connection gets it too (its reply does not carry the change's seq), as do all their devices.
+      const change = toMessage(r.change);
+      const ev = { ev: CHANGE_EVENT[a.kind], channel: a.channel, seq: a.seq, change_seq: change.seq, message, change };
+      if (a.kind === "hide") this.delivery.toUsers([caller.user], JSON.stringify({ ...ev, scope: "me" }));
+      else if (a.kind === "react") this.publish(state, { ...ev, user: caller.user, emoji: a.emoji });
+      else this.publish(state, a.kind === "delete" ? { ...ev, scope: "everyone" } : ev);
+    }
+    if (r.dropped_media && this.media?.release) await this.media.release(r.dropped_media, r.target.sent_at);
     return message;
   }
 

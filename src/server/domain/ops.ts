@@ -36,6 +36,9 @@ const HANDLERS: { [K in Exclude<OpName, DeviceOp>]: Handler<K> } = {
   findUser: async (chat, _c, p) => ({ user: await chat.findUser(p.phone) }),
   getUsers: async (chat, c, p) => ({ users: await chat.getUsers(c.user, p.ids) }),
   ping: async () => ({ at: Date.now() }),
+  editMessage: async (chat, c, p) => ({ message: await chat.change(c, { channel: p.channel, seq: p.seq, kind: "edit", content: p.content }) }),
+  deleteMessage: async (chat, c, p) => (await chat.change(c, { channel: p.channel, seq: p.seq, kind: p.scope === "me" ? "hide" : "delete" }), {}),
+  react: async (chat, c, p) => (await chat.change(c, { channel: p.channel, seq: p.seq, kind: "react", emoji: p.emoji }), {}),
 };
 
 /**

@@ -4,6 +4,7 @@
 // data (they cross threads as JSON text).
 
 import { accountWrites } from "./accounts.ts";
+import { changeWrites } from "./changes.ts";
 import { channelWrites } from "./channels.ts";
 import type { WriteCtx } from "./exec.ts";
 import { inviteWrites } from "./invites.ts";
@@ -11,7 +12,7 @@ import { maintenanceWrites } from "./maintenance.ts";
 import { mediaWrites } from "./media.ts";
 import { messageWrites } from "./messages.ts";
 
-export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites };
+export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...changeWrites, ...mediaWrites, ...maintenanceWrites };
 
 export type WriteOp = keyof typeof WRITES;
 export type WriteArgs<K extends WriteOp> = Parameters<(typeof WRITES)[K]>[1];

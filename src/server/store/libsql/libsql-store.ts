@@ -48,6 +48,8 @@ export class LibsqlStore extends ShardedStore {
     if (opts.url.startsWith("file:")) {
       await s.client.execute("PRAGMA journal_mode = WAL");
       await s.client.execute("PRAGMA busy_timeout = 5000");
+      // A message deleted for everyone is zeroed in its pages (docs/security.md); a remote sqld keeps its own settings.
+      await s.client.execute("PRAGMA secure_delete = FAST");
     }
     const script = migrationScript((await s.r.get<{ user_version: number }>("PRAGMA user_version"))?.user_version ?? 0);
     if (script) await s.client.executeMultiple(script);
