@@ -3,6 +3,7 @@
 
 import {
   NatterError,
+  type ChangeRecord,
   type Channel,
   type CreateGroupParams,
   type Invite,
@@ -18,7 +19,7 @@ import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, groupIdFor, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
 import { planMemberChange } from "../store/channels.ts";
-import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, UserLookup } from "../store/types.ts";
+import type { ChannelState, ChannelStore, LostRow, MemberRow, MessageRow, MessageStore, NewMessage, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { toMessage, toUser } from "./views.ts";
@@ -213,7 +214,15 @@ export class Chat {
    * is released if no other message carries it. Returns the target's state after the change.
    */
   async change(caller: Caller, a: ChangeAsk): Promise<Message> {
-    const { state, me } = await this.readable(caller.user, a.channel);
+    const state = await this.checkChange(caller.user, a);
+    const pending = this.commitChange(state, caller.user, a, Date.now(), this.limits.editWindowMs ?? 15 * 60_000);
+    caller.handedOver?.();
+    return pending;
+  }
+
+  /** The channel of a change `user` asks for, once the checks that need no commit pass. */
+  private async checkChange(user: string, a: ChangeAsk): Promise<ChannelState> {
+    const { state, me } = await this.readable(user, a.channel);
     if (a.kind !== "hide" && me.left_seq !== null) throw new NatterError("forbidden", "no longer a member of this channel");
     if (!reads(me, a.seq)) throw new NatterError("not_found", "no such message");
     if (a.kind === "edit") {
@@ -223,26 +232,29 @@ export class Chat {
         throw new NatterError("too_large", `content is larger than ${this.limits.maxMessageBytes} bytes`);
     }
     if (a.kind === "react" && a.emoji !== "" && !isSingleEmoji(a.emoji ?? "")) throw new NatterError("bad_request", "a reaction is exactly one emoji");
-    const pending = this.store.applyChange({
+    return state;
+  }
+
+  /** Commits a change (its rules checked in the commit), tells whom it concerns, releases dropped media. */
+  private async commitChange(state: ChannelState, actor: string, a: ChangeAsk, at: number, windowMs: number): Promise<Message> {
+    const r = await this.store.applyChange({
       channel: a.channel,
       seq: a.seq,
-      actor: caller.user,
-      at: Date.now(),
+      actor,
+      at,
       kind: a.kind,
       ...(a.content !== undefined ? { content: a.content } : {}),
       ...(a.emoji !== undefined ? { emoji: a.emoji } : {}),
-      windowMs: this.limits.editWindowMs ?? 15 * 60_000,
+      windowMs,
     });
-    caller.handedOver?.();
-    const r = await pending;
     const message = toMessage(r.target);
     if (r.change) {
       // No await between the commit and the publish: events leave in seq order. The caller's own
       // connection gets it too (its reply does not carry the change's seq), as do all their devices.
       const change = toMessage(r.change);
       const ev = { ev: CHANGE_EVENT[a.kind], channel: a.channel, seq: a.seq, change_seq: change.seq, message, change };
-      if (a.kind === "hide") this.delivery.toUsers([caller.user], JSON.stringify({ ...ev, scope: "me" }));
-      else if (a.kind === "react") this.publish(state, { ...ev, user: caller.user, emoji: a.emoji });
+      if (a.kind === "hide") this.delivery.toUsers([actor], JSON.stringify({ ...ev, scope: "me" }));
+      else if (a.kind === "react") this.publish(state, { ...ev, user: actor, emoji: a.emoji });
       else this.publish(state, a.kind === "delete" ? { ...ev, scope: "everyone" } : ev);
     }
     if (r.dropped_media && this.media?.release) await this.media.release(r.dropped_media, r.target.sent_at);
@@ -250,15 +262,50 @@ export class Chat {
   }
 
   /**
-   * Appends again a message its node acknowledged but never replicated (a cluster's takeover,
-   * docs/cluster.md); members receive it. False if it was there already (same sender + client id).
+   * Appends again, in order, what a takeover found acknowledged but never replicated
+   * (docs/cluster.md): messages through `recover`, change rows applied again to their target as
+   * their actor did at their time (no window: it was accepted then), the target's seq followed
+   * if it was itself appended again at another seq. Returns how many took; `failed` hears the rest.
    */
-  async recover(m: NewMessage): Promise<boolean> {
+  async recoverLost(lost: LostRow[], failed: (m: LostRow, e: unknown) => void): Promise<number> {
+    const moved = new Map<string, number>(); // `${channel}:${old seq}` -> new seq
+    let done = 0;
+    for (const m of lost) {
+      try {
+        if (m.type !== "change" && m.type !== "hide") {
+          const seq = await this.recover({ ...m, type: m.type as SendMessageParams["type"] });
+          if (seq !== null) {
+            moved.set(`${m.channel}:${m.seq}`, seq);
+            done++;
+          }
+          continue;
+        }
+        const rec = m.type === "hide" ? { op: "hide" as const } : (JSON.parse(m.content) as ChangeRecord);
+        const old = m.reply_to ? parseMessageId(m.reply_to) : null;
+        if (!old) continue;
+        const seq = moved.get(`${m.channel}:${old.seq}`) ?? old.seq;
+        const kind = rec.op === "react" ? "react" : rec.op;
+        const a: ChangeAsk = { channel: m.channel, seq, kind, ...(rec.op === "edit" ? { content: rec.content } : {}), ...(rec.op === "react" ? { emoji: rec.emoji } : {}) };
+        const state = await this.checkChange(m.sender, a);
+        await this.commitChange(state, m.sender, a, m.sent_at, Number.MAX_SAFE_INTEGER);
+        done++;
+      } catch (e) {
+        failed(m, e);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Appends again a message its node acknowledged but never replicated (a cluster's takeover,
+   * docs/cluster.md); members receive it. Its new seq, or null if it was there already (same sender + client id).
+   */
+  async recover(m: NewMessage): Promise<number | null> {
     const state = await this.store.getChannel(m.channel);
-    if (!state) return false;
+    if (!state) return null;
     const { message: row, duplicate } = await this.store.appendMessage(m);
     if (!duplicate) this.publish(state, { ev: "message", message: toMessage(row) });
-    return !duplicate;
+    return duplicate ? null : row.seq;
   }
 
   /** The channel a send goes to: `channel`, or the one direct chat with `to` (created on first use). */

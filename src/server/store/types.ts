@@ -51,6 +51,10 @@ export type MessageRow = Omit<Message, "id">;
 /** A message to append: what the store assigns or derives (seq, receipt times, change state) left out. */
 export type NewMessage = Omit<MessageRow, "seq" | "delivered_at" | "seen_at" | "edited_at" | "deleted_at" | "reactions"> & { type: MessageType };
 
+/** A row a cluster takeover found committed but never replicated (takeover.ts): a message, or a
+ *  change row (type "change" / "hide"), with the seq it had. */
+export type LostRow = Omit<NewMessage, "type"> & { type: string; seq: number };
+
 /** An edit, delete (for everyone, or "hide" for the actor) or reaction of message `seq`, checked and applied in one commit. */
 export interface ChangeRequest {
   channel: string;
