@@ -70,13 +70,28 @@ export interface TestHranaServer {
 }
 
 /** Serves the SQLite file at `path` on 127.0.0.1 (port 0 picks one). */
+/** Runs `f` again while SQLite answers SQLITE_BUSY (another stream holds the write lock), for up to 5 s. */
+async function patiently<T>(f: () => T): Promise<T> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    try {
+      return f();
+    } catch (e) {
+      if ((e as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > end) throw e;
+      await Bun.sleep(2);
+    }
+  }
+}
+
 export function startTestHranaServer(path: string, opts: { token?: string; port?: number } = {}): TestHranaServer {
   const streams = new Map<string, Stream>();
   let served = 0;
   const open = () => {
     const db = new Database(path, { create: true });
     db.run("PRAGMA journal_mode = WAL");
-    db.run("PRAGMA busy_timeout = 5000");
+    // No busy_timeout: waiting for a lock inside SQLite would block this one thread, and so the
+    // stream holding the lock could never commit. `patiently` waits for it between turns instead.
+    db.run("PRAGMA busy_timeout = 0");
     return db;
   };
   const exec = (st: Stream, s: HStmt) => {
@@ -133,7 +148,7 @@ export function startTestHranaServer(path: string, opts: { token?: string; port?
             open_ = false;
             results.push({ type: "ok", response: { type: "close" } });
           } else if (r.type === "execute") {
-            results.push({ type: "ok", response: { type: "execute", result: exec(stream, r.stmt) } });
+            results.push({ type: "ok", response: { type: "execute", result: await patiently(() => exec(stream, r.stmt)) } });
           } else if (r.type === "store_sql") {
             stream.sqls.set(r.sql_id, r.sql);
             results.push({ type: "ok", response: { type: "store_sql" } });
@@ -141,7 +156,7 @@ export function startTestHranaServer(path: string, opts: { token?: string; port?
             stream.sqls.delete(r.sql_id);
             results.push({ type: "ok", response: { type: "close_sql" } });
           } else if (r.type === "sequence") {
-            db.run(r.sql ?? stream.sqls.get(r.sql_id) ?? "");
+            await patiently(() => db.run(r.sql ?? stream.sqls.get(r.sql_id) ?? ""));
             results.push({ type: "ok", response: { type: "sequence" } });
           } else if (r.type === "get_autocommit") {
             results.push({ type: "ok", response: { type: "get_autocommit", is_autocommit: !db.inTransaction } });
@@ -166,14 +181,14 @@ export function startTestHranaServer(path: string, opts: { token?: string; port?
                   return !db.inTransaction;
               }
             };
-            steps.forEach((st, i) => {
+            for (const [i, st] of steps.entries()) {
               if (st.condition && !cond(st.condition)) {
                 stepResults.push(null);
                 stepErrors.push(null);
-                return;
+                continue;
               }
               try {
-                stepResults.push(exec(stream, st.stmt));
+                stepResults.push(await patiently(() => exec(stream, st.stmt)));
                 stepErrors.push(null);
                 ok[i] = true;
               } catch (e) {
@@ -181,7 +196,7 @@ export function startTestHranaServer(path: string, opts: { token?: string; port?
                 stepErrors.push(error(e));
                 ok[i] = false;
               }
-            });
+            }
             results.push({ type: "ok", response: { type: "batch", result: { step_results: stepResults, step_errors: stepErrors } } });
           } else {
             results.push({ type: "error", error: { message: `unsupported request ${r.type}`, code: "NOT_SUPPORTED" } });

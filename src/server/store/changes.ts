@@ -80,6 +80,12 @@ export const changeWrites = {
     if (!plan) return { target: target!, change: null, dropped_media: null };
     const t = target!;
     const next: MessageRow = { ...t, ...plan.next };
+    // The deleted text is zeroed in the pages it leaves (SQLite connections have it on already; a
+    // libSQL connection from its pool may not). A server that refuses the pragma keeps its own setting.
+    if (r.kind === "delete")
+      try {
+        await db.run("PRAGMA secure_delete = FAST");
+      } catch {}
     if (r.kind === "hide") await db.run("INSERT INTO hidden (channel_id, user_id, seq) VALUES (?, ?, ?)", r.channel, r.actor, r.seq);
     else
       await db.run(

@@ -147,8 +147,16 @@ export const MIGRATIONS: readonly string[] = [
  * number; "" when there is none. Throws if the database is newer than this natter.
  */
 export function migrationScript(version: number): string {
+  let script = "";
+  for (let v = version, step: string | null; (step = migrationStep(v)) !== null; v++) script += `BEGIN IMMEDIATE;\n${step}COMMIT;\n`;
+  return script;
+}
+
+/**
+ * The next migration for a database at schema `version`, with the statement that records
+ * its number, to run inside a transaction the caller opens; null when none is pending.
+ */
+export function migrationStep(version: number): string | null {
   if (version > MIGRATIONS.length) throw new Error(`schema version ${version} is newer than this natter (${MIGRATIONS.length}); upgrade natter`);
-  return MIGRATIONS.slice(version)
-    .map((sql, i) => `BEGIN IMMEDIATE;\n${sql}\nPRAGMA user_version = ${version + i + 1};\nCOMMIT;\n`)
-    .join("");
+  return version === MIGRATIONS.length ? null : `${MIGRATIONS[version]}\nPRAGMA user_version = ${version + 1};\n`;
 }

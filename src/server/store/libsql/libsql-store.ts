@@ -13,7 +13,7 @@
 import { createClient, type Client, type Transaction } from "@libsql/client";
 import type { Exec, WriteCtx } from "../exec.ts";
 import { SeqCache } from "../messages.ts";
-import { migrationScript } from "../migrations.ts";
+import { migrationStep } from "../migrations.ts";
 import { ShardedStore } from "../sharded-store.ts";
 import type { CommitStat } from "../types.ts";
 import { needsSavepoint, runWrite, type PendingWrite, type WriteArgs, type WriteOp, type WriteResult } from "../write-ops.ts";
@@ -46,14 +46,35 @@ export class LibsqlStore extends ShardedStore {
   static async open(opts: LibsqlStoreOptions): Promise<LibsqlStore> {
     const s = new LibsqlStore(opts);
     if (opts.url.startsWith("file:")) {
+      await s.client.execute("PRAGMA busy_timeout = 5000"); // first: another process may hold the lock
       await s.client.execute("PRAGMA journal_mode = WAL");
-      await s.client.execute("PRAGMA busy_timeout = 5000");
-      // A message deleted for everyone is zeroed in its pages (docs/security.md); a remote sqld keeps its own settings.
-      await s.client.execute("PRAGMA secure_delete = FAST");
     }
-    const script = migrationScript((await s.r.get<{ user_version: number }>("PRAGMA user_version"))?.user_version ?? 0);
-    if (script) await s.client.executeMultiple(script);
+    await s.migrate();
     return s;
+  }
+
+  /**
+   * Applies pending migrations one at a time, each in a write transaction that reads the
+   * schema version inside it: several nodes of a cluster opening one libSQL database at once
+   * apply each migration once (the others wait for the lock, then see it done).
+   */
+  private async migrate(): Promise<void> {
+    for (;;) {
+      const tx = await this.client.transaction("write");
+      try {
+        const version = Number((await tx.execute("PRAGMA user_version")).rows[0]?.[0] ?? 0);
+        const next = migrationStep(version);
+        if (next === null) {
+          await tx.rollback();
+          return;
+        }
+        await tx.executeMultiple(next);
+        await tx.commit();
+      } catch (e) {
+        tx.close();
+        throw e;
+      }
+    }
   }
 
   protected reader(): Exec {
