@@ -52,7 +52,7 @@ function startPeer(): Peer {
       seqs.set(channel, seq);
       const m: Message = {
         id: `${channel}:${seq}`, channel, seq, sender, client_id: crypto.randomUUID(), type: "text", content,
-        media: null, reply_to: null, sent_at: Date.now(), delivered_at: null, seen_at: null,
+        media: null, reply_to: null, sent_at: Date.now(), delivered_at: null, seen_at: null, edited_at: null, deleted_at: null, reactions: [],
       };
       const list = peer.messages.get(channel) ?? [];
       list.push(m);

@@ -3,8 +3,12 @@
 // catches up after every reconnect, fills seq gaps, emits each message id
 // exactly once in seq order per channel, and sends through an idempotent outbox.
 import {
+  changeRecord,
+  changeTarget,
   NatterError,
   validateParams,
+  type ChangeRecord,
+  type DeleteScope,
   type Device,
   type HelloEvent,
   type Message,
@@ -50,10 +54,22 @@ export interface SendParams {
   reply_to?: string;
 }
 
+/**
+ * A change entry (an edit, delete or reaction; see foldChange), emitted once each in seq order
+ * like messages: pushed live, or found by catch-up. `target` is the seq of the message it changes.
+ */
+export interface ChangeNote {
+  entry: Message;
+  record: ChangeRecord;
+  channel: string;
+  target: number;
+}
+
 type Events = {
   state: ConnState;
   hello: HelloEvent;
   message: Message;
+  change: ChangeNote;
   event: ServerEvent;
   outbox: OutgoingEntry[];
   servers: string[];
@@ -90,7 +106,7 @@ export class NatterClient {
     this.rotation = new ServerRotation(given, { random: opts.random });
     this.feed = new MessageFeed({
       call: (op, params, gen) => this.call(op, params, gen),
-      emit: (m) => this.emitter.emit("message", m),
+      emit: (m) => this.emitEntry(m),
       generation: () => this.generation,
       isOpen: () => this._state === "open",
     });
@@ -254,12 +270,29 @@ export class NatterClient {
   on(ev: "state", f: (s: ConnState) => void): () => void;
   on(ev: "hello", f: (e: HelloEvent) => void): () => void;
   on(ev: "message", f: (m: Message) => void): () => void;
+  /** A change entry (edit, delete, reaction), in seq order with messages; fold it with foldChange. */
+  on(ev: "change", f: (c: ChangeNote) => void): () => void;
   on(ev: "event", f: (e: ServerEvent) => void): () => void;
   on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
   /** The known servers changed (a hello brought another node list). */
   on(ev: "servers", f: (servers: string[]) => void): () => void;
   on<K extends keyof Events>(ev: K, f: (v: Events[K]) => void): () => void {
     return this.emitter.on(ev, f);
+  }
+
+  /** Edits one's own text message (within the server's edit window); resolves with its state after. */
+  async editMessage(channel: string, seq: number, content: string): Promise<Message> {
+    return (await this.request("editMessage", { channel, seq, content })).message;
+  }
+
+  /** Deletes a message for everyone (the sender within the window, or a group admin) or only for this user ("me"). */
+  async deleteMessage(channel: string, seq: number, scope: DeleteScope = "everyone"): Promise<void> {
+    await this.request("deleteMessage", { channel, seq, scope });
+  }
+
+  /** Sets this user's one reaction to a message; "" removes it. */
+  async react(channel: string, seq: number, emoji: string): Promise<void> {
+    await this.request("react", { channel, seq, emoji });
   }
 
   /** Highest seq this client has seen in the channel (0 if none). */
@@ -311,9 +344,19 @@ export class NatterClient {
     );
   }
 
+  /** A feed entry: a change entry is a "change", anything else a "message". */
+  private emitEntry(m: Message): void {
+    if (m.type !== "change") return this.emitter.emit("message", m);
+    const record = changeRecord(m);
+    const target = changeTarget(m);
+    if (record && target !== null) this.emitter.emit("change", { entry: m, record, channel: m.channel, target });
+  }
+
   private onEvent(e: ServerEvent): void {
     this.emitter.emit("event", e);
     if (e.ev === "message") this.feed.push(e.message);
+    // A change is the entry at its change_seq: it keeps the feed's seqs dense.
+    else if ((e.ev === "edit" || e.ev === "delete" || e.ev === "reaction") && e.change) this.feed.push(e.change);
     // Events may have been lost between nodes of a cluster: catch up as after a reconnect
     // (once the catch-up of this connection's hello is done; one at a time).
     else if (e.ev === "resync") {

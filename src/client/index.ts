@@ -1,6 +1,7 @@
 // The client library: what the TUI, the CLI and scripts use to talk to a
 // natter server. See docs/client.md for its guarantees.
-export { NatterClient, type ClientOptions, type ConnState, type SendParams } from "./client.ts";
+export { NatterClient, type ChangeNote, type ClientOptions, type ConnState, type SendParams } from "./client.ts";
+export { foldChange, changeRecord, changeTarget } from "../protocol/changes.ts";
 export type { OutgoingEntry } from "./outbox.ts";
 export { login, HttpApi, baseUrl, onSomeServer, triedNowhere } from "./http.ts";
 export { ServerRotation, uniqueServers } from "./servers.ts";

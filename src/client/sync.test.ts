@@ -14,7 +14,7 @@ const msg = (channel: string, seq: number): Message => ({
   reply_to: null,
   sent_at: seq,
   delivered_at: null,
-  seen_at: null,
+  seen_at: null, edited_at: null, deleted_at: null, reactions: [],
 });
 const seqs = (ms: Message[]) => ms.map((m) => m.seq);
 

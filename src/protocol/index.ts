@@ -4,3 +4,5 @@ export * from "./types.ts";
 export * from "./schema.ts";
 export * from "./errors.ts";
 export * from "./admin.ts";
+export * from "./emoji.ts";
+export * from "./changes.ts";

@@ -2,7 +2,7 @@
 // A tiny declarative validator: it checks types, ranges and required fields
 // and drops unknown fields, so handlers receive exactly the typed params.
 
-import { MESSAGE_TYPES, PRIVACY_AUDIENCES, type JoinPolicy, type MessageType } from "./types.ts";
+import { MESSAGE_TYPES, PRIVACY_AUDIENCES, type DeleteScope, type JoinPolicy, type MessageType } from "./types.ts";
 
 /** One field of a schema: its type and bounds. Config options use the same kinds. */
 export type FieldSpec =
@@ -75,6 +75,10 @@ export const OP_SCHEMAS = {
     find_by_phone: { kind: "enum", optional: true, values: PRIVACY_AUDIENCES },
     add_to_groups: { kind: "enum", optional: true, values: PRIVACY_AUDIENCES },
   },
+  // Edits, deletes and reactions (additions): content limits and the emoji rule are checked by the server.
+  editMessage: { channel: ID, seq: SEQ, content: { kind: "string", max: 16 * 1024 * 1024 } },
+  deleteMessage: { channel: ID, seq: SEQ, scope: { kind: "enum", values: ["everyone", "me"] } },
+  react: { channel: ID, seq: SEQ, emoji: { kind: "string", max: 64 } },
 } as const satisfies Record<string, Schema>;
 
 export type OpName = keyof typeof OP_SCHEMAS;
@@ -102,6 +106,7 @@ export type OpParams = { [K in OpName]: ParamsOf<(typeof OP_SCHEMAS)[K]> };
 
 // Narrow the enum-typed fields to their union types for handlers' convenience.
 export type SendMessageParams = OpParams["sendMessage"] & { type: MessageType };
+export type DeleteMessageParams = OpParams["deleteMessage"] & { scope: DeleteScope };
 export type CreateGroupParams = OpParams["createGroup"] & { join?: JoinPolicy };
 
 /** POST /api/login: not an op, it is how a device gets its token. */

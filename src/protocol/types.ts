@@ -6,6 +6,9 @@ export const PROTOCOL_VERSION = 1;
 export type MessageType = "text" | "image" | "video" | "audio" | "file";
 export const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "video", "audio", "file"];
 
+/** Addition: the type of a change entry (an edit, delete or reaction with its own seq; see ChangeRecord). */
+export type EntryType = MessageType | "change";
+
 export type JoinPolicy = "invite" | "open";
 
 /** Addition: who a privacy setting lets in (getPrivacy / setPrivacy; docs/protocol.md "Privacy"). */
@@ -58,7 +61,8 @@ export interface Message {
   seq: number;
   sender: string;
   client_id: string;
-  type: MessageType;
+  /** "change" (addition): a change entry; `reply_to` names its target, `content` is its ChangeRecord as JSON. */
+  type: EntryType;
   content: string;
   media: string | null;
   /** Id of the message this one replies to (same channel), or null. */
@@ -67,7 +71,30 @@ export interface Message {
   /** Set once every other member has reached this seq. */
   delivered_at: number | null;
   seen_at: number | null;
+  /** Additions: when the content was last edited, when it was deleted for everyone (then content is "" and media null). */
+  edited_at: number | null;
+  deleted_at: number | null;
+  /** Addition: one emoji per user, grouped; each group's users in the order they reacted. */
+  reactions: Reaction[];
 }
+
+export interface Reaction {
+  emoji: string;
+  users: string[];
+}
+
+/**
+ * Addition: what a change entry did to its target (the JSON in a "change" entry's content;
+ * its sender did it, at its sent_at). "hide" (delete for me) is an entry only its sender reads.
+ * An edit's content is cleared (content "") once its target is deleted for everyone.
+ */
+export type ChangeRecord =
+  | { op: "edit"; content: string }
+  | { op: "delete" }
+  | { op: "hide" }
+  | { op: "react"; emoji: string };
+
+export type DeleteScope = "everyone" | "me";
 
 export interface Channel {
   id: string;
@@ -160,6 +187,33 @@ export interface DeviceEvent {
   device: Device;
 }
 
+/**
+ * Additions: a message was edited, deleted or reacted to. `seq` is the target's, `change_seq` the
+ * change entry's own (the entry itself is `change`, so catch-up by seq stays dense), `message`
+ * the target's state after it. A delete "for me" goes to the deleter's own devices only.
+ */
+interface ChangeEventBase {
+  channel: string;
+  seq: number;
+  change_seq: number;
+  message: Message;
+  change: Message;
+}
+export interface EditEvent extends ChangeEventBase {
+  ev: "edit";
+}
+export interface DeleteEvent extends ChangeEventBase {
+  ev: "delete";
+  scope: DeleteScope;
+}
+export interface ReactionEvent extends ChangeEventBase {
+  ev: "reaction";
+  user: string;
+  /** "" when the user's reaction was removed. */
+  emoji: string;
+}
+export type ChangeEvent = EditEvent | DeleteEvent | ReactionEvent;
+
 export type ServerEvent =
   | HelloEvent
   | ResyncEvent
@@ -168,7 +222,8 @@ export type ServerEvent =
   | TypingEvent
   | MemberEvent
   | PresenceEvent
-  | DeviceEvent;
+  | DeviceEvent
+  | ChangeEvent;
 
 // ---- requests and replies ----
 
@@ -193,6 +248,7 @@ export type ErrorCode =
   | "group_full"
   | "too_large"
   | "rate_limited"
+  | "window_closed"
   | "unavailable"
   | "internal";
 
@@ -205,6 +261,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   group_full: 409,
   too_large: 413,
   rate_limited: 429,
+  window_closed: 403,
   unavailable: 503,
   internal: 500,
 };
@@ -245,6 +302,12 @@ export interface OpResults {
   getPrivacy: { privacy: Privacy };
   /** Addition: the caller's privacy settings after the change. */
   setPrivacy: { privacy: Privacy };
+  /** Addition: edits one's own text message (within the edit window); its state after. */
+  editMessage: { message: Message };
+  /** Addition: deletes a message for everyone (the sender within the window, or a group admin) or for the caller. */
+  deleteMessage: Record<string, never>;
+  /** Addition: sets ("" removes) the caller's one reaction to a message. */
+  react: Record<string, never>;
 }
 
 /** Login over HTTP: POST /api/login. */

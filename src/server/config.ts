@@ -29,6 +29,8 @@ export interface ServerConfig {
   inviteMaxUses: number;
   /** Groups one user may create in any hour (createGroup; a retry with the same client_id is free). */
   maxGroupsPerHour: number;
+  /** How long after sending its sender may edit or delete-for-everyone a message (ms). */
+  editWindowMs: number;
   rateBurst: number;
   ratePerSec: number;
   maxConnections: number;
@@ -127,6 +129,7 @@ export const DEFAULTS: ServerConfig = {
   inviteTtlMs: 7 * 24 * 60 * 60 * 1000,
   inviteMaxUses: 100,
   maxGroupsPerHour: 20,
+  editWindowMs: 15 * 60 * 1000,
   rateBurst: 300,
   ratePerSec: 100,
   maxConnections: 18_000,
@@ -180,6 +183,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "inviteTtlMs", flag: "invite-ttl-ms", kind: "int", min: 1, help: "lifetime of a group invite: the default and the most a createInvite may ask for" },
   { key: "inviteMaxUses", flag: "invite-max-uses", kind: "int", min: 1, help: "joins one group invite admits: the default and the most a createInvite may ask for" },
   { key: "maxGroupsPerHour", flag: "max-groups-per-hour", kind: "int", min: 1, help: "groups one user may create in any hour; one more is rate_limited" },
+  { key: "editWindowMs", flag: "edit-window-ms", kind: "int", min: 0, help: "how long after sending a sender may edit or delete-for-everyone a message" },
   { key: "rateBurst", flag: "rate-burst", kind: "int", min: 1, help: "requests a device may burst" },
   { key: "ratePerSec", flag: "rate-per-sec", kind: "int", min: 1, help: "sustained requests per second per device" },
   { key: "maxConnections", flag: "max-connections", kind: "int", min: 1, help: "open websockets before new ones are refused (503)" },

@@ -180,6 +180,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
     maxGroupMembers: config.maxGroupMembers,
     inviteTtlMs: config.inviteTtlMs,
     inviteMaxUses: config.inviteMaxUses,
+    editWindowMs: config.editWindowMs,
     phoneRegion: config.phoneRegion,
     maxGroupsPerHour: config.maxGroupsPerHour,
   };

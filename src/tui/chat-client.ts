@@ -13,8 +13,8 @@ import type {
   User,
 } from "../protocol/index.ts";
 
-export type { ConnState, OutgoingEntry, SendParams } from "../client/index.ts";
-import type { ConnState, OutgoingEntry, SendParams } from "../client/index.ts";
+export type { ChangeNote, ConnState, OutgoingEntry, SendParams } from "../client/index.ts";
+import type { ChangeNote, ConnState, OutgoingEntry, SendParams } from "../client/index.ts";
 import type { NatterError } from "../protocol/index.ts";
 
 export interface ChatClient {
@@ -39,6 +39,7 @@ export interface ChatClient {
   on(ev: "state", f: (s: ConnState) => void): () => void;
   on(ev: "hello", f: (e: HelloEvent) => void): () => void;
   on(ev: "message", f: (m: Message) => void): () => void;
+  on(ev: "change", f: (c: ChangeNote) => void): () => void;
   on(ev: "event", f: (e: ServerEvent) => void): () => void;
   on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
 }

@@ -105,6 +105,7 @@ export class ChatController {
         void this.resync();
       }),
       c.on("message", (m) => this.onMessage(m)),
+      c.on("change", (change) => this.dispatch({ type: "change", change })),
       c.on("event", (e) => this.onEvent(e)),
       c.on("outbox", (entries) => this.dispatch({ type: "outbox", entries })),
     );
@@ -376,6 +377,33 @@ export class ChatController {
     clearTimeout(t.idle);
     this.typingState.delete(channel);
     this.client.request("typing", { channel, state: "stop" }).catch(() => {});
+  }
+
+  // ---- edits, deletes, reactions ----
+
+  /** Edits one's own message; the change comes back as an event. Errors (the window closed...) become notices. */
+  async editMessage(channel: string, seq: number, text: string): Promise<boolean> {
+    return this.change("edit", () => this.client.request("editMessage", { channel, seq, content: text }));
+  }
+
+  /** Deletes a message for everyone or only for us ("me"). */
+  async deleteMessage(channel: string, seq: number, scope: "everyone" | "me"): Promise<boolean> {
+    return this.change("delete", () => this.client.request("deleteMessage", { channel, seq, scope }));
+  }
+
+  /** Sets ("" removes) our reaction to a message. */
+  async react(channel: string, seq: number, emoji: string): Promise<boolean> {
+    return this.change("react", () => this.client.request("react", { channel, seq, emoji }));
+  }
+
+  private async change(what: string, f: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      this.notify(`${what}: ${errText(e)}`, "error");
+      return false;
+    }
   }
 
   // ---- files ----

@@ -50,7 +50,8 @@ export function mediaLabel(m: { type: string; content: string; media?: string | 
 }
 
 /** First line of a message, for previews. */
-export function snippet(m: { type: string; content: string; media?: string | null }): string {
+export function snippet(m: { type: string; content: string; media?: string | null; deleted_at?: number | null }): string {
+  if (m.deleted_at != null) return "message deleted";
   const text = m.type === "text" ? m.content : m.content ? `[${m.type}] ${m.content}` : `[${m.type}]`;
   return text.split("\n")[0]!.trim() + (text.includes("\n") ? " …" : "");
 }
@@ -104,11 +105,12 @@ export function conversationLines(inp: ConversationInput): Line[] {
           time: clock(m.sent_at),
           name: truncate(displayName(state, m.sender), NAME_MAX),
           nameColor,
-          body: mediaLabel(m, m.media ? state.media[m.media] : undefined),
+          body: m.deleted_at !== null ? "message deleted" : mediaLabel(m, m.media ? state.media[m.media] : undefined),
           reply: m.reply_to ? replyText(state, replied, m.reply_to) : null,
-          tick: mine ? tickFor(m, levels) : null,
+          tick: mine && m.deleted_at === null ? tickFor(m, levels) : null,
           selected: inp.selected === m.id,
           bodyW,
+          under: underText(state, m),
         }),
       );
     } else {
@@ -141,6 +143,14 @@ export function conversationItems(ch: ChannelState | null, pending: OutgoingEntr
   ];
 }
 
+/** The line under a message: "edited", then its reactions with who ("👍 you, bob · 🎉 carol"); null if neither. */
+export function underText(state: ChatState, m: Message): string | null {
+  const parts: string[] = [];
+  if (m.edited_at !== null && m.deleted_at === null) parts.push("edited");
+  for (const r of m.reactions) parts.push(`${r.emoji} ${r.users.map((u) => displayName(state, u)).join(", ")}`);
+  return parts.length > 0 ? parts.join(" · ") : null;
+}
+
 function replyText(state: ChatState, replied: Message | undefined, id: string): string {
   if (!replied) return `↳ reply to message #${id.split(":").pop()}`;
   return `↳ ${displayName(state, replied.sender)}: ${snippet(replied)}`;
@@ -164,6 +174,8 @@ interface MessageLinesInput {
   selected: boolean;
   bodyW: number;
   ref?: string;
+  /** A dim line under the message ("edited", reactions). */
+  under?: string | null;
 }
 
 function messageLines(p: MessageLinesInput): Line[] {
@@ -198,6 +210,7 @@ function messageLines(p: MessageLinesInput): Line[] {
     if (lastW + cellWidth(tickText) <= p.bodyW + INDENT) last.segs.push(tickSeg);
     else out.push({ key: `${p.key}:tick`, ref, segs: [{ text: pad }, { ...tickSeg, text: tickText.trimStart() }] });
   }
+  if (p.under) out.push({ key: `${p.key}:under`, ref, segs: [{ text: pad }, { text: truncate(p.under, p.bodyW), dim: true }] });
   return out;
 }
 

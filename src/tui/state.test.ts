@@ -125,3 +125,27 @@ describe("derived", () => {
     expect(displayName(s, "u_zzzzzzzz")).toBe("user u_zzzz");
   });
 });
+
+describe("changes", () => {
+  const change = (seq: number, target: number, sender: string, record: object) => ({
+    type: "change" as const,
+    change: { entry: msg("d1", seq, sender, JSON.stringify(record), { type: "change", reply_to: `d1:${target}` }), record: record as never, channel: "d1", target },
+  });
+
+  test("fold into the message they name; a change entry is never a message, nor unread, nor the last message", () => {
+    let s = run(base(), { type: "message", message: msg("d1", 1, BOB.id, "helo") }, { type: "message", message: msg("d1", 2, ALICE.id, "hi") });
+    s = run(s, change(3, 1, BOB.id, { op: "edit", content: "hello" }), change(4, 1, ALICE.id, { op: "react", emoji: "👍" }));
+    // A page that carries change entries shows only messages.
+    s = run(s, { type: "page", channel: "d1", messages: [msg("d1", 3, BOB.id, "{}", { type: "change", reply_to: "d1:1" })], hasMore: false, kind: "latest" });
+    const ch = s.channels.d1!;
+    expect(ch.messages.map((m) => [m.seq, m.content])).toEqual([[1, "hello"], [2, "hi"]]);
+    expect(ch.messages[0]!.edited_at).toBe(ch.messages[0]!.edited_at ?? -1);
+    expect(ch.messages[0]!.reactions).toEqual([{ emoji: "👍", users: [ALICE.id] }]);
+    expect([ch.info.last_seq, ch.info.unread, ch.info.last_message?.seq]).toEqual([4, 1, 2]);
+    s = run(s, change(5, 2, ALICE.id, { op: "delete" }));
+    expect(s.channels.d1!.messages[1]).toMatchObject({ content: "", deleted_at: expect.any(Number) });
+    expect(s.channels.d1!.info.last_message).toMatchObject({ seq: 2, content: "" });
+    s = run(s, change(6, 1, ALICE.id, { op: "hide" }));
+    expect(s.channels.d1!.messages.map((m) => m.seq)).toEqual([2]);
+  });
+});

@@ -1,8 +1,8 @@
 // The TUI's model of the world, and one pure reducer over client events.
 // Messages are kept per channel in ascending seq with no duplicate ids;
 // receipts, typing and presence are folded in here so views only derive.
-import type { Channel, MediaInfo, MemberEvent, Message, PresenceEvent, ReceiptEvent, TypingEvent, User } from "../protocol/index.ts";
-import type { ConnState, OutgoingEntry } from "./chat-client.ts";
+import { foldChange, type Channel, type MediaInfo, type MemberEvent, type Message, type PresenceEvent, type ReceiptEvent, type TypingEvent, type User } from "../protocol/index.ts";
+import type { ChangeNote, ConnState, OutgoingEntry } from "./chat-client.ts";
 
 /** How long a typing "start" is believed without a refresh. */
 export const TYPING_TTL_MS = 6_000;
@@ -90,6 +90,7 @@ export type Action =
   | { type: "removeChannel"; channel: string }
   | { type: "page"; channel: string; messages: Message[]; hasMore: boolean; kind: "latest" | "older" }
   | { type: "message"; message: Message }
+  | { type: "change"; change: ChangeNote }
   | { type: "receipt"; ev: ReceiptEvent }
   | { type: "typing"; ev: TypingEvent; now: number }
   | { type: "member"; ev: MemberEvent; now: number }
@@ -136,6 +137,8 @@ export function reduce(s: ChatState, a: Action): ChatState {
       return addPage(s, a);
     case "message":
       return addMessage(s, a.message);
+    case "change":
+      return applyChange(s, a.change);
     case "receipt":
       return addReceipt(s, a.ev);
     case "typing":
@@ -253,6 +256,7 @@ export function mergeMessages(list: Message[], add: Message[]): Message[] {
 }
 
 function addMessage(s: ChatState, m: Message): ChatState {
+  if (m.type === "change") return s; // folded by applyChange, never shown as a message
   const old = s.channels[m.channel] ?? emptyChannel(stubInfo(m.channel), true);
   const exists = old.messages.some((x) => x.seq === m.seq);
   const info = { ...old.info };
@@ -277,10 +281,26 @@ function addMessage(s: ChatState, m: Message): ChatState {
   return out;
 }
 
+/**
+ * An edit, delete or reaction: folds into the message it names (a delete for me drops it). Its
+ * seq moves last_seq (the server's counts it) but it is never unread nor the last message.
+ */
+function applyChange(s: ChatState, c: ChangeNote): ChatState {
+  const ch = s.channels[c.channel];
+  if (!ch) return s;
+  const at = ch.messages.findIndex((m) => m.seq === c.target);
+  const folded = at === -1 ? undefined : foldChange(ch.messages[at]!, c.entry);
+  const messages = at === -1 ? ch.messages : folded ? ch.messages.map((m, i) => (i === at ? folded : m)) : ch.messages.filter((_, i) => i !== at);
+  const info = { ...ch.info, last_seq: Math.max(ch.info.last_seq, c.entry.seq) };
+  if (info.last_message?.seq === c.target) info.last_message = folded ?? (at === -1 ? foldChange(info.last_message, c.entry) : null) ?? null;
+  return { ...s, channels: { ...s.channels, [c.channel]: { ...ch, messages, info } } };
+}
+
 function addPage(s: ChatState, a: Extract<Action, { type: "page" }>): ChatState {
   const old = s.channels[a.channel];
   if (!old) return s;
-  const messages = mergeMessages(old.messages, a.messages);
+  const shown = a.messages.filter((m) => m.type !== "change");
+  const messages = mergeMessages(old.messages, shown);
   const first = messages[0];
   const pageFirst = a.messages.reduce((min, m) => Math.min(min, m.seq), Infinity);
   let hasOlder: boolean;
@@ -289,6 +309,8 @@ function addPage(s: ChatState, a: Extract<Action, { type: "page" }>): ChatState 
   else hasOlder = first.seq < pageFirst ? old.hasOlder : a.hasMore;
   const info = { ...old.info };
   const last = messages[messages.length - 1];
+  const lastEntry = a.messages.reduce((max, m) => Math.max(max, m.seq), 0);
+  if (lastEntry > info.last_seq) info.last_seq = lastEntry;
   if (last && last.seq >= info.last_seq) {
     info.last_seq = last.seq;
     info.last_message = last;

@@ -143,6 +143,9 @@ const CALLS: Record<string, Call> = {
   getMessages: { op: "getMessages", check: historyStops },
   // Sets the default again, so later cells (findUser, addMembers) see what they saw before.
   setPrivacy: { op: "setPrivacy", params: () => ({ find_by_phone: "everyone", add_to_groups: "everyone" }) },
+  "editMessage of the group admin's message": { op: "editMessage" },
+  "deleteMessage of the group admin's message (for everyone)": { op: "deleteMessage" },
+  react: { op: "react", params: (c) => ({ channel: c.fx.group, seq: c.fx.before.seq, emoji: "👍" }) },
   "joinGroup with an invite made before the removal": { op: "joinGroup", params: (c) => ({ channel: c.fx.group, invite: c.fx.invite }) },
   "GET /ws (the upgrade; a refusal is HTTP 401 before any hello)": { http: () => ({ method: "WS", path: "/ws" }) },
   "POST /api/:op (here ping; every op row runs through it too)": { http: () => ({ method: "POST", path: "/api/ping", body: {} }) },

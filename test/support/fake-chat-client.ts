@@ -3,7 +3,7 @@
 // are answered by handlers the test installs and whose events are pushed
 // with emit*(), an in-memory MediaApi, and fixtures (users, channels, messages).
 import { NatterError, type Channel, type HelloEvent, type MediaInfo, type Message, type OpName, type OpParams, type OpResults, type ServerEvent, type User } from "../../src/protocol/index.ts";
-import type { ChatClient, ConnState, OutgoingEntry, SendParams } from "../../src/tui/chat-client.ts";
+import type { ChangeNote, ChatClient, ConnState, OutgoingEntry, SendParams } from "../../src/tui/chat-client.ts";
 import { ChatController, type ControllerOptions } from "../../src/tui/controller.ts";
 import type { MediaApi, TransferCallbacks } from "../../src/tui/media-api.ts";
 import { stubInfo } from "../../src/tui/state.ts";
@@ -97,6 +97,7 @@ export class FakeClient implements ChatClient {
   on(ev: "state", f: (s: ConnState) => void): () => void;
   on(ev: "hello", f: (e: HelloEvent) => void): () => void;
   on(ev: "message", f: (m: Message) => void): () => void;
+  on(ev: "change", f: (c: ChangeNote) => void): () => void;
   on(ev: "event", f: (e: ServerEvent) => void): () => void;
   on(ev: "outbox", f: (entries: OutgoingEntry[]) => void): () => void;
   on(ev: string, f: (v: any) => void): () => void {
@@ -143,7 +144,7 @@ export class FakeClient implements ChatClient {
       reply_to: null,
       sent_at: Date.now(),
       delivered_at: null,
-      seen_at: null,
+      seen_at: null, edited_at: null, deleted_at: null, reactions: [],
       ...extra,
     };
   }
@@ -259,7 +260,7 @@ export function msg(channel: string, seq: number, sender: string, content: strin
     reply_to: null,
     sent_at: 1_700_000_000_000 + seq * 60_000,
     delivered_at: null,
-    seen_at: null,
+    seen_at: null, edited_at: null, deleted_at: null, reactions: [],
     ...over,
   };
 }

@@ -21,7 +21,7 @@ export function documentedErrorCodes(): Set<string> {
   const section = doc.slice(doc.indexOf("### Errors"));
   const codes = new Set<string>();
   for (const line of section.split("\n").slice(2)) {
-    const m = /^\| ([a-z_]+) \| (\d{3}) \|/.exec(line);
+    const m = /^\| ([a-z_]+)(?: \*\(addition\)\*)? \| (\d{3}) \|/.exec(line);
     if (m) codes.add(m[1]!);
     else if (codes.size > 0) break;
   }

@@ -144,7 +144,7 @@ describe("output", () => {
   };
   const m: Message = {
     id: "d_x:1", channel: "d_x", seq: 1, sender: "u_bob", client_id: "c", type: "text", content: "hi\nthere",
-    media: null, reply_to: null, sent_at: 0, delivered_at: null, seen_at: null,
+    media: null, reply_to: null, sent_at: 0, delivered_at: null, seen_at: null, edited_at: null, deleted_at: null, reactions: [],
   };
   const names = new Names(me, [direct]);
 
@@ -161,5 +161,26 @@ describe("output", () => {
   });
   test("watch formats non-message events", () => {
     expect(formatEvent({ ev: "typing", channel: "d_x", user: "u_bob", state: "start" }, names)).toBe("d_x: Bob is typing");
+  });
+});
+
+describe("edit, delete, react", () => {
+  test("take CHANNEL SEQ and their argument; --for-me and --remove; usage errors before any request", async () => {
+    const { registerEdit, registerDelete, registerReact, parseReactOptions, parseEditOptions } = await import("./changes.ts");
+    expect(await parse(registerEdit, ["edit", "g_1", "3", "new text", "--json"])).toMatchObject({ channel: "g_1", seq: 3, text: "new text", json: true });
+    expect(await parse(registerDelete, ["delete", "g_1", "3"])).toMatchObject({ channel: "g_1", seq: 3, scope: "everyone" });
+    expect(await parse(registerDelete, ["delete", "g_1", "3", "--for-me"])).toMatchObject({ scope: "me" });
+    expect(await parse(registerReact, ["react", "g_1", "3", "👍🏽"])).toMatchObject({ seq: 3, emoji: "👍🏽" });
+    expect(await parse(registerReact, ["react", "g_1", "3", "--remove"])).toMatchObject({ emoji: "" });
+    for (const f of [
+      () => parseReactOptions({}, "g_1", "3", "ok"),
+      () => parseReactOptions({ remove: true }, "g_1", "3", "👍"),
+      () => parseReactOptions({}, "g_1", "3"),
+      () => parseEditOptions({}, "g_1", "0", "x"),
+      () => parseEditOptions({}, "g_1", "x", "x"),
+      () => parseEditOptions({}, "g_1", "3"),
+      () => parseEditOptions({}, undefined),
+    ])
+      expect(usageError(f).exitCode).toBe(EXIT.usage);
   });
 });

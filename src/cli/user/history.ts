@@ -1,7 +1,7 @@
 // natter history CHANNEL [--limit N] [--before SEQ] [--after SEQ] [--json]
 import type { Command } from "commander";
 import { HttpApi, knownServers } from "../../client/index.ts";
-import type { Message, OpParams } from "../../protocol/index.ts";
+import { changeRecord, changeTarget, type Message, type OpParams } from "../../protocol/index.ts";
 import { CliError, EXIT } from "../run.ts";
 import { formatTime, intOption, parseSession, runClientCommand, processIo, requireSession, sessionFlags, sessionOptions, type Io, type SessionOptions } from "./common.ts";
 import { Names } from "./names.ts";
@@ -23,12 +23,26 @@ export function parseHistoryOptions(raw: Record<string, unknown>, channel: strin
   return { ...parseSession(raw), channel, limit, before, after };
 }
 
-/** `seq  time  sender  text`, one message per line, oldest first. */
+/**
+ * `seq  time  sender  text`, one message per line, oldest first, in its current state: "(edited)",
+ * "(message deleted)", reactions as `[👍 2: Ann, Ben]`. A change entry is a line of its own
+ * (`seq  time  sender  edited #3`), so the seqs a page covers all show.
+ */
 export function historyLines(messages: Message[], names: Names): string {
   return messages
     .map((m) => {
-      const body = m.content + (m.type !== "text" ? ` [${m.type}${m.media ? ` ${m.media}` : ""}]` : "") + (m.reply_to ? ` (reply to ${m.reply_to})` : "");
-      return `${m.seq}  ${formatTime(m.sent_at)}  ${names.of(m.sender)}  ${body.replace(/\n/g, "\n    ")}\n`;
+      const record = changeRecord(m);
+      if (m.type === "change") {
+        const t = changeTarget(m);
+        const what = !record ? "changed" : record.op === "edit" ? "edited" : record.op === "delete" ? "deleted" : record.op === "hide" ? "deleted for themselves" : record.emoji ? `reacted ${record.emoji} to` : "removed their reaction to";
+        return `${m.seq}  ${formatTime(m.sent_at)}  ${names.of(m.sender)}  (${what} #${t})\n`;
+      }
+      const body =
+        m.deleted_at !== null
+          ? "(message deleted)"
+          : m.content + (m.type !== "text" ? ` [${m.type}${m.media ? ` ${m.media}` : ""}]` : "") + (m.reply_to ? ` (reply to ${m.reply_to})` : "") + (m.edited_at !== null ? " (edited)" : "");
+      const reactions = m.reactions.map((r) => ` [${r.emoji} ${r.users.length}: ${r.users.map((u) => names.of(u)).join(", ")}]`).join("");
+      return `${m.seq}  ${formatTime(m.sent_at)}  ${names.of(m.sender)}  ${(body + reactions).replace(/\n/g, "\n    ")}\n`;
     })
     .join("");
 }
@@ -46,7 +60,7 @@ export async function runHistory(o: HistoryOptions, io: Io = processIo): Promise
   if (o.json) return io.out(JSON.stringify(r) + "\n");
   const { channels } = await api.call("getAll", {});
   const names = new Names(s.user, channels);
-  await names.fill((ids) => api.call("getUsers", { ids }), r.messages.map((m) => m.sender));
+  await names.fill((ids) => api.call("getUsers", { ids }), r.messages.flatMap((m) => [m.sender, ...m.reactions.flatMap((x) => x.users)]));
   io.out(historyLines(r.messages, names));
   if (r.has_more) {
     const cursor = o.after !== undefined ? `--after ${r.messages.at(-1)?.seq ?? o.after}` : `--before ${r.messages[0]?.seq ?? o.before}`;

@@ -1,6 +1,7 @@
-// The scriptable client commands: login, chats, send, history, watch, download, privacy.
+// The scriptable client commands: login, chats, send, history, watch, download, privacy, edit, delete, react.
 // One file per command: options, parse (tested apart) and run.
 import type { Command } from "commander";
+import { registerDelete, registerEdit, registerReact } from "./changes.ts";
 import { registerChats } from "./chats.ts";
 import { registerDownload } from "./download.ts";
 import { registerHistory } from "./history.ts";
@@ -18,4 +19,7 @@ export function registerClientCommands(program: Command): void {
   registerWatch(program);
   registerDownload(program);
   registerPrivacy(program);
+  registerEdit(program);
+  registerDelete(program);
+  registerReact(program);
 }

@@ -12,7 +12,7 @@ const group: Channel = {
 };
 const m = (over: Partial<Message>): Message => ({
   id: "g_1:1", channel: "g_1", seq: 1, sender: "u_carol", client_id: "c", type: "text", content: "hi",
-  media: null, reply_to: null, sent_at: 0, delivered_at: null, seen_at: null, ...over,
+  media: null, reply_to: null, sent_at: 0, delivered_at: null, seen_at: null, edited_at: null, deleted_at: null, reactions: [], ...over,
 });
 
 test("group senders get names from getUsers: unknown ids only, each once, 200 per call", async () => {

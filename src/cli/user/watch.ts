@@ -4,7 +4,7 @@
 // library, so no message is lost or printed twice. SIGINT/SIGTERM exit 0.
 // Media messages name their media id, for `natter download`.
 import type { Command } from "commander";
-import { HttpApi, knownServers, NatterClient, saveLearnedNodes, type ConnState } from "../../client/index.ts";
+import { HttpApi, knownServers, NatterClient, saveLearnedNodes, type ChangeNote, type ConnState } from "../../client/index.ts";
 import { NatterError, type Message, type ServerEvent } from "../../protocol/index.ts";
 import { unreachable } from "../run.ts";
 import { formatTime, parseSession, processIo, runClientCommand, requireSession, sessionOptions, type Io, type SessionOptions } from "./common.ts";
@@ -35,12 +35,44 @@ export function formatEvent(e: ServerEvent, names: Names): string {
       return `${e.action === "linked" ? "new device linked" : "device revoked"}: ${e.device.name} (${e.device.id})`;
     case "resync":
       return "the server says events may have been missed: catching up";
+    case "edit":
+    case "delete":
+    case "reaction":
+      return formatChange({ entry: e.change, record: JSON.parse(e.change.content), channel: e.channel, target: e.seq }, names);
   }
+}
+
+/** A change entry as one line: `[time] channel#seq: NAME edited #3: "text"` (deleted / reacted / removed their reaction). */
+export function formatChange(c: ChangeNote, names: Names): string {
+  const r = c.record;
+  const what =
+    r.op === "edit"
+      ? `edited #${c.target}: ${r.content === "" ? "(text removed)" : JSON.stringify(r.content)}`
+      : r.op === "delete"
+        ? `deleted #${c.target}`
+        : r.op === "hide"
+          ? `deleted #${c.target} for themselves`
+          : r.emoji
+            ? `reacted ${r.emoji} to #${c.target}`
+            : `removed their reaction to #${c.target}`;
+  return `[${formatTime(c.entry.sent_at)}] ${c.channel}#${c.entry.seq} ${names.of(c.entry.sender)} ${what}`;
+}
+
+/** The JSON line of a change entry: `{"ev":"edit"|"delete"|"reaction", channel, seq (target), change_seq, user, at, ...}`. */
+export function changeJson(c: ChangeNote): object {
+  const r = c.record;
+  const base = { channel: c.channel, seq: c.target, change_seq: c.entry.seq, user: c.entry.sender, at: c.entry.sent_at };
+  if (r.op === "edit") return { ev: "edit", ...base, content: r.content };
+  if (r.op === "react") return { ev: "reaction", ...base, emoji: r.emoji };
+  return { ev: "delete", ...base, scope: r.op === "hide" ? "me" : "everyone" };
 }
 
 /** `[time] channel#seq sender: text`; media as `caption [image m_...]` (the id `natter download` takes). */
 export function formatMessage(m: Message, names: Names): string {
-  const body = m.type === "text" ? m.content : `${m.content ? `${m.content} ` : ""}[${m.type}${m.media ? ` ${m.media}` : ""}]`;
+  const body =
+    m.deleted_at !== null
+      ? "(message deleted)"
+      : (m.type === "text" ? m.content : `${m.content ? `${m.content} ` : ""}[${m.type}${m.media ? ` ${m.media}` : ""}]`) + (m.edited_at !== null ? " (edited)" : "");
   return `[${formatTime(m.sent_at)}] ${m.channel}#${m.seq} ${names.of(m.sender)}: ${body}`;
 }
 
@@ -85,12 +117,14 @@ export async function runWatch(o: WatchOptions, io: Io = processIo, stop: AbortS
     queue = queue.then(() => names.fill(getUsers, ids)).then(() => line(text()));
   };
   client.on("event", (e) => {
-    if (e.ev === "message") return; // printed once each, in order, by the "message" listener
+    // Messages and changes are printed once each, in order, by the "message" and "change" listeners.
+    if (e.ev === "message" || e.ev === "edit" || e.ev === "delete" || e.ev === "reaction") return;
     if (o.json) return line(JSON.stringify(e));
     const who = e.ev === "hello" || e.ev === "resync" ? [] : e.ev === "member" ? [e.user, e.by].filter((x) => x !== "admin") : [e.user];
     print(who, () => formatEvent(e, names));
   });
   client.on("message", (m) => (o.json ? line(JSON.stringify({ ev: "message", message: m })) : print([m.sender], () => formatMessage(m, names))));
+  client.on("change", (c) => (o.json ? line(JSON.stringify(changeJson(c))) : print([c.entry.sender], () => formatChange(c, names))));
   let wasOpen = false;
   client.on("state", (st) => {
     const note = stateNote(st, client, wasOpen);

@@ -91,14 +91,9 @@ async function adopt(p: HostParts, s: number): Promise<(() => Promise<void>) | n
   p.log.info("cluster: shard restored from the replica", { shard: s, ms: Math.round(performance.now() - t0) });
   if (lost.length === 0) return null;
   return async () => {
-    let appended = 0;
-    for (const m of lost) {
-      try {
-        if (await p.chat.recover(m)) appended++;
-      } catch (e) {
-        p.log.warn("cluster: an unreplicated message could not be appended again", { channel: m.channel, error: String(e) });
-      }
-    }
+    const appended = await p.chat.recoverLost(lost, (m, e) =>
+      p.log.warn("cluster: an unreplicated message could not be appended again", { channel: m.channel, error: String(e) }),
+    );
     p.log.info("cluster: unreplicated messages appended again", { shard: s, appended, of: lost.length });
   };
 }

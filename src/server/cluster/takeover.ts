@@ -7,14 +7,16 @@
 //   merged with last_seq 0;
 // - messages past the replica's prefix are returned, to be appended again in
 //   their channels (deduplicated by sender + client id) once the shard is
-//   served, so members receive them.
+//   served, so members receive them; change rows (edits, deletes, reactions)
+//   among them are applied again to their targets (Chat.recoverLost).
 
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { NewMessage } from "../store/types.ts";
+import type { LostRow } from "../store/types.ts";
 
-export type LostMessage = NewMessage;
+/** A message or change row to append again (Chat.recoverLost), with the seq it had. */
+export type LostMessage = LostRow;
 
 /** Copies a shard file (and its WAL) that nobody writes now to `dest`; false if there is none. */
 export function snapshotShard(path: string, dest: string): boolean {
@@ -74,6 +76,7 @@ export function mergeShard(restored: string, prev: string, base: string | null):
         .all() as Record<string, any>[]
     ).map(
       (m): LostMessage => ({
+        seq: m.seq,
         channel: m.channel_id,
         sender: m.sender,
         client_id: m.client_id,

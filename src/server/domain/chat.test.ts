@@ -388,3 +388,33 @@ describe("users and ops", () => {
     expect(typeof (await d.dispatch("ping", a!.caller, {})).at).toBe("number");
   });
 });
+
+describe("edits, deletes, reactions", () => {
+  test("a takeover's unreplicated rows: messages appended again, their changes applied to the seq they moved to", async () => {
+    const [a, b] = await users(2, "t");
+    const g = await group(a!, [b!]);
+    const m1 = (await send(a!, text(g.id, "one"))).message;
+    const lost = [
+      // The dead owner had committed (and acknowledged) seq 2..5; the replica has only seq 1.
+      { seq: 2, channel: g.id, sender: b!.id, client_id: "lost1", type: "text", content: "tpyo", media: null, reply_to: null, sent_at: 10 },
+      { seq: 3, channel: g.id, sender: b!.id, client_id: "\u00003", type: "change", content: JSON.stringify({ op: "edit", content: "typo" }), media: null, reply_to: `${g.id}:2`, sent_at: 11 },
+      { seq: 4, channel: g.id, sender: b!.id, client_id: "\u00004", type: "change", content: JSON.stringify({ op: "react", emoji: "👍" }), media: null, reply_to: m1.id, sent_at: 12 },
+      { seq: 5, channel: g.id, sender: a!.id, client_id: "\u00005", type: "hide", content: JSON.stringify({ op: "hide" }), media: null, reply_to: m1.id, sent_at: 13 },
+    ];
+    // Something else was sent on the new owner first: the lost message lands at seq 3, not 2.
+    await send(a!, text(g.id, "meanwhile"));
+    const failed: unknown[] = [];
+    expect(await d.chat.recoverLost(lost, (_m, e) => failed.push(e))).toBe(4);
+    expect(failed).toEqual([]);
+    const seen = (await d.dispatch("getMessages", b!.caller, { channel: g.id })).messages;
+    expect(seen.filter((m) => m.type !== "change").map((m) => [m.seq, m.content, m.edited_at, m.reactions])).toEqual([
+      [1, "one", null, [{ emoji: "👍", users: [b!.id] }]],
+      [2, "meanwhile", null, []],
+      [3, "typo", 11, []],
+    ]);
+    // The hide is a's only.
+    expect((await d.dispatch("getMessages", a!.caller, { channel: g.id })).messages.some((m) => m.seq === 1)).toBe(false);
+    // b reads the three messages and two change entries (a's hide entry is a's only).
+    expect(seen.map((m) => m.type)).toEqual(["text", "text", "text", "change", "change"]);
+  });
+});

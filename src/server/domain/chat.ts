@@ -3,6 +3,7 @@
 
 import {
   NatterError,
+  type ChangeRecord,
   type Channel,
   type CreateGroupParams,
   type Invite,
@@ -13,11 +14,12 @@ import {
   type SendMessageParams,
   type User,
 } from "../../protocol/index.ts";
+import { isSingleEmoji } from "../../protocol/emoji.ts";
 import { lookupPhone } from "../../protocol/phone.ts";
 import { directChannelId, groupIdFor, newGroupId, newInviteCode, parseMessageId } from "../ids.ts";
 import type { Metrics } from "../metrics.ts";
 import { planMemberChange } from "../store/channels.ts";
-import type { ChannelState, ChannelStore, MemberRow, MessageRow, MessageStore, NewMessage, PrivacyStore, UserLookup } from "../store/types.ts";
+import type { ChannelState, ChannelStore, LostRow, MemberRow, MessageRow, MessageStore, NewMessage, PrivacyStore, UserLookup } from "../store/types.ts";
 import type { Caller, Delivery, MediaAccess } from "./ports.ts";
 import { presenceOf } from "./presence.ts";
 import { PrivacyRules } from "./privacy.ts";
@@ -34,9 +36,22 @@ export interface ChatLimits {
   phoneRegion?: string;
   /** Groups a user may create in any hour (createGroup; the operator's are not counted); none: no cap. */
   maxGroupsPerHour?: number;
+  /** How long after sending its sender may edit or delete-for-everyone a message (ms). */
+  editWindowMs?: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+
+/** An edit, delete (for everyone; "hide": for the caller) or reaction, as the ops ask for it. */
+export interface ChangeAsk {
+  channel: string;
+  seq: number;
+  kind: "edit" | "delete" | "hide" | "react";
+  content?: string;
+  emoji?: string;
+}
+
+const CHANGE_EVENT = { edit: "edit", delete: "delete", hide: "delete", react: "reaction" } as const;
 
 /** The acting party of a membership op: a user, or the operator through /admin. */
 export type Actor = { user: string } | { admin: true };
@@ -103,7 +118,7 @@ export class Chat {
     const from = me?.joined_seq ?? 0;
     // Back in a group with nothing new yet: the last message is that of an earlier period.
     const lastVisible = visibleLast > from ? visibleLast : (me?.earlier.at(-1)?.[1] ?? 0);
-    const lastRow = lastVisible > 0 ? await this.store.getMessage(c.id, lastVisible) : null;
+    const lastRow = lastVisible > 0 ? await this.store.lastMessage(c.id, user, lastVisible) : null;
     const seen = me ? Math.max(me.seen_seq, from) : visibleLast;
     let name = c.name;
     if (c.kind === "direct") {
@@ -146,7 +161,7 @@ export class Chat {
         has_more = after_seq < state.channel.last_seq;
         break;
       }
-      const page = await this.store.messages(p.channel, { after_seq, before_seq, limit: limit - rows.length, newest });
+      const page = await this.store.messages(p.channel, { after_seq, before_seq, limit: limit - rows.length, newest, reader: caller.user });
       rows = newest ? [...page.rows, ...rows] : [...rows, ...page.rows];
       if (page.has_more) {
         has_more = true;
@@ -202,15 +217,104 @@ export class Chat {
   }
 
   /**
-   * Appends again a message its node acknowledged but never replicated (a cluster's takeover,
-   * docs/cluster.md); members receive it. False if it was there already (same sender + client id).
+   * Edits, deletes (for everyone, or "hide" for the caller) or reacts to message `seq`: the rules
+   * are checked in the commit (ChangeRequest), which also appends the change's own row; then the
+   * event goes to every member's devices (a hide only to the caller's) and media a delete dropped
+   * is released if no other message carries it. Returns the target's state after the change.
    */
-  async recover(m: NewMessage): Promise<boolean> {
+  async change(caller: Caller, a: ChangeAsk): Promise<Message> {
+    const state = await this.checkChange(caller.user, a);
+    const pending = this.commitChange(state, caller.user, a, Date.now(), this.limits.editWindowMs ?? 15 * 60_000);
+    caller.handedOver?.();
+    return pending;
+  }
+
+  /** The channel of a change `user` asks for, once the checks that need no commit pass. */
+  private async checkChange(user: string, a: ChangeAsk): Promise<ChannelState> {
+    const { state, me } = await this.readable(user, a.channel);
+    if (a.kind !== "hide" && me.left_seq !== null) throw new NatterError("forbidden", "no longer a member of this channel");
+    if (!reads(me, a.seq)) throw new NatterError("not_found", "no such message");
+    if (a.kind === "edit") {
+      const content = a.content ?? "";
+      if (content.length === 0) throw new NatterError("bad_request", "an edit needs content (delete the message instead)");
+      if (Buffer.byteLength(content, "utf8") > this.limits.maxMessageBytes)
+        throw new NatterError("too_large", `content is larger than ${this.limits.maxMessageBytes} bytes`);
+    }
+    if (a.kind === "react" && a.emoji !== "" && !isSingleEmoji(a.emoji ?? "")) throw new NatterError("bad_request", "a reaction is exactly one emoji");
+    return state;
+  }
+
+  /** Commits a change (its rules checked in the commit), tells whom it concerns, releases dropped media. */
+  private async commitChange(state: ChannelState, actor: string, a: ChangeAsk, at: number, windowMs: number): Promise<Message> {
+    const r = await this.store.applyChange({
+      channel: a.channel,
+      seq: a.seq,
+      actor,
+      at,
+      kind: a.kind,
+      ...(a.content !== undefined ? { content: a.content } : {}),
+      ...(a.emoji !== undefined ? { emoji: a.emoji } : {}),
+      windowMs,
+    });
+    const message = toMessage(r.target);
+    if (r.change) {
+      // No await between the commit and the publish: events leave in seq order. The caller's own
+      // connection gets it too (its reply does not carry the change's seq), as do all their devices.
+      const change = toMessage(r.change);
+      const ev = { ev: CHANGE_EVENT[a.kind], channel: a.channel, seq: a.seq, change_seq: change.seq, message, change };
+      if (a.kind === "hide") this.delivery.toUsers([actor], JSON.stringify({ ...ev, scope: "me" }));
+      else if (a.kind === "react") this.publish(state, { ...ev, user: actor, emoji: a.emoji });
+      else this.publish(state, a.kind === "delete" ? { ...ev, scope: "everyone" } : ev);
+    }
+    if (r.dropped_media && this.media?.release) await this.media.release(r.dropped_media, r.target.sent_at);
+    return message;
+  }
+
+  /**
+   * Appends again, in order, what a takeover found acknowledged but never replicated
+   * (docs/cluster.md): messages through `recover`, change rows applied again to their target as
+   * their actor did at their time (no window: it was accepted then), the target's seq followed
+   * if it was itself appended again at another seq. Returns how many took; `failed` hears the rest.
+   */
+  async recoverLost(lost: LostRow[], failed: (m: LostRow, e: unknown) => void): Promise<number> {
+    const moved = new Map<string, number>(); // `${channel}:${old seq}` -> new seq
+    let done = 0;
+    for (const m of lost) {
+      try {
+        if (m.type !== "change" && m.type !== "hide") {
+          const seq = await this.recover({ ...m, type: m.type as SendMessageParams["type"] });
+          if (seq !== null) {
+            moved.set(`${m.channel}:${m.seq}`, seq);
+            done++;
+          }
+          continue;
+        }
+        const rec = m.type === "hide" ? { op: "hide" as const } : (JSON.parse(m.content) as ChangeRecord);
+        const old = m.reply_to ? parseMessageId(m.reply_to) : null;
+        if (!old) continue;
+        const seq = moved.get(`${m.channel}:${old.seq}`) ?? old.seq;
+        const kind = rec.op === "react" ? "react" : rec.op;
+        const a: ChangeAsk = { channel: m.channel, seq, kind, ...(rec.op === "edit" ? { content: rec.content } : {}), ...(rec.op === "react" ? { emoji: rec.emoji } : {}) };
+        const state = await this.checkChange(m.sender, a);
+        await this.commitChange(state, m.sender, a, m.sent_at, Number.MAX_SAFE_INTEGER);
+        done++;
+      } catch (e) {
+        failed(m, e);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Appends again a message its node acknowledged but never replicated (a cluster's takeover,
+   * docs/cluster.md); members receive it. Its new seq, or null if it was there already (same sender + client id).
+   */
+  async recover(m: NewMessage): Promise<number | null> {
     const state = await this.store.getChannel(m.channel);
-    if (!state) return false;
+    if (!state) return null;
     const { message: row, duplicate } = await this.store.appendMessage(m);
     if (!duplicate) this.publish(state, { ev: "message", message: toMessage(row) });
-    return !duplicate;
+    return duplicate ? null : row.seq;
   }
 
   /** The channel a send goes to: `channel`, or the one direct chat with `to` (created on first use). */

@@ -38,6 +38,9 @@ const HANDLERS: { [K in Exclude<OpName, DeviceOp>]: Handler<K> } = {
   ping: async () => ({ at: Date.now() }),
   getPrivacy: async (chat, c) => ({ privacy: await chat.privacy.get(c.user) }),
   setPrivacy: async (chat, c, p) => ({ privacy: await chat.privacy.set(c.user, p) }),
+  editMessage: async (chat, c, p) => ({ message: await chat.change(c, { channel: p.channel, seq: p.seq, kind: "edit", content: p.content }) }),
+  deleteMessage: async (chat, c, p) => (await chat.change(c, { channel: p.channel, seq: p.seq, kind: p.scope === "me" ? "hide" : "delete" }), {}),
+  react: async (chat, c, p) => (await chat.change(c, { channel: p.channel, seq: p.seq, kind: "react", emoji: p.emoji }), {}),
 };
 
 /**

@@ -37,4 +37,7 @@ export interface MediaAccess {
   /** Records that `media` is being sent in `channel`; called before the message commit, so
    *  members can download it as soon as they see the message (access still needs the commit). */
   shared(channel: string, media: string): Promise<void>;
+  /** A message carrying `media`, sent at `sentAt`, was deleted for everyone: remove the media row
+   *  and its bytes unless another message carries it (or a send since may). Never throws. */
+  release?(media: string, sentAt: number): Promise<void>;
 }

@@ -17,6 +17,9 @@ export function toMessage(r: MessageRow): Message {
     sent_at: r.sent_at,
     delivered_at: r.delivered_at,
     seen_at: r.seen_at,
+    edited_at: r.edited_at,
+    deleted_at: r.deleted_at,
+    reactions: r.reactions,
   };
 }
 

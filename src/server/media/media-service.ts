@@ -278,6 +278,31 @@ export class MediaService implements MediaAccess {
     await this.store.linkMedia(media, channel, Date.now());
   }
 
+  /**
+   * A message carrying `id`, sent at `sentAt`, was deleted for everyone: the row and (unless another
+   * row shares them) the bytes go, unless a committed message still carries the media or a link
+   * written after `sentAt` marks another send that may be in flight. Never throws (logged).
+   */
+  async release(id: string, sentAt: number): Promise<void> {
+    try {
+      const row = await this.store.getMedia(id);
+      if (!row) return;
+      for (const l of await this.store.mediaLinks(id)) if (await this.store.mediaSentIn(l.channel, id)) return;
+      await this.withLock(async () => {
+        if (!(await this.store.deleteMedia(id, sentAt + 1))) return;
+        this.metrics.mediaSwept.inc();
+        if (await this.store.blobInUse(row.sha256)) return;
+        const r = await this.blobs.remove(row.sha256);
+        if (r.removed) {
+          this.metrics.mediaBytesStored.inc({}, -r.bytes);
+          this.metrics.mediaBlobs.inc({}, -1);
+        }
+      });
+    } catch (e) {
+      this.log.error("media release failed", { media: id, error: String((e as Error)?.stack ?? e) });
+    }
+  }
+
   // ---- orphan sweep ----
 
   /** Runs one sweep unless one is running; never throws (failures are logged). */

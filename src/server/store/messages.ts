@@ -6,7 +6,22 @@ import { NatterError } from "../../protocol/index.ts";
 import type { Exec, WriteCtx } from "./exec.ts";
 import type { CursorUpdate, MessageRange, MessageRow, NewMessage } from "./types.ts";
 
-const MESSAGE = "SELECT channel_id AS channel, seq, sender, client_id, type, content, media, reply_to, sent_at, delivered_at, seen_at FROM messages";
+const MESSAGE =
+  "SELECT channel_id AS channel, seq, sender, client_id, type, content, media, reply_to, sent_at, delivered_at, seen_at, edited_at, deleted_at, reactions FROM messages";
+/** Rows the reader `?` reads: not deleted for them, and no one else's "hide" row. */
+const READS = "NOT EXISTS (SELECT 1 FROM hidden h WHERE h.channel_id = messages.channel_id AND h.user_id = ?1 AND h.seq = messages.seq) AND (type != 'hide' OR sender = ?1)";
+/** Entries that are changes, not messages (unread counts and the last message skip them). */
+const NOT_CHANGE = "type NOT IN ('change', 'hide')";
+
+type RawRow = Omit<MessageRow, "reactions" | "type"> & { type: string; reactions: string | null };
+
+/** A stored row as the domain sees it: reactions parsed, a "hide" row typed "change" like any change. */
+export function rowOf(r: RawRow): MessageRow;
+export function rowOf(r: RawRow | null): MessageRow | null;
+export function rowOf(r: RawRow | null): MessageRow | null {
+  if (!r) return null;
+  return { ...r, type: (r.type === "hide" ? "change" : r.type) as MessageRow["type"], reactions: r.reactions ? JSON.parse(r.reactions) : [] };
+}
 const CURRENT_MEMBER = "FROM members WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL";
 
 /**
@@ -64,17 +79,29 @@ export function advancedCursors(cur: { delivered_seq: number; seen_seq: number }
 
 // ---- reads ----
 
-export const readMessage = (db: Exec, channel: string, seq: number) => db.get<MessageRow>(`${MESSAGE} WHERE channel_id = ? AND seq = ?`, channel, seq);
+export const readRaw = (db: Exec, channel: string, seq: number) => db.get<RawRow>(`${MESSAGE} WHERE channel_id = ? AND seq = ?`, channel, seq);
+export const readMessage = async (db: Exec, channel: string, seq: number) => rowOf(await readRaw(db, channel, seq));
 
-const findDuplicate = (db: Exec, m: NewMessage) =>
-  db.get<MessageRow>(`${MESSAGE} WHERE channel_id = ? AND sender = ? AND client_id = ?`, m.channel, m.sender, m.client_id);
+/** The newest message at or below `upTo` that `reader` reads, change rows left out. */
+export const readLastMessage = async (db: Exec, channel: string, reader: string, upTo: number) =>
+  rowOf(await db.get<RawRow>(`${MESSAGE} WHERE channel_id = ?2 AND seq <= ?3 AND ${NOT_CHANGE} AND ${READS} ORDER BY seq DESC LIMIT 1`, reader, channel, upTo));
+
+const findDuplicate = async (db: Exec, m: NewMessage) =>
+  rowOf(await db.get<RawRow>(`${MESSAGE} WHERE channel_id = ? AND sender = ? AND client_id = ?`, m.channel, m.sender, m.client_id));
 
 /** A page of `range` in ascending seq, and whether more exist beyond it. */
 export async function readPage(db: Exec, channel: string, range: MessageRange): Promise<{ rows: MessageRow[]; has_more: boolean }> {
   const lo = range.after_seq ?? 0;
   const hi = range.before_seq ?? Number.MAX_SAFE_INTEGER;
   const order = range.newest ? "DESC" : "ASC";
-  const rows = await db.all<MessageRow>(`${MESSAGE} WHERE channel_id = ? AND seq > ? AND seq < ? ORDER BY seq ${order} LIMIT ?`, channel, lo, hi, range.limit + 1);
+  const raw =
+    range.reader === undefined
+      ? await db.all<RawRow>(`${MESSAGE} WHERE channel_id = ? AND seq > ? AND seq < ? ORDER BY seq ${order} LIMIT ?`, channel, lo, hi, range.limit + 1)
+      : await db.all<RawRow>(
+          `${MESSAGE} WHERE channel_id = ?2 AND seq > ?3 AND seq < ?4 AND ${READS} ORDER BY seq ${order} LIMIT ?5`,
+          range.reader, channel, lo, hi, range.limit + 1,
+        );
+  const rows = raw.map((r) => rowOf(r));
   const has_more = rows.length > range.limit;
   if (has_more) rows.pop();
   if (range.newest) rows.reverse();
@@ -84,7 +111,7 @@ export async function readPage(db: Exec, channel: string, range: MessageRange): 
 /** Others' messages in (after_seq, up_to]. */
 export async function countUnread(db: Exec, channel: string, user: string, after_seq: number, up_to: number): Promise<number> {
   if (up_to <= after_seq) return 0;
-  const r = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE channel_id = ? AND seq > ? AND seq <= ? AND sender != ?", channel, after_seq, up_to, user);
+  const r = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE channel_id = ? AND seq > ? AND seq <= ? AND sender != ? AND ${NOT_CHANGE}`, channel, after_seq, up_to, user);
   return r?.n ?? 0;
 }
 

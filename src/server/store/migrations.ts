@@ -138,6 +138,22 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, channel_id)
   ) WITHOUT ROWID;
   `,
+  // Edits, deletes and reactions: a message's current state (edited_at, deleted_at, reactions as
+  // JSON [{emoji, users}]); each change is also a row of its own (type 'change', or 'hide' for a
+  // delete-for-me that only its sender reads) whose reply_to names its target; hidden holds each
+  // user's deleted-for-me messages.
+  `
+  ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+  ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+  ALTER TABLE messages ADD COLUMN reactions TEXT;
+  CREATE INDEX messages_changes ON messages(channel_id, reply_to) WHERE type = 'change';
+  CREATE TABLE hidden (
+    channel_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, user_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -25,10 +25,12 @@ import { readLiveInvites } from "./invites.ts";
 import { shardOf } from "./layout.ts";
 import { countRows } from "./maintenance.ts";
 import { readMedia, readMediaLinks, readUnsent, sentIn, sharedWhileMember, uploadedBytes, usesBlob } from "./media.ts";
-import { countUnread, readMessage, readPage } from "./messages.ts";
+import { countUnread, readLastMessage, readMessage, readPage } from "./messages.ts";
 import { hasSent, readPrivacy } from "./privacy.ts";
 import type {
   AppendResult,
+  ChangeRequest,
+  ChangeResult,
   ChannelRow,
   ChannelState,
   CursorUpdate,
@@ -248,11 +250,19 @@ export abstract class ShardedStore implements Store {
   async appendMessage(m: NewMessage): Promise<AppendResult> {
     const r = await this.writeAt(m.channel, "appendMessage", m);
     if ("dup" in r) return { message: r.dup, duplicate: true };
-    return { message: { ...m, seq: r.seq, delivered_at: null, seen_at: null }, duplicate: false };
+    return { message: { ...m, seq: r.seq, delivered_at: null, seen_at: null, edited_at: null, deleted_at: null, reactions: [] }, duplicate: false };
   }
 
   async getMessage(channel: string, seq: number): Promise<MessageRow | null> {
     return readMessage(this.db(channel), channel, seq);
+  }
+
+  async lastMessage(channel: string, reader: string, up_to: number): Promise<MessageRow | null> {
+    return readLastMessage(this.db(channel), channel, reader, up_to);
+  }
+
+  async applyChange(r: ChangeRequest): Promise<ChangeResult> {
+    return this.writeAt(r.channel, "applyChange", r);
   }
 
   async messages(channel: string, range: MessageRange): Promise<{ rows: MessageRow[]; has_more: boolean }> {

@@ -261,7 +261,7 @@ export function storeSuite(name: string, open: OpenStore): void {
       ]);
       const first = await store.appendMessage(msg("c1", "u1", "a", { reply_to: null }));
       expect(first.duplicate).toBe(false);
-      expect(first.message).toEqual({ ...msg("c1", "u1", "a"), seq: 1, delivered_at: null, seen_at: null });
+      expect(first.message).toEqual({ ...msg("c1", "u1", "a"), seq: 1, delivered_at: null, seen_at: null, edited_at: null, deleted_at: null, reactions: [] });
       const dup = await store.appendMessage(msg("c1", "u1", "a", { content: "changed" }));
       expect(dup.duplicate).toBe(true);
       expect(dup.message.seq).toBe(1);
@@ -294,6 +294,83 @@ export function storeSuite(name: string, open: OpenStore): void {
       const resent = await store.appendMessage(msg("c1", "u2", "m4"));
       expect([resent.duplicate, resent.message.seq, resent.message.sender]).toEqual([true, 4, "u2"]);
       expect((await store.getChannel("c1"))!.channel.last_seq).toBe(10);
+    });
+
+    test("changes: edit, delete, hide and react update the target and append a change row in one commit; rules refuse with nothing changed", async () => {
+      const { store, dir } = await fresh();
+      await store.createChannel(channel("g1"), [
+        { user: "u1", role: "admin" },
+        { user: "u2", role: "member" },
+        { user: "u3", role: "member" },
+      ]);
+      await store.appendMessage(msg("g1", "u2", "a", { sent_at: 1000 })); // 1
+      await store.appendMessage(msg("g1", "u2", "pic", { type: "image", media: "m1", content: "", sent_at: 1000 })); // 2
+      await store.appendMessage(msg("g1", "u3", "b", { sent_at: 1000 })); // 3
+      const ask = (kind: "edit" | "delete" | "hide" | "react", seq: number, actor: string, extra: object = {}) =>
+        store.applyChange({ channel: "g1", seq, actor, at: 1500, kind, windowMs: 1000, ...extra });
+      const snapshot = async () => JSON.stringify([(await store.messages("g1", { limit: 50, newest: false })).rows, (await store.getChannel("g1"))!.channel.last_seq]);
+      const before = await snapshot();
+      // Each refusal leaves everything as it was.
+      expect(await code(ask("edit", 1, "u3", { content: "x" }))).toBe("forbidden");
+      expect(await code(ask("edit", 1, "u2", { content: "x", at: 2000 }))).toBe("window_closed"); // sent_at + window: closed
+      expect(await code(ask("edit", 2, "u2", { content: "x" }))).toBe("bad_request"); // media
+      expect(await code(ask("edit", 4, "u2", { content: "x" }))).toBe("not_found");
+      expect(await code(ask("delete", 1, "u3"))).toBe("forbidden");
+      expect(await code(ask("delete", 1, "u2", { at: 2000 }))).toBe("window_closed");
+      expect(await code(ask("react", 1, "u9", { emoji: "👍" }))).toBe("forbidden");
+      expect(await snapshot()).toBe(before);
+
+      const edited = await ask("edit", 1, "u2", { content: "fixed", at: 1999 }); // the last ms of the window
+      expect(edited.target).toMatchObject({ seq: 1, content: "fixed", edited_at: 1999, deleted_at: null });
+      expect(edited.change).toMatchObject({ seq: 4, type: "change", sender: "u2", reply_to: "g1:1", sent_at: 1999 });
+      expect(JSON.parse(edited.change!.content)).toEqual({ op: "edit", content: "fixed" });
+      expect((await store.getChannel("g1"))!.channel.last_seq).toBe(4);
+      // A change row is not a target.
+      expect(await code(ask("react", 4, "u1", { emoji: "👍" }))).toBe("not_found");
+
+      await ask("react", 1, "u1", { emoji: "👍" }); // 5
+      await ask("react", 1, "u3", { emoji: "👍" }); // 6
+      await ask("react", 1, "u2", { emoji: "❤️" }); // 7
+      expect((await ask("react", 1, "u2", { emoji: "❤️" })).change).toBeNull(); // the same again: nothing
+      const moved = await ask("react", 1, "u1", { emoji: "❤️" }); // 8
+      expect(moved.target.reactions).toEqual([{ emoji: "👍", users: ["u3"] }, { emoji: "❤️", users: ["u2", "u1"] }]);
+      expect((await ask("react", 1, "u3", { emoji: "" })).target.reactions).toEqual([{ emoji: "❤️", users: ["u2", "u1"] }]); // 9
+
+      // Unread counts and the last message skip change rows.
+      expect(await store.countUnread("g1", "u1", 0, 9)).toBe(3);
+      expect((await store.lastMessage("g1", "u1", 9))?.seq).toBe(3);
+
+      // Hide: only for its actor, once; others do not read the hide row.
+      const hid = await ask("hide", 3, "u1"); // 10
+      expect(hid.change).toMatchObject({ seq: 10, type: "change", sender: "u1" });
+      expect((await ask("hide", 3, "u1")).change).toBeNull();
+      const seqsOf = async (reader: string) => (await store.messages("g1", { limit: 50, newest: false, reader })).rows.map((m) => m.seq);
+      expect(await seqsOf("u1")).toEqual([1, 2, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await seqsOf("u2")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await store.lastMessage("g1", "u1", 10))?.seq).toBe(2);
+
+      // The sender deletes in the window; an admin deletes anyone's at any time; a second delete is nothing.
+      const del = await ask("delete", 1, "u2"); // 11
+      expect(del.target).toMatchObject({ content: "", media: null, reactions: [], edited_at: 1999 });
+      expect(del.target.deleted_at).toBe(1500);
+      expect(del.dropped_media).toBeNull();
+      expect(await code(ask("edit", 1, "u2", { content: "again" }))).toBe("conflict");
+      expect(await code(ask("react", 1, "u3", { emoji: "👍" }))).toBe("conflict");
+      const pic = await ask("delete", 2, "u1", { at: 99_999 }); // 12
+      expect(pic.dropped_media).toBe("m1");
+      expect((await ask("delete", 2, "u1")).change).toBeNull();
+      // No earlier text of a deleted message remains: its edit row lost its content.
+      const rows = (await store.messages("g1", { limit: 50, newest: false })).rows;
+      expect(JSON.parse(rows.find((m) => m.seq === 4)!.content)).toEqual({ op: "edit", content: "" });
+      expect(rows.filter((m) => m.content.includes("fixed") || m.content.includes("hello a"))).toEqual([]);
+
+      await store.close();
+      const again = await open(dir);
+      opened.push(again);
+      expect(await again.getMessage("g1", 2)).toMatchObject({ type: "image", media: null, content: "", deleted_at: 99_999 });
+      expect((await again.getMessage("g1", 12))?.type).toBe("change");
+      expect((await again.appendMessage(msg("g1", "u3", "c"))).message.seq).toBe(13);
+      expect((await again.messages("g1", { after_seq: 9, limit: 50, newest: false, reader: "u2" })).rows.map((m) => m.seq)).toEqual([11, 12, 13]);
     });
 
     test("cursors: monotonic, seen implies delivered, messages stamped once every other member reached them", async () => {

@@ -4,7 +4,7 @@
 // resolves only after it is committed. Implementations: sqlite/ (bun:sqlite
 // shards), libsql/ (@libsql/client), both on sharded-store.ts.
 
-import type { Channel, Message, Privacy, PrivacyAudience } from "../../protocol/index.ts";
+import type { Channel, Message, MessageType, Privacy, PrivacyAudience } from "../../protocol/index.ts";
 
 export interface UserRow {
   id: string;
@@ -48,8 +48,35 @@ export interface ChannelState {
 /** A stored message: the wire Message without its id (derived: `${channel}:${seq}`). */
 export type MessageRow = Omit<Message, "id">;
 
-/** A message to append: what the store assigns or derives (seq, receipt times) left out. */
-export type NewMessage = Omit<MessageRow, "seq" | "delivered_at" | "seen_at">;
+/** A message to append: what the store assigns or derives (seq, receipt times, change state) left out. */
+export type NewMessage = Omit<MessageRow, "seq" | "delivered_at" | "seen_at" | "edited_at" | "deleted_at" | "reactions"> & { type: MessageType };
+
+/** A row a cluster takeover found committed but never replicated (takeover.ts): a message, or a
+ *  change row (type "change" / "hide"), with the seq it had. */
+export type LostRow = Omit<NewMessage, "type"> & { type: string; seq: number };
+
+/** An edit, delete (for everyone, or "hide" for the actor) or reaction of message `seq`, checked and applied in one commit. */
+export interface ChangeRequest {
+  channel: string;
+  seq: number;
+  actor: string;
+  at: number;
+  kind: "edit" | "delete" | "hide" | "react";
+  /** edit: the new content. */
+  content?: string;
+  /** react: the emoji ("" removes the actor's). */
+  emoji?: string;
+  /** How long after sent_at the sender may edit or delete for everyone (ms). */
+  windowMs: number;
+}
+
+/** What a change did: the target's state after it, the change row (null if nothing changed), the media it dropped. */
+export interface ChangeResult {
+  target: MessageRow;
+  change: MessageRow | null;
+  /** delete: the media id the target carried (to release if nothing else references it). */
+  dropped_media: string | null;
+}
 
 /** What appendMessage found: a new row, or the original for a repeated client_id. */
 export interface AppendResult {
@@ -64,6 +91,8 @@ export interface MessageRange {
   limit: number;
   /** With no after_seq: newest first, then reversed (the latest page). */
   newest: boolean;
+  /** The reader: their deleted-for-me messages and others' "hide" rows are left out. */
+  reader?: string;
 }
 
 export interface CursorUpdate {
@@ -190,6 +219,12 @@ export interface MessageStore {
    *  Throws forbidden if the sender is not a current member (checked inside the commit). */
   appendMessage(m: NewMessage): Promise<AppendResult>;
   getMessage(channel: string, seq: number): Promise<MessageRow | null>;
+  /** The newest message (not a change row) at or below `up_to` that `reader` has not deleted for themselves. */
+  lastMessage(channel: string, reader: string, up_to: number): Promise<MessageRow | null>;
+  /** Applies an edit / delete / hide / reaction (ChangeRequest) after checking its rules inside the commit:
+   *  not_found (no such message), forbidden (not the sender, not a member), window_closed,
+   *  conflict (deleted), bad_request (not a text message). */
+  applyChange(r: ChangeRequest): Promise<ChangeResult>;
   /** Messages in ascending seq, plus whether more exist beyond the page. */
   messages(channel: string, range: MessageRange): Promise<{ rows: MessageRow[]; has_more: boolean }>;
   /** Others' messages in (after_seq, up_to] not sent by `user`. */

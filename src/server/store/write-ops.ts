@@ -4,6 +4,7 @@
 // data (they cross threads as JSON text).
 
 import { accountWrites } from "./accounts.ts";
+import { changeWrites } from "./changes.ts";
 import { channelWrites } from "./channels.ts";
 import type { WriteCtx } from "./exec.ts";
 import { inviteWrites } from "./invites.ts";
@@ -12,7 +13,7 @@ import { mediaWrites } from "./media.ts";
 import { messageWrites } from "./messages.ts";
 import { privacyWrites } from "./privacy.ts";
 
-export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...mediaWrites, ...maintenanceWrites, ...privacyWrites };
+export const WRITES = { ...accountWrites, ...channelWrites, ...inviteWrites, ...messageWrites, ...changeWrites, ...mediaWrites, ...maintenanceWrites, ...privacyWrites };
 
 export type WriteOp = keyof typeof WRITES;
 export type WriteArgs<K extends WriteOp> = Parameters<(typeof WRITES)[K]>[1];

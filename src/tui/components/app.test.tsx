@@ -115,12 +115,41 @@ test("/leave asks first (n stays, y leaves); /leave with more words is a usage e
   await see("you left club");
 });
 
-test("Alt-Enter makes a new line; Up recalls history", async () => {
-  const { type, client, frame, see } = await mount();
-  await type(KEY.enter, "a", KEY.altEnter, "b", KEY.enter);
+test("Alt-Enter makes a new line; Up recalls history where there is no message of ours to edit", async () => {
+  const { type, client, see } = await mount();
+  await type(KEY.ctrlK, "club", KEY.enter); // a chat where we have sent nothing yet
+  await type("a", KEY.altEnter, "b", KEY.enter);
   expect(client.sent.at(-1)!.content).toBe("a\nb");
+  await type(KEY.ctrlK, "bob", KEY.enter); // alice has no message in bob's chat
   await type(KEY.up);
   await see("› a");
+});
+
+test("Up in an empty composer edits our last message; e, d and digits act on the selected message", async () => {
+  const { type, client, see, gone } = await mount();
+  const asked: Array<[string, unknown]> = [];
+  for (const op of ["editMessage", "deleteMessage", "react"] as const) client.handlers[op] = ((p: unknown) => (asked.push([op, p]), op === "editMessage" ? { message: msg("d1", 2, ALICE.id, "x") } : {})) as never;
+  await type(KEY.enter, "helo", KEY.enter);
+  await see("you: helo");
+  await type(KEY.up);
+  await see("Editing your message", "› helo");
+  await type(KEY.backspace.repeat(4), "hello", KEY.enter);
+  await until(() => expect(asked).toContainEqual(["editMessage", { channel: "d1", seq: 2, content: "hello" }]));
+  await gone("Editing your message");
+  await type(KEY.tab); // messages: ours, the newest, is selected
+  await see("d: delete");
+  await type("2");
+  await until(() => expect(asked).toContainEqual(["react", { channel: "d1", seq: 2, emoji: "❤️" }]));
+  await type("d");
+  await see("Delete this message? e: for everyone");
+  await type("e");
+  await until(() => expect(asked).toContainEqual(["deleteMessage", { channel: "d1", seq: 2, scope: "everyone" }]));
+  await type(KEY.tab, KEY.up, "d"); // bob's message: only for us
+  await see("Delete this message for you? m: for me");
+  await type("e"); // not offered: nothing happens
+  await type(KEY.esc);
+  await gone("Delete this message");
+  expect(asked.filter(([op]) => op === "deleteMessage")).toHaveLength(1);
 });
 
 test("Ctrl-K jumps to a chat by fuzzy name; Esc cancels", async () => {

@@ -81,8 +81,8 @@ export function App(p: AppProps) {
   const server = state.node ?? p.server;
   const bannerH = bannerText({ conn: state.conn, nextRetryAt: state.nextRetryAt, error: state.connError, now, queued, server, nodes: state.nodes }) ? 1 : 0;
   const mainH = height - bannerH - 1;
-  const replying = u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
-  const question = u.overlay?.kind === "confirm" ? u.overlay.question : null;
+  const replying = u.editing ? "Editing your message" : u.replyTo ? replyLabel(state, ch, u.replyTo) : null;
+  const question = u.overlay?.kind === "confirm" || u.overlay?.kind === "delete" ? u.overlay.question : null;
   const compH = question ? 2 : composerHeight(u.composer, convW, !!replying);
   const msgH = Math.max(1, mainH - 3 - compH);
   const pending = pendingFor(state, u.open, ch);
@@ -132,7 +132,7 @@ export function App(p: AppProps) {
   // With several nodes, which one we are on (of how many).
   const where = hostOf(server) + (state.nodes > 1 ? ` (one of ${state.nodes} nodes)` : "");
   const who = me ? `${me.name} · ${where}` : where;
-  const hint = hintText(u, !!question, !!selectedMedia(state, u), scroll);
+  const hint = u.overlay?.kind === "delete" ? "Esc: keep" : hintText(u, !!question, !!selectedMedia(state, u), scroll);
   const placeholder = !u.open ? "Type /new PHONE to start a chat, /help for more" : state.conn === "open" ? `Message ${header.title}` : `Message ${header.title} (sent when back online)`;
 
   let convBody: ReactNode;
@@ -193,8 +193,10 @@ function hintText(u: Ui, asking: boolean, fileSelected: boolean, scroll: number)
   if (asking) return "y: yes · n or Esc: no";
   if (u.overlay !== null) return "";
   if (u.focus === "list") return "↑↓ Enter: open · Tab · Ctrl-K: jump · /help";
-  if (u.focus === "messages") return fileSelected ? "↑↓ select · r: reply · s: save file here · Esc" : "↑↓ select · r: reply · PgUp/PgDn · Esc";
-  return scroll > 0 ? "Scrolled up · PgDn for newer · /help" : "Enter: send · Alt-Enter: newline · Tab · /help";
+  if (u.focus === "messages")
+    return fileSelected ? "↑↓ select · r: reply · s: save file here · d: delete · 1-6: react · Esc" : "↑↓ select · r: reply · e: edit · d: delete · 1-6: 👍❤️😂😮😢🙏 · 0: unreact · Esc";
+  if (u.editing) return "Enter: save the edit · Esc: cancel";
+  return scroll > 0 ? "Scrolled up · PgDn for newer · /help" : "Enter: send · Alt-Enter: newline · Up: edit last · Tab · /help";
 }
 
 /** The line between the chat list and the conversation (its own column: ink keeps a border's width after the border is turned off). */

@@ -19,6 +19,8 @@ export type Overlay =
   | { kind: "palette"; query: string; index: number }
   /** A command that asks first (/leave): y runs it, n or Esc drops it. */
   | { kind: "confirm"; question: string; command: ChatCommand }
+  /** `d` on a selected message: e deletes it for everyone (when allowed to ask), m for me, n or Esc keeps it. */
+  | { kind: "delete"; question: string; channel: string; seq: number; everyone: boolean }
   | DevicePanel;
 
 export interface Ui {
@@ -38,7 +40,12 @@ export interface Ui {
   selected: string | null;
   /** Seq where the unread marker goes, fixed when the chat was opened. */
   markerSeq: number | null;
+  /** The own message the composer is editing (Up in an empty composer, or `e` on a selected message). */
+  editing: { channel: string; seq: number } | null;
 }
+
+/** Reactions on the digit keys of the messages pane (0 removes yours). */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
 
 export function initialUi(): Ui {
   return {
@@ -52,6 +59,7 @@ export function initialUi(): Ui {
     replyTo: null,
     selected: null,
     markerSeq: null,
+    editing: null,
   };
 }
 
@@ -146,6 +154,7 @@ export class UiActions {
       scroll: 0,
       replyTo: null,
       selected: null,
+      editing: null,
       overlay: null,
       focus: t ? "composer" : "list",
       markerSeq: next && next.info.unread > 0 ? next.info.seen_seq + 1 : null,
@@ -184,6 +193,14 @@ export class UiActions {
     if (refused) {
       this.c.notify(refused, "error");
       return restore();
+    }
+    if (cur.editing) {
+      const { channel, seq } = cur.editing;
+      this.set({ editing: null, scroll: 0 });
+      void this.c.editMessage(channel, seq, parsed.text).then((ok) => {
+        if (!ok && this.get().composer.text === "") this.set({ editing: { channel, seq }, composer: setText(this.get().composer, text) });
+      });
+      return;
     }
     const target = cur.open;
     this.set({ replyTo: null, scroll: 0, markerSeq: null });
@@ -245,9 +262,55 @@ export class UiActions {
     if (focus === "messages") this.moveSelection(1);
   };
 
+  /** Starts editing one of our own text messages in the composer (false if it is not one). */
+  private startEdit(id: string | null): boolean {
+    const cur = this.get();
+    const s = this.c.getState();
+    const { ch } = resolveTarget(s, cur.open);
+    const m = id ? ch?.messages.find((x) => x.id === id) : undefined;
+    if (!ch || !m || m.sender !== s.me?.id || m.type !== "text" || m.deleted_at !== null) return false;
+    this.set({ editing: { channel: ch.info.id, seq: m.seq }, replyTo: null, focus: "composer", selected: null, composer: setText(cur.composer, m.content) });
+    return true;
+  }
+
+  /** Our newest text message in the open chat (what Up in an empty composer edits). */
+  private lastOwn(): string | null {
+    const s = this.c.getState();
+    const { ch } = resolveTarget(s, this.get().open);
+    const m = ch?.messages.findLast((x) => x.sender === s.me?.id && x.type === "text" && x.deleted_at === null);
+    return m?.id ?? null;
+  }
+
+  /** `d` on a selected message: asks how to delete it (for everyone only when it is ours or we admin the group). */
+  private askDelete(): void {
+    const cur = this.get();
+    const s = this.c.getState();
+    const { ch } = resolveTarget(s, cur.open);
+    const m = cur.selected ? ch?.messages.find((x) => x.id === cur.selected) : undefined;
+    if (!ch || !m) return this.c.notify("d deletes a message: select one of the chat's messages first", "error");
+    const me = s.me?.id ?? "";
+    const everyone = m.deleted_at === null && (m.sender === me || (ch.info.kind === "group" && ch.info.admins.includes(me)));
+    const question = everyone ? "Delete this message? e: for everyone · m: for me · n: keep" : "Delete this message for you? m: for me · n: keep";
+    this.set({ overlay: { kind: "delete", question, channel: ch.info.id, seq: m.seq, everyone } });
+  }
+
+  /** A digit on a selected message: that quick reaction (again: removed), 0 removes ours. */
+  private quickReact(digit: number): void {
+    const cur = this.get();
+    const s = this.c.getState();
+    const { ch } = resolveTarget(s, cur.open);
+    const m = cur.selected ? ch?.messages.find((x) => x.id === cur.selected) : undefined;
+    if (!ch || !m) return;
+    const emoji = digit === 0 ? "" : QUICK_REACTIONS[digit - 1]!;
+    const mine = m.reactions.find((r) => r.users.includes(s.me?.id ?? ""))?.emoji ?? "";
+    void this.c.react(ch.info.id, m.seq, emoji === mine ? "" : emoji);
+  }
+
   /** Edits the composer; sends typing notifications for real text (not commands). */
   onComposer = (input: string, key: Key) => {
     const cur = this.get();
+    // Up in an empty composer edits our last message in this chat (history is for when there is none).
+    if (key.upArrow && cur.composer.text === "" && cur.composer.histIndex === null && !cur.editing && this.startEdit(this.lastOwn())) return;
     const r = composerInput(cur.composer, input, key);
     if (!r.handled) return;
     this.set({ composer: r.state });
@@ -301,6 +364,16 @@ export class UiActions {
       if (step !== 0) this.set({ overlay: { kind: "help", scroll: Math.max(0, Math.min(this.layout().helpMax, ov.scroll + step)) } });
       return;
     }
+    if (ov?.kind === "delete") {
+      const scope = (input === "e" || input === "E") && ov.everyone ? "everyone" : input === "m" || input === "M" ? "me" : null;
+      if (scope) {
+        this.set({ overlay: null, selected: null, focus: "composer" });
+        void this.c.deleteMessage(ov.channel, ov.seq, scope);
+        return;
+      }
+      if (input === "n" || input === "N" || key.escape) return this.set({ overlay: null });
+      return;
+    }
     if (ov?.kind === "confirm") {
       if (input === "y" || input === "Y") {
         this.set({ overlay: null });
@@ -336,6 +409,7 @@ export class UiActions {
     if (key.pageUp) return this.scrollBy(Math.max(1, this.layout().msgH - 1));
     if (key.pageDown) return this.scrollBy(-Math.max(1, this.layout().msgH - 1));
     if (key.escape) {
+      if (cur.editing) return this.set({ editing: null, composer: setText(cur.composer, "") });
       if (cur.replyTo) return this.set({ replyTo: null });
       if (cur.focus === "messages") return this.set({ focus: "composer", selected: null });
       this.c.cancelTransfers();
@@ -367,6 +441,12 @@ export class UiActions {
         if (sel && cch?.messages.some((m) => m.id === sel)) return this.set({ replyTo: sel, focus: "composer", selected: null });
         return;
       }
+      if (input === "e") {
+        if (!this.startEdit(cur.selected)) this.c.notify("e edits a message: select one of your own text messages", "error");
+        return;
+      }
+      if (input === "d" || key.delete) return this.askDelete();
+      if (/^[0-6]$/.test(input)) return this.quickReact(Number(input));
       if (input === "s") {
         const media = selectedMedia(this.c.getState(), cur);
         if (media) return this.c.saveQuietly(media);

@@ -40,6 +40,11 @@ export class ChannelCache {
         if (cached && "seq" in w.value && w.value.seq > cached.channel.last_seq) cached.channel.last_seq = w.value.seq;
         return;
       }
+      case "applyChange": {
+        const cached = this.channels.get(w.args.channel);
+        if (cached && w.value.change && w.value.change.seq > cached.channel.last_seq) cached.channel.last_seq = w.value.change.seq;
+        return;
+      }
       case "advanceCursor": {
         const me = this.channels.get(w.args.channel)?.members.find((m) => m.user_id === w.args.user);
         if (me) {

@@ -11,6 +11,8 @@ export function openShardDb(path: string): Database {
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA busy_timeout = 5000");
+  // Deleted content (a message deleted for everyone) is zeroed in the pages it leaves, at no extra I/O.
+  db.run("PRAGMA secure_delete = FAST");
   const script = migrationScript((db.query("PRAGMA user_version").get() as { user_version: number }).user_version);
   if (script) {
     try {
