@@ -119,6 +119,9 @@ export interface IdleNodeResult {
   fd_limit: string;
   cpu_percent: number;
   rss_settled: boolean;
+  /** Its log lines during the run: view changes and quorum losses (a busy box can starve node heartbeats). */
+  view_changes: number;
+  quorum_lost: number;
 }
 
 export interface ClusterIdleReport {
@@ -140,6 +143,8 @@ export interface ClusterIdleReport {
   /** Client side: RSS of the worker processes per socket they hold. */
   worker_rss_per_conn_kib: number;
   errors: Record<string, number>;
+  /** Connections that had said hello and were closed by their node, by close code (4503: node out of quorum). */
+  dropped: Record<string, number>;
   nodes: IdleNodeResult[];
   elapsed_s: number;
 }
@@ -269,6 +274,9 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
     const counts = await nodeCounts(c);
     const errors: Record<string, number> = {};
     for (const { r } of res) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+    const dropped: Record<string, number> = {};
+    for (const { r } of res) for (const [k, v] of Object.entries(r.dropped ?? {})) dropped[k] = (dropped[k] ?? 0) + v;
+    const logCount = (id: string, what: string) => c.logs(id).split("\n").filter((l) => l.includes(what)).length;
     const workerRss = p.pids().reduce((s, pid) => s + (memSample(pid)?.rssBytes ?? 0), 0);
     const nodes: IdleNodeResult[] = c.ids.map((id) => {
       const mine = jobs.map((j, w) => ({ j, r: res[w]!.r })).filter((x) => x.j.node === id);
@@ -290,6 +298,8 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
         fd_limit: fdLimit(pids.get(id)!),
         cpu_percent: cpuPercent(cpu0.get(id) ?? null, cpu1.get(id) ?? null),
         rss_settled: (before.get(id)?.settled ?? false) && (after.get(id)?.settled ?? false),
+        view_changes: logCount(id, '"cluster: view changed"'),
+        quorum_lost: logCount(id, '"cluster: no quorum'),
       };
     });
     const sumB = nodes.reduce((s, n) => s + n.rss_before_mib, 0);
@@ -311,6 +321,7 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
       rss_per_conn_kib: connected ? Math.round((((sumA - sumB) * 1024) / connected) * 100) / 100 : 0,
       worker_rss_per_conn_kib: connected ? Math.round((workerRss / 1024 / connected) * 100) / 100 : 0,
       errors,
+      dropped,
       nodes,
       elapsed_s: 0,
     };
@@ -339,12 +350,14 @@ function render(r: ClusterIdleReport): string {
     n.fds ?? "-",
     n.fd_limit,
     n.cpu_percent,
+    `${n.view_changes}/${n.quorum_lost}`,
   ]);
-  rows.push(["all", fmt(r.asked), fmt(r.connected), fmt(r.nodes.reduce((s, n) => s + (n.node_counts ?? 0), 0)), r.open_s, r.rss_before_mib, r.rss_after_mib, r.rss_per_conn_kib, "", "", "", ""]);
+  rows.push(["all", fmt(r.asked), fmt(r.connected), fmt(r.nodes.reduce((s, n) => s + (n.node_counts ?? 0), 0)), r.open_s, r.rss_before_mib, r.rss_after_mib, r.rss_per_conn_kib, "", "", "", "", ""]);
   return [
     `natter cluster-idle bench  ${r.date}  ${r.machine.nproc} cores ${r.machine.cpu_model} ${r.machine.mem_total_gib} GiB  load ${r.machine.loadavg}`,
-    table(["node", "asked", "connected", "node counts", "open s", "RSS before MiB", "RSS after MiB", "KiB/conn", "peak MiB", "fds", "fd limit", "CPU% opening"], rows),
+    table(["node", "asked", "connected", "node counts", "open s", "RSS before MiB", "RSS after MiB", "KiB/conn", "peak MiB", "fds", "fd limit", "CPU% opening", "views/no quorum"], rows),
     `${fmt(r.connected)} connections in ${r.open_s} s (${fmt(r.connects_per_sec)}/s), ${fmt(r.options.users)} users (made in ${r.users_setup_s} s), ${r.workers} client processes holding ${r.worker_rss_per_conn_kib} KiB RSS per socket; fd limit soft/hard: bench ${r.fd_limit_bench}, workers ${r.fd_limit_worker}` +
-      (Object.keys(r.errors).length ? `; errors ${JSON.stringify(r.errors)}` : ""),
+      (Object.keys(r.errors).length ? `; errors ${JSON.stringify(r.errors)}` : "") +
+      (Object.keys(r.dropped).length ? `; closed by their node after hello, by code: ${JSON.stringify(r.dropped)}` : ""),
   ].join("\n\n");
 }
