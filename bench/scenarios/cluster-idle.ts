@@ -122,6 +122,8 @@ export interface IdleNodeResult {
   /** Its log lines during the run: view changes and quorum losses (a busy box can starve node heartbeats). */
   view_changes: number;
   quorum_lost: number;
+  /** Seconds from the first upgrade to the first quorum loss, if any. */
+  quorum_lost_after_s: number | null;
 }
 
 export interface ClusterIdleReport {
@@ -252,6 +254,7 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
       `opening ${fmt(o.connections)} websockets through ${jobs.length} client processes (${jobs.map((j) => `${j.node}:${fmt(j.clients.length)}`).join(" ")}); RSS before ${c.ids.map((id) => `${id} ${mib(before.get(id)?.mem.rssBytes ?? 0)}`).join(", ")} MiB`,
     );
     const t1 = performance.now();
+    const openedAt = Date.now();
     let done = false;
     const ticker = (async () => {
       while (!done) {
@@ -276,7 +279,12 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
     for (const { r } of res) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     const dropped: Record<string, number> = {};
     for (const { r } of res) for (const [k, v] of Object.entries(r.dropped ?? {})) dropped[k] = (dropped[k] ?? 0) + v;
-    const logCount = (id: string, what: string) => c.logs(id).split("\n").filter((l) => l.includes(what)).length;
+    const logLines = (id: string, what: string) => c.logs(id).split("\n").filter((l) => l.includes(what));
+    const logCount = (id: string, what: string) => logLines(id, what).length;
+    const lostAfter = (id: string): number | null => {
+      const t = /"time":"([^"]+)"/.exec(logLines(id, '"cluster: lost the quorum"')[0] ?? "")?.[1];
+      return t ? Math.round((Date.parse(t) - openedAt) / 100) / 10 : null;
+    };
     const workerRss = p.pids().reduce((s, pid) => s + (memSample(pid)?.rssBytes ?? 0), 0);
     const nodes: IdleNodeResult[] = c.ids.map((id) => {
       const mine = jobs.map((j, w) => ({ j, r: res[w]!.r })).filter((x) => x.j.node === id);
@@ -299,7 +307,8 @@ export async function runClusterIdle(argv: string[]): Promise<number> {
         cpu_percent: cpuPercent(cpu0.get(id) ?? null, cpu1.get(id) ?? null),
         rss_settled: (before.get(id)?.settled ?? false) && (after.get(id)?.settled ?? false),
         view_changes: logCount(id, '"cluster: view changed"'),
-        quorum_lost: logCount(id, '"cluster: no quorum'),
+        quorum_lost: logCount(id, '"cluster: lost the quorum"'),
+        quorum_lost_after_s: lostAfter(id),
       };
     });
     const sumB = nodes.reduce((s, n) => s + n.rss_before_mib, 0);
@@ -350,7 +359,7 @@ function render(r: ClusterIdleReport): string {
     n.fds ?? "-",
     n.fd_limit,
     n.cpu_percent,
-    `${n.view_changes}/${n.quorum_lost}`,
+    `${n.view_changes}/${n.quorum_lost}${n.quorum_lost_after_s === null ? "" : ` (${n.quorum_lost_after_s} s)`}`,
   ]);
   rows.push(["all", fmt(r.asked), fmt(r.connected), fmt(r.nodes.reduce((s, n) => s + (n.node_counts ?? 0), 0)), r.open_s, r.rss_before_mib, r.rss_after_mib, r.rss_per_conn_kib, "", "", "", "", ""]);
   return [
