@@ -9,7 +9,8 @@
 // clustering, not scale. The generator runs in this process (both ends of
 // every message, on different nodes, must be seen by one clock).
 
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCluster, type Cluster } from "../../test/support/cluster.ts";
 import { Histogram, type LatencySummary } from "../lib/histogram.ts";
@@ -268,6 +269,12 @@ export interface FailoverResult {
   connect_timeouts: number;
   /** The last error of each client not back, counted. */
   not_back: Record<string, number>;
+  /** kill -9 -> the first survivor's view change (failure detected). */
+  detected_s: number | null;
+  /** Each of the victim's shards: restore from the replica, ms (survivors' logs). */
+  restore_ms: number[];
+  /** Files in the replica dir at the kill (snapshots and WAL segments a restore reads from). */
+  replica_files: number;
 }
 
 export interface ClusterBenchReport {
@@ -435,13 +442,31 @@ async function failover(c: Cluster, o: ClusterBenchOptions, progress: Progress):
   const onVictim = clients.filter((cl) => cl.node === victim);
   const shards = before.shards.filter((s) => s.node === victim).length;
   progress(`failover: kill -9 ${victim} (${shards} shards, ${onVictim.length} clients)`);
+  const replicaFiles = countFiles(c.replicaDir);
   const t0 = performance.now();
+  const killedAt = Date.now();
   await c.kill9(victim);
   const survivors = c.ids.filter((id) => id !== victim);
   await c.waitSameMap({ ids: survivors, notOn: [victim], ms: 120_000 });
   await Promise.all(survivors.map((id) => c.waitHealthy(id, 120_000)));
   const served = (performance.now() - t0) / 1000;
-  progress(`failover: shards served again after ${served.toFixed(2)} s; waiting for ${victim}'s clients`);
+  // Where the time went, from the survivors' logs: the view change (failure detected) and each shard's restore.
+  const after = survivors.flatMap((id) =>
+    c
+      .logs(id)
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { time: string; msg: string; ms?: number })
+      .filter((l) => Date.parse(l.time) >= killedAt),
+  );
+  const viewAt = Math.min(...after.filter((l) => l.msg === "cluster: view changed").map((l) => Date.parse(l.time)));
+  const restores = after.filter((l) => l.msg === "cluster: shard restored from the replica").map((l) => l.ms ?? 0);
+  const breakdown = {
+    detected_s: Number.isFinite(viewAt) ? Math.round((viewAt - killedAt) / 10) / 100 : null,
+    restore_ms: restores.sort((a, b) => a - b),
+    replica_files: replicaFiles,
+  };
+  progress(`failover: shards served again after ${served.toFixed(2)} s (view changed after ${breakdown.detected_s} s; restores took ${restores.join(", ")} ms; ${fmt(replicaFiles)} files in the replica); waiting for ${victim}'s clients`);
   const attempts0 = onVictim.reduce((s, cl) => s + cl.attempts, 0);
   const timeouts0 = onVictim.reduce((s, cl) => s + cl.timeouts, 0);
   const deadline = performance.now() + o.clientsBackMs;
@@ -474,7 +499,14 @@ async function failover(c: Cluster, o: ClusterBenchOptions, progress: Progress):
     attempts: onVictim.reduce((s, cl) => s + cl.attempts, 0) - attempts0,
     connect_timeouts: onVictim.reduce((s, cl) => s + cl.timeouts, 0) - timeouts0,
     not_back: notBack,
+    ...breakdown,
   };
+}
+
+function countFiles(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(join(dir, e.name)) : 1;
+  return n;
 }
 
 /** channel -> the node that owns its shard, from node `via`'s shard map. */
@@ -574,8 +606,8 @@ function render(r: ClusterBenchReport): string {
     const f = r.failover;
     parts.push(
       table(
-        ["failover (kill -9 n2)", "shards", "clients", "shards served s", "clients back", "half back s", "all back s", "attempts", "connect timeouts"],
-        [["", f.shards_moved, f.clients_on_killed, f.shards_served_s, f.clients_back, f.clients_back_p50_s ?? "-", f.clients_back_s ?? "not all", f.attempts, f.connect_timeouts]],
+        ["failover (kill -9 n2)", "shards", "clients", "detected s", "restore ms max", "shards served s", "clients back", "half back s", "all back s", "attempts", "connect timeouts"],
+        [["", f.shards_moved, f.clients_on_killed, f.detected_s ?? "-", Math.max(0, ...f.restore_ms), f.shards_served_s, f.clients_back, f.clients_back_p50_s ?? "-", f.clients_back_s ?? "not all", f.attempts, f.connect_timeouts]],
       ),
     );
     if (Object.keys(f.not_back).length) parts.push("not back (state, last error): " + Object.entries(f.not_back).map(([k, v]) => `${v} x ${k}`).join("; "));
