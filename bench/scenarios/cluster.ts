@@ -2,10 +2,12 @@
 // 1 node (no cluster flags) vs 3 nodes (test/support/cluster.ts) under the same
 // load: direct durable sends between pairs whose two clients sit on different
 // nodes (so most messages cross a node link), and group sends with members
-// spread over the nodes; on 3 nodes also same-node pairs at the same rate
-// (cross-node vs same-node send -> deliver), and a kill -9 of one node: time
-// until its shards are served again and until all its clients are back on the
-// survivors. Three processes share the cores: the 1-vs-3 ratio is the cost of
+// spread over the nodes; on 3 nodes also same-node pairs (both clients and
+// their channel's owner on one node) at the same rate (cross-node vs
+// same-node send -> deliver, and by node links crossed); both loads again at
+// the most they take ("max": the throughput ratio); and a kill -9 of one
+// node: time until its failure is seen, its shards are served again and all
+// its clients are back on the survivors. Three processes share the cores: the 1-vs-3 ratio is the cost of
 // clustering, not scale. The generator runs in this process (both ends of
 // every message, on different nodes, must be seen by one clock).
 
