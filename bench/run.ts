@@ -16,6 +16,7 @@ import { runConnect, type ConnectScenarioResult } from "./scenarios/connect.ts";
 import { runReconnect, type ReconnectScenarioResult } from "./scenarios/reconnect.ts";
 import { runMedia, type MediaScenarioResult } from "./scenarios/media.ts";
 import { runClusterBench } from "./scenarios/cluster.ts";
+import { runClusterIdle } from "./scenarios/cluster-idle.ts";
 
 export interface BenchReport {
   date: string;
@@ -55,6 +56,7 @@ function commit(natterRoot: string | null): string {
 
 async function main(): Promise<number> {
   if (process.argv[2] === "cluster") return runClusterBench(process.argv.slice(3));
+  if (process.argv[2] === "cluster-idle") return runClusterIdle(process.argv.slice(3));
   let o: BenchOptions;
   try {
     const parsed = parseOptions(process.argv.slice(2));

@@ -44,6 +44,8 @@ let policy: ReconnectPolicy | undefined;
 let lastHelloAt = 0;
 let totalAttempts = 0;
 let failures = 0;
+/** Ready connections the server closed, by close code. */
+const dropped: Record<string, number> = {};
 
 // ---- measurement state of the current run ----
 let run: Extract<ToWorker, { t: "run" }> | null = null;
@@ -160,6 +162,7 @@ function open(c: Client): Promise<boolean> {
       const wasReady = c.ready;
       c.ready = false;
       if (!wasReady) failures++;
+      else if (!c.closedByUs) bump(dropped, String(e.code));
       settle(false);
       // Requests in flight on a dead socket will never be answered.
       for (const [id, p] of c.pending) if ("resolve" in p) p.resolve({ re: id, ok: false, error: { code: `closed_${e.code}` } });
@@ -203,7 +206,7 @@ async function connectAll(m: Extract<ToWorker, { t: "connect" }>): Promise<Conne
   await Promise.all(lanes);
   if (policy) while (clients.some((c) => !c.ready) && performance.now() < deadline) await Bun.sleep(50);
   connected = clients.filter((c) => c.ready).length;
-  return { connected, failed: clients.length - connected, attempts: totalAttempts, ms: performance.now() - t0, errors: errs };
+  return { connected, failed: clients.length - connected, attempts: totalAttempts, ms: performance.now() - t0, errors: errs, dropped: { ...dropped } };
 }
 
 async function makeGroups(m: Extract<ToWorker, { t: "groups" }>): Promise<string[]> {

@@ -86,6 +86,8 @@ export interface ConnectResult {
   attempts: number;
   ms: number;
   errors: Record<string, number>;
+  /** Connections that had said hello and were then closed by the server, by close code. */
+  dropped?: Record<string, number>;
 }
 
 export interface StatusResult {

@@ -69,6 +69,8 @@ Scenarios (default: sqlite relay direct):
   all        every scenario above
   cluster    1 node vs 3 nodes, cross-node latency, kill -9 failover; run alone,
              with its own options (npm run bench -- cluster --help)
+  cluster-idle  N nodes (default 6) holding C idle websockets (default 100,000):
+             RSS per connection per node; run alone (npm run bench -- cluster-idle --help)
 
 Options:
   --quick                  small, short runs of every scenario (under a minute)
