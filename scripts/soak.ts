@@ -58,7 +58,7 @@ const PHASES: Record<string, () => Promise<string[]>> = {
       const r = await runCrashLoop({ kills, seed, dataDir: dir, replica, log: (l) => process.stdout.write(`[crash] ${l}\n`) });
       process.stdout.write(
         `[crash] done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${r.kills} kills, ${r.acked} acked messages (${r.checkedMessages} checks), ` +
-          `${r.uploads} uploads, ${r.groupChanges} group changes, ${r.receipts} receipts, ${r.violations.length} violations\n`,
+          `${r.uploads} uploads, ${r.groupChanges} group changes, ${r.receipts} receipts, ${r.changes} edits and reactions, ${r.violations.length} violations\n`,
       );
       const x = r.replica;
       if (x) {

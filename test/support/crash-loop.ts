@@ -1,8 +1,10 @@
 // The crash-consistency loop: a real server on one data dir is killed with
 // SIGKILL at random (seeded) moments under mixed traffic (1:1 and group sends,
-// group changes add / remove / leave, receipts, uploads with media messages),
+// group changes add / remove / leave, receipts, uploads with media messages,
+// edits of one's own messages and reactions),
 // restarted, and checked after each restart:
-// - every acknowledged message is present exactly once, at its seq, as sent;
+// - every acknowledged message is present exactly once, at its seq, as sent
+//   (or as last edited: an edit cut off by the kill may or may not have landed);
 // - seqs are dense per channel and match the channel's last_seq;
 // - membership is the same from the channel's side and the users' side: a
 //   user reads a channel's history (has a member row) iff getAll lists it;
@@ -63,6 +65,8 @@ export interface CrashLoopResult {
   uploads: number;
   groupChanges: number;
   receipts: number;
+  /** Acknowledged edits and reactions. */
+  changes: number;
   /** With `replica`: what the replica checks saw. */
   replica: ReplicaCheckResult | null;
   /** Broken invariants, each a line; empty when all held. */
@@ -92,6 +96,8 @@ interface Acked {
   at: number;
   /** Upload size for a media message. */
   size?: number;
+  /** Edits sent since the last acknowledged one (or the send): any of them may have committed before a kill. */
+  maybe?: Set<string>;
 }
 
 const FAST = ["--rate-burst", "1000000", "--rate-per-sec", "1000000", "--overload-lag-ms", "60000"];
@@ -120,7 +126,7 @@ async function connect(server: TestServer, u: TestUser): Promise<WsClient> {
 export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   const rnd = prng(o.seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  const res: CrashLoopResult = { kills: 0, acked: 0, checkedMessages: 0, uploads: 0, groupChanges: 0, receipts: 0, replica: null, violations: [] };
+  const res: CrashLoopResult = { kills: 0, acked: 0, checkedMessages: 0, uploads: 0, groupChanges: 0, receipts: 0, changes: 0, replica: null, violations: [] };
   const acked: Acked[] = [];
   const uploads: Array<{ id: string; size: number; token: string }> = [];
   const args = o.replica ? [...FAST, "--replica", o.replica.dir] : FAST;
@@ -163,6 +169,23 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
               const client_id = `${u.user.id}-${n}`;
               const rep = await ask(c, "sendMessage", { channel: ch, client_id, type: "file", content: `f${n}`, media: m.id });
               if (rep.ok) acked.push({ channel: ch, seq: rep.message.seq, sender: u.user.id, client_id, content: `f${n}`, media: m.id, at: Date.now(), size: body.length });
+            } else if (r < 0.78) {
+              // Edit one of my last text messages (the server's window is 15 minutes), or react to any message.
+              const mine = acked.filter((m) => m.sender === u.user.id && !m.media).slice(-5);
+              if (mine.length > 0 && rnd() < 0.6) {
+                const m = pick(mine);
+                const content = `e${n}`;
+                (m.maybe ??= new Set()).add(content);
+                const rep = await ask(c, "editMessage", { channel: m.channel, seq: m.seq, content });
+                if (rep?.ok) {
+                  m.content = content;
+                  m.maybe.clear();
+                  res.changes++;
+                }
+              } else if (acked.length > 0) {
+                const m = pick(acked.slice(-20));
+                if ((await ask(c, "react", { channel: m.channel, seq: m.seq, emoji: pick(["👍", "❤️", ""]) }))?.ok) res.changes++;
+              }
             } else if (r < 0.85) {
               const ch = u === cy || u === dee ? group : pick(channels);
               if ((await ask(c, "markSeen", { channel: ch, seq: 1 + Math.floor(rnd() * 50) })).ok) res.receipts++;
@@ -215,7 +238,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
       }
       const rep = res.replica;
       o.log?.(
-        `kill ${kill + 1}/${o.kills}: ${acked.length} acked, ${res.uploads} uploads, ${res.groupChanges} group changes` +
+        `kill ${kill + 1}/${o.kills}: ${acked.length} acked, ${res.uploads} uploads, ${res.groupChanges} group changes, ${res.changes} edits and reactions` +
           (restored && rep ? `, replica: ${rep.messages} messages in ${rep.checks} restores, ${rep.lost} acked later than the recovery point not in it` : "") +
           `, ${res.violations.length - before} new violations`,
       );
@@ -256,7 +279,8 @@ async function check(
     let checked = 0;
     for (const m of acked) {
       const got = history.get(m.channel)?.[m.seq - 1];
-      if (!got || got.sender !== m.sender || got.client_id !== m.client_id || got.content !== m.content || (got.media?.id ?? got.media ?? null) !== m.media)
+      const content = got && (got.content === m.content || m.maybe?.has(got.content));
+      if (!got || got.sender !== m.sender || got.client_id !== m.client_id || !content || (got.media?.id ?? got.media ?? null) !== m.media)
         bad(`acked ${m.channel}:${m.seq} (${m.client_id}) missing or changed`);
       checked++;
     }
@@ -349,7 +373,9 @@ async function checkReplica(
       for (const m of msgs) {
         const d = local[m.seq - 1];
         rep.messages++;
-        if (!d || d.id !== m.id || d.sender !== m.sender || d.client_id !== m.client_id || d.content !== m.content || mediaId(d) !== mediaId(m))
+        // An edit made after the replica's copy was shipped may be missing from it (the recovery point): older content is fine.
+        const content = d && (d.content === m.content || (m.edited_at ?? 0) < (d.edited_at ?? 0));
+        if (!d || d.id !== m.id || d.sender !== m.sender || d.client_id !== m.client_id || !content || mediaId(d) !== mediaId(m))
           bad(`${ch}:${m.seq} (${m.client_id}) differs from the data dir's`);
       }
     }
