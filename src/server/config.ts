@@ -67,6 +67,8 @@ export interface ServerConfig {
   replicaMonitorMs: number;
   /** Litestream sync interval (ms): how often it ships to the replica. */
   replicaSyncMs: number;
+  /** How often Litestream writes a snapshot of each shard (ms); 0: Litestream's default (when a generation starts). */
+  replicaSnapshotMs: number;
   /** Storage backend: "" = bun:sqlite shards in the data dir; libsql://, https:// or file:PATH = libSQL. */
   store: string;
   /** Country (ISO 3166, upper case) of phone numbers typed without a country code; "" = none, they are refused. */
@@ -150,6 +152,7 @@ export const DEFAULTS: ServerConfig = {
   replica: "",
   replicaMonitorMs: 100,
   replicaSyncMs: 100,
+  replicaSnapshotMs: 0,
   store: "",
   phoneRegion: "",
   nodeId: "",
@@ -199,6 +202,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "replica", flag: "replica", kind: "string", help: "replicate every shard with Litestream to this URL (directory, file://, s3://, sftp://)" },
   { key: "replicaMonitorMs", flag: "replica-monitor-ms", kind: "int", min: 10, help: "how often Litestream reads each shard's WAL (ms)" },
   { key: "replicaSyncMs", flag: "replica-sync-ms", kind: "int", min: 10, help: "how often Litestream ships to the replica (ms); with the monitor interval, the recovery point" },
+  { key: "replicaSnapshotMs", flag: "replica-snapshot-ms", kind: "int", min: 0, help: "how often Litestream snapshots each shard (ms; 0: only when a generation starts); bounds what a restore or a cluster takeover replays" },
   { key: "store", flag: "store", kind: "string", help: "storage: empty for SQLite shards in --data, or libsql://, https://, file:PATH (auth token in NATTER_STORE_AUTH_TOKEN)" },
   { key: "maxUploadBytes", flag: "max-upload-bytes", kind: "int", min: 1, help: "largest media upload in bytes; larger is too_large" },
   { key: "mediaOrphanAgeMs", flag: "media-orphan-age-ms", kind: "int", min: 0, help: "age after which an upload never sent in a message is removed" },

@@ -159,6 +159,7 @@ async function start(config: ServerConfig, deps: ServerDeps, dataDir: string, lo
       target: replicaTarget,
       monitorIntervalMs: config.replicaMonitorMs,
       syncIntervalMs: config.replicaSyncMs,
+      snapshotIntervalMs: config.replicaSnapshotMs,
       blobsDir: join(dataDir, "media", "blobs"),
       log,
       onDegraded: (degraded) => sqlite?.setAutoCheckpoint(degraded ? 1000 : 0),

@@ -63,3 +63,10 @@ test("the binary is found (node_modules here) and is the real Go program, not th
   expect(r.stdout.toString()).toMatch(/^v0\.\d+\.\d+/);
   await expect(litestreamBinary({ NATTER_LITESTREAM: "/nonexistent/litestream" })).rejects.toThrow(/does not exist/);
 });
+
+test("a snapshot interval, when set, goes on every replica; unset, Litestream keeps its default", () => {
+  const base = { shards: ["/d/shards/00.db", "/d/shards/01.db"], target: parseReplica("/r"), monitorIntervalMs: 100, syncIntervalMs: 100, metricsAddr: "127.0.0.1:1" };
+  expect(litestreamConfig({ ...base, snapshotIntervalMs: 60_000 }).match(/\n {8}snapshot-interval: 60000ms/g)?.length).toBe(2);
+  expect(litestreamConfig(base)).not.toContain("snapshot-interval");
+  expect(litestreamConfig({ ...base, snapshotIntervalMs: 0 })).not.toContain("snapshot-interval");
+});

@@ -80,6 +80,8 @@ export interface LitestreamConfigOptions {
   target: ReplicaTarget;
   monitorIntervalMs: number;
   syncIntervalMs: number;
+  /** Snapshot interval (ms); 0 or absent: Litestream's default. */
+  snapshotIntervalMs?: number;
   /** host:port for Litestream's Prometheus endpoint. */
   metricsAddr: string;
 }
@@ -116,6 +118,7 @@ export function litestreamConfig(o: LitestreamConfigOptions): string {
       first = false;
     }
     lines.push(`        sync-interval: ${o.syncIntervalMs}ms`);
+    if (o.snapshotIntervalMs) lines.push(`        snapshot-interval: ${o.snapshotIntervalMs}ms`);
   });
   return lines.join("\n") + "\n";
 }

@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   target: ReplicaTarget;
   monitorIntervalMs: number;
   syncIntervalMs: number;
+  /** Litestream snapshot interval (ms); 0 or absent: its default. */
+  snapshotIntervalMs?: number;
   log: Logger;
   /** How often Litestream's metrics are read (ms). */
   pollMs?: number;
@@ -187,6 +189,7 @@ export class ReplicationSupervisor {
         target: this.o.target,
         monitorIntervalMs: this.o.monitorIntervalMs,
         syncIntervalMs: this.o.syncIntervalMs,
+        snapshotIntervalMs: this.o.snapshotIntervalMs,
         metricsAddr: this.metricsAddr,
       }),
       { mode: 0o600 },
