@@ -9,61 +9,20 @@
 //
 // Needs root to mount the tmpfs (CI runs as root); skipped with the reason otherwise.
 import { afterAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, until, WsClient, type TestServer } from "../harness.ts";
 import { metric } from "./media-helpers.ts";
 import { allMessages } from "./server-helpers.ts";
+import { fill, mountTmpfs, unmount, unmountAll } from "../support/tmpfs.ts";
 
-const mounts: string[] = [];
 const dirs: string[] = [];
 const servers: TestServer[] = [];
-function unmount(dir: string): void {
-  spawnSync("umount", ["-l", dir]);
-  rmSync(dir, { recursive: true, force: true });
-}
 afterAll(async () => {
   for (const s of servers) await s.cleanup();
-  for (const m of mounts.splice(0)) unmount(m);
+  unmountAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-process.on("exit", () => {
-  for (const m of mounts) spawnSync("umount", ["-l", m]);
-});
-
-/** A fresh tmpfs of `size`, or the reason none can be mounted here. */
-function mountTmpfs(size: string): string | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: "needs root to mount a tmpfs" };
-  const dir = mkdtempSync(join(tmpdir(), "natter-replica-full-"));
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs failed: ${(r.stderr || r.error?.message || "").trim()}` };
-  }
-  mounts.push(dir);
-  return dir;
-}
-
-/** Writes `path` until the filesystem has not one byte left. */
-function fill(path: string): number {
-  const fd = openSync(path, "a");
-  let n = 0;
-  try {
-    for (const size of [1 << 20, 64 << 10, 4096, 512, 1]) {
-      const buf = Buffer.alloc(size, 0x5a);
-      try {
-        for (;;) n += writeSync(fd, buf);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return n;
-}
 
 const probe = process.getuid?.() === 0 ? null : "needs root to mount a tmpfs";
 if (probe) console.warn(`replica-disk-full: skipped: ${probe}`);
@@ -79,7 +38,7 @@ const logLines = (s: TestServer, msg: string) =>
 
 describe("replica target full", () => {
   test.skipIf(probe !== null)("sends go on, the server says so, and it recovers by itself when space returns; the replica then holds everything", async () => {
-    const mnt = mountTmpfs("8m");
+    const mnt = mountTmpfs("8m", "natter-replica-full-");
     if (typeof mnt !== "string") throw new Error(mnt.skip);
     const replica = join(mnt, "replica");
     const s = await startServer({ args: ["--replica", replica, "--shards", "4", "--rate-burst", "1000000", "--rate-per-sec", "1000000"] });

@@ -9,66 +9,24 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { makeUser, NATTER, startServer, WsClient, type TestServer } from "../harness.ts";
 import { bytes, filesUnder, metric, upload } from "./media-helpers.ts";
 import { allMessages } from "./server-helpers.ts";
+import { fill, mountTmpfs, unmount, unmountAll } from "../support/tmpfs.ts";
 
-const mounts: string[] = [];
 const servers: TestServer[] = [];
 
-/** Unmounts (lazily, so a busy mount cannot stay behind) and removes the mount point. */
-function unmount(dir: string): void {
-  spawnSync("umount", ["-l", dir]);
-  rmSync(dir, { recursive: true, force: true });
-}
 afterAll(async () => {
   for (const s of servers) await s.cleanup();
-  for (const m of mounts.splice(0)) unmount(m);
-});
-// Even if the run dies before afterAll.
-process.on("exit", () => {
-  for (const m of mounts) spawnSync("umount", ["-l", m]);
+  unmountAll();
 });
 
-/** A fresh tmpfs of `size` (e.g. "8m"), or the reason none can be mounted here. */
-function mountTmpfs(size: string): string | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: "needs root to mount a tmpfs" };
-  const dir = mkdtempSync(join(tmpdir(), "natter-diskfull-"));
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs failed: ${(r.stderr || r.error?.message || "").trim()}` };
-  }
-  mounts.push(dir);
-  return dir;
-}
-
-const probe = mountTmpfs("1m");
+const probe = mountTmpfs("1m", "natter-diskfull-");
 const skip = typeof probe === "string" ? null : probe.skip;
-if (typeof probe === "string") unmount(mounts.splice(mounts.indexOf(probe), 1)[0]!);
+if (typeof probe === "string") unmount(probe);
 if (skip) console.warn(`server-disk-full: skipped: ${skip}`);
-
-/** Writes `path` until the filesystem has not one byte left; returns the bytes written. */
-function fill(path: string): number {
-  const fd = openSync(path, "a");
-  let n = 0;
-  try {
-    for (const size of [1 << 20, 64 << 10, 4096, 512, 1]) {
-      const buf = Buffer.alloc(size, 0x5a);
-      try {
-        for (;;) n += writeSync(fd, buf);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return n;
-}
 
 /** Gives `pages` 4 KiB pages of a filled filesystem back by shortening `filler`. */
 function freePages(filler: string, pages: number): void {
@@ -131,7 +89,7 @@ describe("disk full", () => {
   test.skipIf(skip !== null)(
     "sends and uploads get unavailable + retry-after; the server stays up and recovers when space returns; seqs stay dense",
     async () => {
-      const mnt = mountTmpfs("8m") as string;
+      const mnt = mountTmpfs("8m", "natter-diskfull-") as string;
       const data = join(mnt, "data");
       const filler = join(mnt, "filler");
       let s = await startServer({ dataDir: data, args: FAST });
@@ -225,7 +183,7 @@ describe("disk full", () => {
   test.skipIf(skip !== null)(
     "a server that cannot start on a full disk says so and exits 73; with space back it starts",
     async () => {
-      const mnt = mountTmpfs("4m") as string;
+      const mnt = mountTmpfs("4m", "natter-diskfull-") as string;
       const filler = join(mnt, "filler");
       const serve = (data: string) => {
         const r = spawnSync(NATTER, ["serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--shards", "4"], {
@@ -270,7 +228,7 @@ describe("disk full", () => {
   test.skipIf(skip !== null)(
     "a start that runs out of space at any point leaves nothing half-written: with space back the next start works",
     async () => {
-      const mnt = mountTmpfs("4m") as string;
+      const mnt = mountTmpfs("4m", "natter-diskfull-") as string;
       const filler = join(mnt, "filler");
       const data = join(mnt, "data");
       let refused = 0;
