@@ -13,7 +13,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, until, WsClient, type TestServer } from "../harness.ts";
 import { metric } from "./media-helpers.ts";
-import { allMessages } from "./server-helpers.ts";
+import { allMessages, logLines } from "./server-helpers.ts";
 import { fill, mountTmpfs, unmount, unmountAll } from "../support/tmpfs.ts";
 
 const dirs: string[] = [];
@@ -28,13 +28,6 @@ const probe = process.getuid?.() === 0 ? null : "needs root to mount a tmpfs";
 if (probe) console.warn(`replica-disk-full: skipped: ${probe}`);
 
 const health = async (s: TestServer): Promise<any> => ((await (await fetch(s.url + "/healthz")).json()) as any).replication;
-const logLines = (s: TestServer, msg: string) =>
-  s
-    .output()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l))
-    .filter((l) => l.msg === msg);
 
 describe("replica target full", () => {
   test.skipIf(probe !== null)("sends go on, the server says so, and it recovers by itself when space returns; the replica then holds everything", async () => {

@@ -13,7 +13,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, st
 import { join } from "node:path";
 import { makeUser, NATTER, startServer, WsClient, type TestServer } from "../harness.ts";
 import { bytes, filesUnder, metric, upload } from "./media-helpers.ts";
-import { allMessages } from "./server-helpers.ts";
+import { allMessages, logLines } from "./server-helpers.ts";
 import { fill, mountTmpfs, unmount, unmountAll } from "../support/tmpfs.ts";
 
 const servers: TestServer[] = [];
@@ -77,13 +77,6 @@ async function sendMany(c: WsClient, to: string, from: number, n: number, window
   return out;
 }
 
-const logLines = (s: TestServer, msg: string) =>
-  s
-    .output()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l))
-    .filter((l) => l.msg === msg);
 
 describe("disk full", () => {
   test.skipIf(skip !== null)(

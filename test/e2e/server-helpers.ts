@@ -279,3 +279,13 @@ export class RawWs {
 export async function upgradeStatus(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<RawWs> {
   return RawWs.open(server, path, headers);
 }
+
+/** The server's JSON log lines so far, parsed; only those with `msg` when given. */
+export function logLines(s: TestServer, msg?: string): any[] {
+  const all = s
+    .output()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  return msg === undefined ? all : all.filter((l) => l.msg === msg);
+}

@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import type { Message, User } from "../../src/protocol/index.ts";
 import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.ts";
 import { adminFetch, api, makeUser, runCli, startServer, tempDir, until, type TestServer, type TestUser } from "../harness.ts";
-import { makeUserWithPhone } from "./server-helpers.ts";
+import { logLines, makeUserWithPhone } from "./server-helpers.ts";
 
 const T = 60_000;
 
@@ -152,7 +152,7 @@ describe("rows stored before normalisation", () => {
   });
 
   test("at start the server warns once per user whose phone is not E.164, with what it stands for", async () => {
-    const lines = () => server.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const lines = () => logLines(server);
     const done = await until(() => lines().find((l) => l.msg === "phones checked"), 10_000, "phones checked");
     expect(done).toMatchObject({ level: "info", users: 7, not_e164: 6 });
     const warned = lines().filter((l) => l.msg.startsWith("phone not in E.164"));
